@@ -1,0 +1,2 @@
+//! Polymarket order books: fixed arrays indexed by price tick, one per outcome token, with
+//! interned token indexes (never hashed strings on the hot path).

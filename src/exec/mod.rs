@@ -1,0 +1,2 @@
+//! Execution plane: CLOB V2 order construction and signing, authentication, REST client and
+//! order tracking.

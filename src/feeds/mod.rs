@@ -1,0 +1,2 @@
+//! Market-data feeds: venue frame parsers that write straight into small POD records and
+//! fixed-memory per-asset state.

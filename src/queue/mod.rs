@@ -1,0 +1,1 @@
+//! Bounded lock-free queues between the hot thread and the risk/telemetry thread.

@@ -1,0 +1,1 @@
+//! Process runtime: CPU pinning of the two engine threads and signal-driven shutdown.

@@ -1,0 +1,2 @@
+//! Telemetry: per-stage latency histograms (fixed bounds, recorded on the owning thread) and
+//! counters, dumped on shutdown.
