@@ -1,0 +1,366 @@
+//! The simulator's WebSocket servers: a TLS listener per simulated venue host, one thread per
+//! client connection (the simulator is not latency-critical and may block), and a publish/subscribe
+//! hub that fans frames out to the connections that asked for their stream.
+//!
+//! Routing follows Binance's conventions: `/stream?streams=a/b` (combined: each frame wrapped as
+//! `{"stream":..,"data":..}`) and `/ws/<stream>` (raw), optionally under a route prefix such as
+//! `/public` or `/market`. Faults can be injected per service: drop every connection, or go silent
+//! (stop sending data while still answering pings).
+
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::{Message, WebSocket};
+
+/// How many frames may wait for one slow client before it is disconnected.
+const CLIENT_QUEUE: usize = 8192;
+
+/// A frame published on a named stream.
+#[derive(Clone)]
+pub struct Published {
+    /// Stream name as clients subscribe to it (`btcusdt@trade`).
+    pub stream: Arc<str>,
+    /// Payload JSON (without the combined-stream wrapper).
+    pub payload: Arc<[u8]>,
+}
+
+struct Subscriber {
+    id: u64,
+    streams: Vec<String>,
+    tx: SyncSender<Published>,
+}
+
+/// Fan-out of published frames to subscribed connections.
+#[derive(Default)]
+pub struct FeedHub {
+    subscribers: Mutex<Vec<Subscriber>>,
+    next_id: AtomicU64,
+    /// Frames that could not be queued to a slow client (that client is then dropped).
+    pub slow_client_drops: AtomicU64,
+    /// Frames handed to at least one subscriber.
+    pub frames_published: AtomicU64,
+}
+
+impl FeedHub {
+    /// Publish `payload` on `stream` to every subscriber of it.
+    pub fn publish(&self, stream: &str, payload: Arc<[u8]>) {
+        let mut subs = match self.subscribers.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if subs.is_empty() {
+            return;
+        }
+        let name: Arc<str> = Arc::from(stream);
+        let mut delivered = false;
+        subs.retain(|s| {
+            if !s.streams.iter().any(|x| x == stream) {
+                return true;
+            }
+            match s.tx.try_send(Published {
+                stream: name.clone(),
+                payload: payload.clone(),
+            }) {
+                Ok(()) => {
+                    delivered = true;
+                    true
+                }
+                Err(TrySendError::Full(_)) => {
+                    self.slow_client_drops.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        });
+        if delivered {
+            self.frames_published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Number of connected subscribers.
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    fn subscribe(&self, streams: Vec<String>) -> (u64, Receiver<Published>) {
+        let (tx, rx) = mpsc::sync_channel(CLIENT_QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.push(Subscriber { id, streams, tx });
+        }
+        (id, rx)
+    }
+
+    fn unsubscribe(&self, id: u64) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            subs.retain(|s| s.id != id);
+        }
+    }
+}
+
+/// Faults a test (or the demo) can inject into one simulated service.
+#[derive(Default)]
+pub struct ServiceControl {
+    /// While set, connections stay open and answer pings but receive no data.
+    pub silent: AtomicBool,
+    /// Bumping this closes every connection accepted before the bump.
+    pub drop_generation: AtomicU64,
+    /// Connections accepted so far.
+    pub accepted: AtomicU64,
+}
+
+impl ServiceControl {
+    /// Close every current connection abruptly (TCP shutdown, no close frame).
+    pub fn drop_all(&self) {
+        self.drop_generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// What a connection asked for, decoded from its request path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Stream names to deliver.
+    pub streams: Vec<String>,
+    /// Combined (`{"stream":..,"data":..}`) or raw payloads.
+    pub combined: bool,
+}
+
+/// Decode `[/prefix]/stream?streams=a/b` or `[/prefix]/ws/<stream>[/<stream>...]`.
+/// `prefix` is the route the service lives under (`""`, `"/public"`, `"/market"`).
+pub fn parse_route(path_and_query: &str, prefix: &str) -> Option<Route> {
+    let rest = path_and_query.strip_prefix(prefix)?;
+    if let Some(q) = rest.strip_prefix("/stream?") {
+        let streams = q
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("streams="))?
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        (!streams.is_empty()).then_some(Route {
+            streams,
+            combined: true,
+        })
+    } else if let Some(s) = rest.strip_prefix("/ws/") {
+        let streams = s
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        (!streams.is_empty()).then_some(Route {
+            streams,
+            combined: false,
+        })
+    } else {
+        None
+    }
+}
+
+/// A running simulated WebSocket service.
+pub struct WsService {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Fault injection.
+    pub control: Arc<ServiceControl>,
+    /// Its publish hub.
+    pub hub: Arc<FeedHub>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl WsService {
+    /// Bind `bind:0` and serve Binance-style routes under `prefix` over TLS.
+    pub fn start(
+        bind: &str,
+        prefixes: &'static [&'static str],
+        tls: Arc<rustls::ServerConfig>,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<WsService> {
+        let listener = TcpListener::bind((bind, 0))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let control = Arc::new(ServiceControl::default());
+        let hub = Arc::new(FeedHub::default());
+        let (c, h) = (control.clone(), hub.clone());
+        let handle = thread::Builder::new()
+            .name(format!("sim-ws-{}", addr.port()))
+            .spawn(move || accept_loop(listener, prefixes, tls, h, c, stop))?;
+        Ok(WsService {
+            addr,
+            control,
+            hub,
+            handle: Some(handle),
+        })
+    }
+
+    /// Wait for the accept thread to end (after the stop flag is set).
+    pub fn join(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn accept_loop(
+    listener: TcpListener,
+    prefixes: &'static [&'static str],
+    tls: Arc<rustls::ServerConfig>,
+    hub: Arc<FeedHub>,
+    control: Arc<ServiceControl>,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match listener.accept() {
+            Ok((sock, _)) => {
+                control.accepted.fetch_add(1, Ordering::Relaxed);
+                let (tls, hub, control, stop) =
+                    (tls.clone(), hub.clone(), control.clone(), stop.clone());
+                let _ = thread::Builder::new()
+                    .name("sim-ws-conn".into())
+                    .spawn(move || {
+                        let _ = serve_connection(sock, prefixes, tls, hub, control, stop);
+                    });
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+type TlsSock = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
+
+fn serve_connection(
+    sock: TcpStream,
+    prefixes: &'static [&'static str],
+    tls: Arc<rustls::ServerConfig>,
+    hub: Arc<FeedHub>,
+    control: Arc<ServiceControl>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<()> {
+    let generation = control.drop_generation.load(Ordering::SeqCst);
+    sock.set_nonblocking(false)?;
+    sock.set_nodelay(true)?;
+    sock.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let conn = rustls::ServerConnection::new(tls).map_err(io::Error::other)?;
+    let stream = rustls::StreamOwned::new(conn, sock);
+    let mut route: Option<Route> = None;
+    let cfg = WebSocketConfig::default();
+    let mut ws = tungstenite::accept_hdr_with_config(
+        stream,
+        |req: &Request, resp: Response| {
+            let pq = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+            route = prefixes.iter().find_map(|p| parse_route(pq, p));
+            Ok(resp)
+        },
+        Some(cfg),
+    )
+    .map_err(|e| io::Error::other(e.to_string()))?;
+    let Some(route) = route else {
+        let _ = ws.close(None);
+        let _ = ws.flush();
+        return Ok(());
+    };
+    ws.get_mut().sock.set_nonblocking(true)?;
+    let (id, rx) = hub.subscribe(route.streams.clone());
+    let result = pump(&mut ws, &rx, &route, &control, generation, &stop);
+    hub.unsubscribe(id);
+    result
+}
+
+fn pump(
+    ws: &mut WebSocket<TlsSock>,
+    rx: &Receiver<Published>,
+    route: &Route,
+    control: &ServiceControl,
+    generation: u64,
+    stop: &AtomicBool,
+) -> io::Result<()> {
+    let mut wrapped = Vec::with_capacity(4096);
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            let _ = ws.close(None);
+            let _ = ws.flush();
+            return Ok(());
+        }
+        if control.drop_generation.load(Ordering::SeqCst) != generation {
+            let _ = ws.get_mut().sock.shutdown(std::net::Shutdown::Both);
+            return Ok(());
+        }
+        // Wait briefly for data, then forward everything queued.
+        let mut next = rx.recv_timeout(Duration::from_millis(2)).ok();
+        while let Some(p) = next {
+            if !control.silent.load(Ordering::Relaxed) {
+                let bytes: &[u8] = if route.combined {
+                    wrapped.clear();
+                    wrapped.extend_from_slice(b"{\"stream\":\"");
+                    wrapped.extend_from_slice(p.stream.as_bytes());
+                    wrapped.extend_from_slice(b"\",\"data\":");
+                    wrapped.extend_from_slice(&p.payload);
+                    wrapped.push(b'}');
+                    &wrapped
+                } else {
+                    &p.payload
+                };
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                match ws.write(Message::text(text)) {
+                    Ok(()) => {}
+                    Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(io::Error::other(e.to_string())),
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        match ws.flush() {
+            Ok(()) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(io::Error::other(e.to_string())),
+        }
+        // Answer pings / notice closes without blocking.
+        loop {
+            match ws.read() {
+                Ok(Message::Close(_)) => {
+                    let _ = ws.flush();
+                    return Ok(());
+                }
+                Ok(_) => continue,
+                Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(tungstenite::Error::ConnectionClosed)
+                | Err(tungstenite::Error::AlreadyClosed) => return Ok(()),
+                Err(e) => return Err(io::Error::other(e.to_string())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(
+            parse_route("/stream?streams=btcusdt@trade/btcusdt@bookTicker", ""),
+            Some(Route {
+                streams: vec!["btcusdt@trade".into(), "btcusdt@bookTicker".into()],
+                combined: true
+            })
+        );
+        assert_eq!(
+            parse_route("/market/ws/btcusdt@aggTrade", "/market"),
+            Some(Route {
+                streams: vec!["btcusdt@aggTrade".into()],
+                combined: false
+            })
+        );
+        assert_eq!(parse_route("/public/stream?streams=", "/public"), None);
+        assert_eq!(parse_route("/other", ""), None);
+    }
+}
