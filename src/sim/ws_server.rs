@@ -253,16 +253,17 @@ fn serve_connection(
     let stream = rustls::StreamOwned::new(conn, sock);
     let mut route: Option<Route> = None;
     let cfg = WebSocketConfig::default();
-    let mut ws = tungstenite::accept_hdr_with_config(
-        stream,
-        |req: &Request, resp: Response| {
-            let pq = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
-            route = prefixes.iter().find_map(|p| parse_route(pq, p));
-            Ok(resp)
-        },
-        Some(cfg),
-    )
-    .map_err(|e| io::Error::other(e.to_string()))?;
+    #[expect(
+        clippy::result_large_err,
+        reason = "tungstenite's callback signature fixes the error type"
+    )]
+    let callback = |req: &Request, resp: Response| {
+        let pq = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+        route = prefixes.iter().find_map(|p| parse_route(pq, p));
+        Ok(resp)
+    };
+    let mut ws = tungstenite::accept_hdr_with_config(stream, callback, Some(cfg))
+        .map_err(|e| io::Error::other(e.to_string()))?;
     let Some(route) = route else {
         let _ = ws.close(None);
         let _ = ws.flush();
