@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's whole test command (README, .ci/run): installs what the tests need on a fresh
+# machine, then checks formatting, lints and runs every test. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+"$(dirname "$0")/setup.sh"
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+echo "== cargo test"
+# Two cores: one test binary at a time, tests inside it in parallel.
+cargo test --all-targets -- --test-threads=2
+cargo test --doc
