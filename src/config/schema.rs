@@ -1,0 +1,318 @@
+//! The typed shape of `config.toml`: one struct per `[section]`, one enum per closed set of
+//! strings.
+//!
+//! Invariants: every key is required (the shipped `config.toml` is the only place defaults
+//! live; there are no hidden defaults in code); keys the schema does not know are rejected by
+//! the loader (`super::load`), so structs here do not use `deny_unknown_fields` (that would
+//! stop at the first unknown key instead of listing them all). Money-like values are integers;
+//! only statistical/tuning ratios are `f64`.
+//!
+//! Adding a section: add a struct here, a field on [`Config`], a `check_*` function in
+//! `super::validate`, and the section in the shipped `config.toml`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Config {
+    /// `[engine]`: run mode and output directory.
+    pub engine: EngineConfig,
+    /// `[threads]`: CPU pinning of the hot and risk threads.
+    pub threads: ThreadsConfig,
+    /// `[poll]`: how the hot event loop waits.
+    pub poll: PollConfig,
+    /// `[queues]`: SPSC queue capacities between the threads.
+    pub queues: QueuesConfig,
+    /// `[net]`: sockets, TLS, WebSocket, HTTP and reconnect back-off.
+    pub net: NetConfig,
+    /// `[venues]`: endpoints of Binance and Polymarket.
+    pub venues: VenuesConfig,
+    /// `[[markets]]`: which Up/Down markets to trade and their capital shares.
+    pub markets: Vec<MarketConfig>,
+    /// `[telemetry]`: histograms, summary, heartbeat.
+    pub telemetry: TelemetryConfig,
+    /// `[sim]`: the embedded venue simulator.
+    pub sim: SimConfig,
+}
+
+impl Config {
+    /// Directory the latency histograms are written to: `telemetry.histogram_dir` under
+    /// `engine.run_dir`.
+    pub fn histogram_path(&self) -> PathBuf {
+        self.engine.run_dir.join(&self.telemetry.histogram_dir)
+    }
+}
+
+/// How orders are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineMode {
+    /// Orders are simulated against the live (or simulated) books; nothing is sent.
+    Paper,
+    /// Real feeds, orders are built and signed but not sent; fills inferred from the tape.
+    Shadow,
+    /// Real orders with real money. Requires `engine.live_confirmed = true`.
+    Live,
+}
+
+impl EngineMode {
+    /// The string used in `config.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Shadow => "shadow",
+            Self::Live => "live",
+        }
+    }
+}
+
+/// `[engine]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct EngineConfig {
+    /// `paper`, `shadow` or `live`.
+    pub mode: EngineMode,
+    /// Second switch for live trading: must be `true` when `mode = "live"`.
+    pub live_confirmed: bool,
+    /// Directory all run output (histograms, dumps) is written under; relative to the working
+    /// directory unless absolute.
+    pub run_dir: PathBuf,
+}
+
+/// `[threads]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ThreadsConfig {
+    /// CPU id the hot (event-loop) thread is pinned to.
+    pub hot_cpu: u32,
+    /// CPU id the risk/telemetry thread is pinned to; differs from `hot_cpu`.
+    pub risk_cpu: u32,
+    /// Refuse to start unless `hot_cpu` is an isolated CPU (`isolcpus`/`nohz_full`).
+    pub require_isolated: bool,
+}
+
+/// How the hot loop waits for readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PollMode {
+    /// `poll(timeout = 0)` in a tight loop: lowest latency, one core at 100%.
+    Busy,
+    /// `poll(timeout = blocking_timeout_us)`: for tests and laptops.
+    Blocking,
+}
+
+/// `[poll]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PollConfig {
+    /// `busy` or `blocking`.
+    pub mode: PollMode,
+    /// Poll timeout in blocking mode, microseconds (1..=1_000_000).
+    pub blocking_timeout_us: u32,
+    /// Capacity of the `mio::Events` buffer (readiness events per poll).
+    pub events_capacity: u32,
+}
+
+/// `[queues]`: capacities (powers of two) of the SPSC rings between the threads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct QueuesConfig {
+    /// Hot -> risk/telemetry (fills, latency samples, events).
+    pub hot_to_risk: u32,
+    /// Risk -> hot (limits, kill switch, refreshed credentials).
+    pub risk_to_hot: u32,
+}
+
+/// `[net]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct NetConfig {
+    /// TCP connect + TLS handshake deadline, milliseconds.
+    pub connect_timeout_ms: u32,
+    /// Extra PEM CA bundle trusted besides the webpki roots (e.g. the simulator's CA). Empty
+    /// string = none. Relative paths are relative to the working directory.
+    pub tls_extra_ca_file: String,
+    /// `[net.websocket]`.
+    pub websocket: WebsocketConfig,
+    /// `[net.http]`.
+    pub http: HttpConfig,
+    /// `[net.backoff]`.
+    pub backoff: BackoffConfig,
+}
+
+impl NetConfig {
+    /// The extra CA file, or `None` when `tls_extra_ca_file` is empty.
+    pub fn tls_extra_ca_path(&self) -> Option<&Path> {
+        if self.tls_extra_ca_file.is_empty() {
+            None
+        } else {
+            Some(Path::new(&self.tls_extra_ca_file))
+        }
+    }
+}
+
+/// `[net.websocket]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct WebsocketConfig {
+    /// Largest reassembled message accepted, bytes.
+    pub max_message_bytes: u32,
+    /// Largest single frame accepted, bytes (≤ `max_message_bytes`).
+    pub max_frame_bytes: u32,
+    /// Interval of application-level pings (Polymarket's text `PING`), milliseconds.
+    pub app_ping_interval_ms: u32,
+    /// Interval of WebSocket ping frames we send, milliseconds.
+    pub ws_ping_interval_ms: u32,
+    /// A connection with no inbound data for this long is declared dead and reconnected,
+    /// milliseconds (> both ping intervals).
+    pub silence_timeout_ms: u32,
+}
+
+/// `[net.http]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HttpConfig {
+    /// Keep-alive connections kept open to the CLOB (1..=64).
+    pub pool_size: u32,
+    /// Deadline for one request/response, milliseconds.
+    pub request_timeout_ms: u32,
+    /// Largest response body accepted, bytes.
+    pub max_body_bytes: u32,
+}
+
+/// `[net.backoff]`: reconnect delay = min(max_ms, initial_ms × multiplier^attempt), then
+/// ± jitter × delay.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BackoffConfig {
+    /// First reconnect delay, milliseconds.
+    pub initial_ms: u32,
+    /// Ceiling of the delay, milliseconds (≥ `initial_ms`).
+    pub max_ms: u32,
+    /// Growth factor per failed attempt (> 1.0, ≤ 10.0).
+    pub multiplier: f64,
+    /// Relative random spread of each delay (0.0..=1.0).
+    pub jitter: f64,
+}
+
+/// `[venues]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct VenuesConfig {
+    /// `[venues.binance]`.
+    pub binance: BinanceVenueConfig,
+    /// `[venues.polymarket]`.
+    pub polymarket: PolymarketVenueConfig,
+}
+
+/// `[venues.binance]`: WebSocket base URLs (ws/wss).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BinanceVenueConfig {
+    /// Spot streams, e.g. `wss://stream.binance.com:9443`.
+    pub spot_ws_url: String,
+    /// USDⓈ-M futures public (book ticker / depth) streams.
+    pub futures_public_ws_url: String,
+    /// USDⓈ-M futures market (trades, mark price) streams.
+    pub futures_market_ws_url: String,
+}
+
+/// `[venues.polymarket]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PolymarketVenueConfig {
+    /// CLOB REST base URL (http/https).
+    pub clob_url: String,
+    /// Market-channel WebSocket URL (ws/wss).
+    pub market_ws_url: String,
+    /// User-channel WebSocket URL (ws/wss).
+    pub user_ws_url: String,
+    /// Real-time data service (Chainlink/Binance prices) WebSocket URL (ws/wss).
+    pub rtds_ws_url: String,
+    /// Gamma (market discovery) REST base URL (http/https).
+    pub gamma_url: String,
+    /// EIP-712 chain id: 137 (Polygon) or 80002 (Amoy testnet).
+    pub chain_id: u64,
+}
+
+/// Underlying crypto asset of an Up/Down market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Asset {
+    /// Bitcoin.
+    Btc,
+    /// Ether.
+    Eth,
+    /// Solana.
+    Sol,
+    /// XRP.
+    Xrp,
+}
+
+impl Asset {
+    /// Lower-case name as used in config and Polymarket slugs (`btc-updown-5m-...`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Btc => "btc",
+            Self::Eth => "eth",
+            Self::Sol => "sol",
+            Self::Xrp => "xrp",
+        }
+    }
+}
+
+/// Length of an Up/Down market window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+pub enum Window {
+    /// Five minutes (300 s).
+    #[serde(rename = "5m")]
+    Min5,
+    /// Fifteen minutes (900 s).
+    #[serde(rename = "15m")]
+    Min15,
+}
+
+impl Window {
+    /// The string used in config and slugs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Min5 => "5m",
+            Self::Min15 => "15m",
+        }
+    }
+
+    /// Real window length in seconds.
+    pub fn secs(self) -> u32 {
+        match self {
+            Self::Min5 => 300,
+            Self::Min15 => 900,
+        }
+    }
+}
+
+/// One `[[markets]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MarketConfig {
+    /// `btc`, `eth`, `sol` or `xrp`.
+    pub asset: Asset,
+    /// `5m` or `15m`.
+    pub window: Window,
+    /// Share of total capital, basis points (sum over all markets ≤ 10_000).
+    pub capital_share_bps: u32,
+    /// 1 = served first when capital or attention is short; unique across markets.
+    pub priority: u32,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TelemetryConfig {
+    /// Histogram output directory, relative to `engine.run_dir` (no `..`, not absolute).
+    pub histogram_dir: PathBuf,
+    /// Print a latency/counter summary on shutdown.
+    pub print_summary: bool,
+    /// Interval of the risk thread's heartbeat/metrics tick, milliseconds.
+    pub heartbeat_interval_ms: u32,
+}
+
+/// `[sim]`: the embedded venue simulator.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SimConfig {
+    /// RNG seed; the same seed replays the same session.
+    pub seed: u64,
+    /// Window length in seconds for simulated markets; 0 = the real 300/900 s.
+    pub window_secs_override: u32,
+    /// Address the simulator's listeners bind to.
+    pub bind: IpAddr,
+}
