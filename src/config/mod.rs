@@ -18,13 +18,12 @@
 //! `sattebaaz check-config`).
 //!
 //! Submodules: `schema` (the typed shape), `load` (TOML -> structs with key paths),
-//! `validate` (ranges and consistency), `url` (endpoint parsing), `secrets`, `error`.
+//! `validate` (ranges and consistency; URLs parsed by `net::dns::Endpoint`), `secrets`, `error`.
 
 mod error;
 mod load;
 pub mod schema;
 pub mod secrets;
-pub mod url;
 pub mod validate;
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use std::path::{Component, Path};
 
 use super::error::{ConfigError, ErrorKind};
 use super::schema::{Config, EngineMode, MarketConfig};
-use super::url::parse_endpoint;
+use crate::net::dns::Endpoint;
 
 /// Highest CPU id + 1 accepted for pinning (Linux `CPU_SETSIZE`).
 pub const MAX_CPUS: u32 = 1024;
@@ -99,7 +99,7 @@ impl Checker {
         } else {
             "http:// or https://"
         };
-        match parse_endpoint(url) {
+        match Endpoint::parse(url) {
             Err(error) => self.fail(
                 path,
                 ErrorKind::BadUrl,
@@ -326,7 +326,7 @@ fn check_venues(config: &Config, checker: &mut Checker) {
     let live = config.engine.mode == EngineMode::Live;
     for (path, url, websocket) in urls {
         checker.url(path, url, websocket);
-        let plain = parse_endpoint(url).is_ok_and(|endpoint| !endpoint.scheme.is_tls());
+        let plain = Endpoint::parse(url).is_ok_and(|endpoint| !endpoint.scheme.is_tls());
         if live && plain {
             checker.fail(
                 path,
