@@ -14,11 +14,8 @@ static A: CountingAlloc = CountingAlloc;
 
 /// A fresh, empty directory under the system temp dir, unique per test and process.
 fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "sattebaaz-latency-{}-{}",
-        std::process::id(),
-        test
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("sattebaaz-latency-{}-{}", std::process::id(), test));
     let _ = fs::remove_dir_all(&dir);
     dir
 }
@@ -162,8 +159,14 @@ fn parse_hgrm(text: &str) -> ParsedHgrm {
         sub_buckets: 0,
     };
     let footer_field = |line: &str, name: &str| -> String {
-        let start = line.find(name).unwrap_or_else(|| panic!("{name} in {line}")) + name.len();
-        let rest = line[start..].trim_start().trim_start_matches('=').trim_start();
+        let start = line
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+            + name.len();
+        let rest = line[start..]
+            .trim_start()
+            .trim_start_matches('=')
+            .trim_start();
         rest.split([',', ']'])
             .next()
             .expect("field value")
@@ -247,7 +250,11 @@ fn dump_writes_parseable_hgrm_per_stage() {
     assert_eq!(parsed.sub_buckets, 2048);
     // The first row at or past the median is the median (~5000 µs).
     let median_row = parsed.rows.iter().find(|r| r.1 >= 0.5).expect("median row");
-    assert!((median_row.0 - 5_000.0).abs() <= 5.0, "median {}", median_row.0);
+    assert!(
+        (median_row.0 - 5_000.0).abs() <= 5.0,
+        "median {}",
+        median_row.0
+    );
 
     // An empty stage still yields a well-formed file with zero totals.
     let empty = parse_hgrm(

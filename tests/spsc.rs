@@ -114,7 +114,10 @@ fn batch_pop_respects_output_length_and_queue_content() {
     assert_eq!(consumer.drain_with(100, |v| seen.push(v)), 6);
     assert_eq!(seen, vec![4, 5, 6, 7, 8, 9]);
     assert_eq!(consumer.pop_into(&mut out), 0);
-    assert_eq!(consumer.drain_with(100, |_| unreachable!("queue is empty")), 0);
+    assert_eq!(
+        consumer.drain_with(100, |_| unreachable!("queue is empty")),
+        0
+    );
     // Freed slots are reusable: the full capacity is available again.
     for i in 0..16 {
         producer.push(i).expect("room after draining");

@@ -288,7 +288,11 @@ impl StageHistograms {
             let histogram = self.histogram(*stage);
             let _ = write!(table, "{:<20} {:>10}", stage.slug(), histogram.len());
             if histogram.is_empty() {
-                let _ = write!(table, " {:>12} {:>12} {:>12} {:>12} {:>12}", "-", "-", "-", "-", "-");
+                let _ = write!(
+                    table,
+                    " {:>12} {:>12} {:>12} {:>12} {:>12}",
+                    "-", "-", "-", "-", "-"
+                );
             } else {
                 for quantile in [0.5, 0.9, 0.99, 0.999] {
                     let micros = histogram.value_at_quantile(quantile) as f64 / DUMP_UNIT_RATIO;
@@ -334,7 +338,10 @@ pub fn write_percentile_distribution(
                 1.0 / (1.0 - quantile)
             )?;
         } else {
-            writeln!(out, "{value:>12.digits$} {quantile:>2.12} {total_count:>10}")?;
+            writeln!(
+                out,
+                "{value:>12.digits$} {quantile:>2.12} {total_count:>10}"
+            )?;
         }
     }
     let max = if histogram.is_empty() {
