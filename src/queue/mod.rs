@@ -1,1 +1,3 @@
 //! Bounded lock-free queues between the hot thread and the risk/telemetry thread.
+
+pub mod spsc;

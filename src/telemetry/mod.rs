@@ -2,3 +2,4 @@
 //! counters, dumped on shutdown.
 
 pub mod alloc_count;
+pub mod latency;
