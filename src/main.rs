@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 fn run_sim(seed: u64, duration: Option<u64>, ca_file: PathBuf, assets: Vec<String>) -> ExitCode {
-    let stop = match sattebaaz::runtime::signals::install_stop_flag() {
+    let signals = match sattebaaz::runtime::signals::StopSignals::install() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: installing signal handlers: {e}");
@@ -82,7 +82,7 @@ fn run_sim(seed: u64, duration: Option<u64>, ca_file: PathBuf, assets: Vec<Strin
     println!("  binance futures public {}", sim.binance_futures_public_url());
     println!("  binance futures market {}", sim.binance_futures_market_url());
     let start = std::time::Instant::now();
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+    while !signals.stop_requested() {
         if duration.is_some_and(|d| start.elapsed() >= Duration::from_secs(d)) {
             break;
         }

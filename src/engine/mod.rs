@@ -1,1 +1,262 @@
-//! The engine: the hot thread's event loop and the risk/telemetry thread, wired together.
+//! The engine: wires the hot thread (`hot`: the mio poll loop over every venue connection) and
+//! the risk/telemetry thread (`risk`) together through two SPSC rings (`messages`), pins each to
+//! its configured CPU, resolves DNS and builds TLS configuration before either starts, and on
+//! shutdown dumps the hot thread's latency histograms.
+//!
+//! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
+//! hot thread only connects, polls, parses and applies.
+
+pub mod feeds;
+pub mod hot;
+pub mod messages;
+pub mod risk;
+pub mod table;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use self::feeds::{configured_assets, plan_binance, BinanceUrls, FeedPlan};
+use self::hot::{HotReport, HotSetup};
+use self::messages::{Command, HotEvent};
+use self::risk::{RiskReport, RiskSetup};
+use crate::config::{Config, PollMode as ConfigPollMode};
+use crate::net::backoff::BackoffPolicy;
+use crate::net::dns::Endpoint;
+use crate::net::poll::PollMode;
+use crate::net::ws::{MaybeTlsConnector, WsOptions};
+use crate::queue::spsc;
+use crate::runtime::pin::{isolation_of, pin_current_thread, PinOutcome};
+
+/// Why the engine could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("planning feeds: {0}")]
+    Plan(#[from] feeds::FeedPlanError),
+    #[error("{label}: bad URL {url}: {reason}")]
+    Url {
+        label: &'static str,
+        url: String,
+        reason: String,
+    },
+    #[error("{label}: resolving {host}: {reason}")]
+    Dns {
+        label: &'static str,
+        host: String,
+        reason: String,
+    },
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] crate::net::tls::TlsConfigError),
+    #[error("queue {name}: {reason}")]
+    Queue { name: &'static str, reason: String },
+    #[error("reconnect backoff: {0}")]
+    Backoff(String),
+    #[error("threads.require_isolated is set but CPU {cpu} is not isolated ({detail})")]
+    NotIsolated { cpu: usize, detail: String },
+    #[error("installing signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error("spawning the {0} thread: {1}")]
+    Spawn(&'static str, std::io::Error),
+    #[error("the {0} thread panicked")]
+    Panicked(&'static str),
+    #[error("hot thread: {0}")]
+    Hot(#[from] hot::HotError),
+    #[error("writing histograms: {0}")]
+    Histograms(#[from] crate::telemetry::latency::LatencyError),
+}
+
+/// How a run differs from the plain configuration.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Binance endpoints (the configuration's, or the simulator's).
+    pub binance: BinanceUrls,
+    /// CA file to trust besides the web roots (overrides `net.tls_extra_ca_file`).
+    pub extra_ca: Option<PathBuf>,
+    /// Poll mode override (the demo on shared cores uses a short blocking poll).
+    pub poll_mode: Option<ConfigPollMode>,
+    /// Stop after this long (otherwise on SIGINT/SIGTERM).
+    pub duration: Option<Duration>,
+    /// Print the live table.
+    pub live_table: bool,
+}
+
+/// The outcome of a run.
+pub struct EngineSummary {
+    pub hot: HotReport,
+    pub risk: RiskReport,
+    pub hot_pin: PinOutcome,
+    pub risk_pin: PinOutcome,
+    /// Histogram files written.
+    pub histogram_files: Vec<PathBuf>,
+    pub elapsed: Duration,
+}
+
+/// Map the configuration's WebSocket, timeout and backoff settings into client options.
+pub fn ws_options(cfg: &Config) -> Result<WsOptions, EngineError> {
+    let ws = &cfg.net.websocket;
+    let b = &cfg.net.backoff;
+    let backoff = BackoffPolicy::new(
+        Duration::from_millis(u64::from(b.initial_ms)),
+        b.multiplier,
+        Duration::from_millis(u64::from(b.max_ms)),
+        b.jitter,
+    )
+    .map_err(|e| EngineError::Backoff(e.to_string()))?;
+    let ms = |v: u32| (v > 0).then(|| Duration::from_millis(u64::from(v)));
+    Ok(WsOptions {
+        max_message_bytes: ws.max_message_bytes as usize,
+        max_frame_bytes: ws.max_frame_bytes as usize,
+        app_ping_interval: None,
+        ws_ping_interval: ms(ws.ws_ping_interval_ms),
+        silence_timeout: ms(ws.silence_timeout_ms),
+        connect_timeout: Duration::from_millis(u64::from(cfg.net.connect_timeout_ms)),
+        backoff,
+        ..WsOptions::default()
+    })
+}
+
+fn poll_mode(cfg: &Config, over: Option<ConfigPollMode>) -> PollMode {
+    match over.unwrap_or(cfg.poll.mode) {
+        ConfigPollMode::Busy => PollMode::Busy,
+        ConfigPollMode::Blocking => PollMode::Blocking {
+            timeout: Duration::from_micros(u64::from(cfg.poll.blocking_timeout_us)),
+        },
+    }
+}
+
+/// Resolve each planned feed's host (blocking DNS, here at start-up) into a connector.
+fn connectors(
+    plans: Vec<FeedPlan>,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<Vec<(FeedPlan, MaybeTlsConnector)>, EngineError> {
+    let mut out = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let endpoint = Endpoint::parse(&plan.url).map_err(|e| EngineError::Url {
+            label: plan.label,
+            url: plan.url.clone(),
+            reason: e.to_string(),
+        })?;
+        let addr = endpoint
+            .resolve()
+            .map_err(|e| EngineError::Dns {
+                label: plan.label,
+                host: endpoint.host.clone(),
+                reason: e.to_string(),
+            })?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EngineError::Dns {
+                label: plan.label,
+                host: endpoint.host.clone(),
+                reason: "no address".into(),
+            })?;
+        let tls = endpoint
+            .tls()
+            .then(|| (tls.clone(), endpoint.host.clone()));
+        out.push((plan, MaybeTlsConnector { addr, tls }));
+    }
+    Ok(out)
+}
+
+/// Run the engine until SIGINT/SIGTERM or the configured duration.
+pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineError> {
+    let started = Instant::now();
+    let signals =
+        crate::runtime::signals::StopSignals::install().map_err(EngineError::Signals)?;
+    let hot_cpu = cfg.threads.hot_cpu as usize;
+    let risk_cpu = cfg.threads.risk_cpu as usize;
+    if cfg.threads.require_isolated {
+        let iso = isolation_of(hot_cpu);
+        if !iso.is_isolated() {
+            return Err(EngineError::NotIsolated {
+                cpu: hot_cpu,
+                detail: format!("{iso:?}"),
+            });
+        }
+    }
+
+    let assets = configured_assets(cfg);
+    let plans = plan_binance(&opts.binance, &assets)?;
+    let labels: Vec<&'static str> = plans.iter().map(|p| p.label).collect();
+    let extra_ca = opts
+        .extra_ca
+        .clone()
+        .or_else(|| cfg.net.tls_extra_ca_path().map(|p| p.to_path_buf()));
+    let tls = crate::net::tls::client_config(extra_ca.as_deref())?;
+    let feeds = connectors(plans, &tls)?;
+
+    let (to_risk, from_hot) = spsc::channel::<HotEvent>(cfg.queues.hot_to_risk as usize)
+        .map_err(|e| EngineError::Queue {
+            name: "hot_to_risk",
+            reason: e.to_string(),
+        })?;
+    let (to_hot, from_risk) = spsc::channel::<Command>(cfg.queues.risk_to_hot as usize)
+        .map_err(|e| EngineError::Queue {
+            name: "risk_to_hot",
+            reason: e.to_string(),
+        })?;
+    let heartbeat = Arc::new(AtomicU64::new(0));
+    let hot_finished = Arc::new(AtomicBool::new(false));
+    let interval = Duration::from_millis(u64::from(cfg.telemetry.heartbeat_interval_ms));
+
+    let hot_setup = HotSetup {
+        feeds,
+        ws_options: ws_options(cfg)?,
+        poll_mode: poll_mode(cfg, opts.poll_mode),
+        events_capacity: cfg.poll.events_capacity as usize,
+        assets,
+        stats_interval_ns: (interval.as_nanos() as u64 / 4).max(1_000_000),
+        to_risk,
+        from_risk,
+        heartbeat: heartbeat.clone(),
+        finished: hot_finished.clone(),
+    };
+    let risk_setup = RiskSetup {
+        from_hot,
+        to_hot,
+        stop: signals.flag(),
+        deadline: opts.duration.map(|d| Instant::now() + d),
+        live_table: opts.live_table,
+        interval,
+        labels,
+        heartbeat,
+        hot_finished: hot_finished.clone(),
+    };
+
+    let hot = thread::Builder::new()
+        .name("sattebaaz-hot".into())
+        .spawn(move || {
+            let pin = pin_current_thread(hot_cpu);
+            (pin, hot::run(hot_setup))
+        })
+        .map_err(|e| EngineError::Spawn("hot", e))?;
+    let risk = thread::Builder::new()
+        .name("sattebaaz-risk".into())
+        .spawn(move || {
+            let pin = pin_current_thread(risk_cpu);
+            (pin, risk::run(risk_setup))
+        });
+    let risk = match risk {
+        Ok(r) => r,
+        Err(e) => {
+            // Without the risk thread nobody would stop the hot loop: do it here.
+            signals.request_stop();
+            hot_finished.store(true, std::sync::atomic::Ordering::Release);
+            return Err(EngineError::Spawn("risk", e));
+        }
+    };
+    let (hot_pin, hot_result) = hot.join().map_err(|_| EngineError::Panicked("hot"))?;
+    let (risk_pin, risk_report) = risk.join().map_err(|_| EngineError::Panicked("risk"))?;
+    let hot_report = hot_result?;
+    let histogram_files = hot_report.histograms.dump(&cfg.histogram_path())?;
+    Ok(EngineSummary {
+        hot: hot_report,
+        risk: risk_report,
+        hot_pin,
+        risk_pin,
+        histogram_files,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,283 @@
+//! The hot thread: one mio poll loop over every feed connection. Per readiness event it drains
+//! every available WebSocket message, parses it in place (simd-json, reused buffers) and applies
+//! it to fixed-memory per-asset state, recording per-stage latency into histograms it owns.
+//! Timers (keep-alives, watchdogs, reconnects) run at most once per millisecond.
+//!
+//! Invariants: after start-up nothing here blocks (busy or short blocking poll only), allocates,
+//! or formats text; everything that leaves the thread is a `Copy` message pushed into an SPSC ring
+//! that drops (and counts) when full.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use mio::Token;
+
+use super::feeds::FeedPlan;
+use super::messages::{AssetView, Command, HotEvent, LoopStats};
+use crate::clock::mono_ns;
+use crate::feeds::binance::parse::BinanceParser;
+use crate::feeds::binance::records::{Asset, Venue};
+use crate::feeds::binance::state::{BinanceState, FlowWindow, TradeSource};
+use crate::net::counters::NetCounters;
+use crate::net::poll::{PollMode, Poller};
+use crate::net::ws::{MaybeTlsConnector, WsClient, WsError, WsOptions, WsState};
+use crate::queue::spsc::{Consumer, Producer};
+use crate::telemetry::latency::{Stage, StageHistograms};
+
+/// At most this many feed connections (readiness is tracked in a fixed array).
+pub const MAX_CONNECTIONS: usize = 64;
+/// Timer work (keep-alive, watchdog, reconnect) runs at most this often.
+const TIMER_PERIOD_NS: u64 = 1_000_000;
+
+/// Errors that stop the hot thread before or while it runs.
+#[derive(Debug, thiserror::Error)]
+pub enum HotError {
+    #[error("creating the poller: {0}")]
+    Poller(io::Error),
+    #[error("polling: {0}")]
+    Poll(io::Error),
+    #[error("setting up connection {label}: {source}")]
+    Connection {
+        label: &'static str,
+        source: WsError,
+    },
+    #[error("{0} feed connections configured; at most {MAX_CONNECTIONS}")]
+    TooManyConnections(usize),
+}
+
+/// Everything the hot thread needs, built on the main thread.
+pub struct HotSetup {
+    /// Planned connections, with a resolved connector each (same order).
+    pub feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
+    /// WebSocket settings for every feed.
+    pub ws_options: WsOptions,
+    /// Busy or blocking poll.
+    pub poll_mode: PollMode,
+    /// mio events buffer size.
+    pub events_capacity: usize,
+    /// Assets to report in the periodic views.
+    pub assets: Vec<Asset>,
+    /// How often views and loop stats are sent to the risk thread.
+    pub stats_interval_ns: u64,
+    /// Hot → risk ring.
+    pub to_risk: Producer<HotEvent>,
+    /// Risk → hot ring.
+    pub from_risk: Consumer<Command>,
+    /// Bumped every loop iteration: the risk thread's hung-loop detector reads it.
+    pub heartbeat: Arc<AtomicU64>,
+    /// Set when the hot thread has left its loop.
+    pub finished: Arc<AtomicBool>,
+}
+
+/// What the hot thread hands back when it stops.
+pub struct HotReport {
+    /// Per-stage latency recorded on this thread.
+    pub histograms: StageHistograms,
+    /// Final loop counters.
+    pub stats: LoopStats,
+    /// Per-connection network counters, labelled.
+    pub net: Vec<(&'static str, NetCounters)>,
+}
+
+struct FeedConn {
+    label: &'static str,
+    ws: WsClient<MaybeTlsConnector>,
+    parser: BinanceParser,
+}
+
+/// Run the hot loop until a `Stop` command arrives. Returns the thread's report.
+pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
+    let HotSetup {
+        feeds,
+        ws_options,
+        poll_mode,
+        events_capacity,
+        assets,
+        stats_interval_ns,
+        mut to_risk,
+        mut from_risk,
+        heartbeat,
+        finished,
+    } = setup;
+    let result = run_loop(
+        feeds,
+        ws_options,
+        poll_mode,
+        events_capacity,
+        &assets,
+        stats_interval_ns,
+        &mut to_risk,
+        &mut from_risk,
+        &heartbeat,
+    );
+    finished.store(true, Ordering::Release);
+    result
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the destructured HotSetup, kept as plain locals for the loop"
+)]
+fn run_loop(
+    feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
+    ws_options: WsOptions,
+    poll_mode: PollMode,
+    events_capacity: usize,
+    assets: &[Asset],
+    stats_interval_ns: u64,
+    to_risk: &mut Producer<HotEvent>,
+    from_risk: &mut Consumer<Command>,
+    heartbeat: &AtomicU64,
+) -> Result<HotReport, HotError> {
+    if feeds.len() > MAX_CONNECTIONS {
+        return Err(HotError::TooManyConnections(feeds.len()));
+    }
+    let mut poller = Poller::new(poll_mode, events_capacity).map_err(HotError::Poller)?;
+    let mut conns: Vec<FeedConn> = Vec::with_capacity(feeds.len());
+    let now = mono_ns();
+    for (i, (plan, connector)) in feeds.into_iter().enumerate() {
+        let mut ws = WsClient::new(
+            connector,
+            &plan.url,
+            &[],
+            ws_options.clone(),
+            poller.registry(),
+            Token(i),
+            i as u16,
+        )
+        .map_err(|source| HotError::Connection {
+            label: plan.label,
+            source,
+        })?;
+        // A failed first attempt is counted and retried with backoff by the client itself.
+        let _ = ws.start(now);
+        conns.push(FeedConn {
+            label: plan.label,
+            ws,
+            parser: BinanceParser::new(plan.venue),
+        });
+    }
+    let mut state = BinanceState::new(TradeSource::AggTrade);
+    let mut hist = StageHistograms::new();
+    let mut stats = LoopStats {
+        connections: conns.len() as u16,
+        ..LoopStats::default()
+    };
+    let mut next_timer_ns = 0u64;
+    let mut next_stats_ns = mono_ns() + stats_interval_ns;
+    let mut ready = [false; MAX_CONNECTIONS];
+
+    'outer: loop {
+        stats.iterations += 1;
+        heartbeat.store(stats.iterations, Ordering::Relaxed);
+
+        let events = poller.poll_once().map_err(HotError::Poll)?;
+        let mut any = false;
+        for ev in events.iter() {
+            if let Some(slot) = ready.get_mut(ev.token().0) {
+                *slot = true;
+                any = true;
+            }
+        }
+        let t_ready = mono_ns();
+
+        if any {
+            for (i, conn) in conns.iter_mut().enumerate() {
+                if !std::mem::take(&mut ready[i]) {
+                    continue;
+                }
+                let FeedConn { ws, parser, .. } = conn;
+                let delivered = ws.poll_read(t_ready, |payload, _is_text| {
+                    match parser.parse(payload, t_ready) {
+                        Ok(rec) => {
+                            let t_decoded = mono_ns();
+                            hist.record(Stage::SocketToDecode, t_decoded.saturating_sub(t_ready));
+                            state.apply(&rec);
+                            hist.record(Stage::DecodeToBook, mono_ns().saturating_sub(t_decoded));
+                        }
+                        Err(_) => stats.parse_errors += 1,
+                    }
+                });
+                if let Ok(n) = delivered {
+                    stats.messages += n as u64;
+                }
+            }
+            hist.record(Stage::LoopIteration, mono_ns().saturating_sub(t_ready));
+        }
+
+        if t_ready >= next_timer_ns {
+            next_timer_ns = t_ready + TIMER_PERIOD_NS;
+            let mut open = 0u16;
+            for conn in conns.iter_mut() {
+                // Errors are counted and a reconnect scheduled by the client.
+                let _ = conn.ws.on_timer(t_ready);
+                let _ = conn.ws.take_just_opened();
+                if conn.ws.state() == WsState::Open {
+                    open += 1;
+                }
+                conn.ws.drain_events(|ev| {
+                    let _ = to_risk.push(HotEvent::Net(ev));
+                });
+            }
+            stats.open_connections = open;
+            while let Some(cmd) = from_risk.try_pop() {
+                match cmd {
+                    Command::Stop => break 'outer,
+                }
+            }
+        }
+
+        if t_ready >= next_stats_ns {
+            next_stats_ns = t_ready + stats_interval_ns;
+            for &asset in assets {
+                for venue in [Venue::Spot, Venue::Futures] {
+                    let view = view_of(&mut state, venue, asset, t_ready);
+                    let _ = to_risk.push(HotEvent::Asset(view));
+                }
+            }
+            stats.queue_drops = to_risk.dropped();
+            stats.parse_errors = conns.iter().map(|c| c.parser.counts().total_errors()).sum();
+            stats.at_ns = t_ready;
+            let _ = to_risk.push(HotEvent::Loop(stats));
+        }
+    }
+
+    let now = mono_ns();
+    let mut net = Vec::with_capacity(conns.len());
+    for conn in conns.iter_mut() {
+        conn.ws.close(now);
+        net.push((conn.label, conn.ws.net_counters()));
+    }
+    stats.queue_drops = to_risk.dropped();
+    stats.parse_errors = conns.iter().map(|c| c.parser.counts().total_errors()).sum();
+    stats.at_ns = now;
+    Ok(HotReport {
+        histograms: hist,
+        stats,
+        net,
+    })
+}
+
+fn view_of(state: &mut BinanceState, venue: Venue, asset: Asset, now_ns: u64) -> AssetView {
+    let s = state.get_mut(venue, asset);
+    let now_ms = crate::clock::wall_ms();
+    let flow = s.taker_flow_at(FlowWindow::S60, now_ms);
+    let (bid_px, ask_px) = s.book().map(|b| (b.bid_px, b.ask_px)).unwrap_or((0, 0));
+    let last_recv_ns = s.last_trade().map(|t| t.recv_ns).unwrap_or(0);
+    let _ = now_ns;
+    AssetView {
+        venue,
+        asset,
+        last_px: s.last_px().unwrap_or(0),
+        bid_px,
+        ask_px,
+        trades: s.counters().trades,
+        book_updates: s.counters().book_tickers,
+        taker_buy_60s: flow.buy,
+        taker_sell_60s: flow.sell,
+        funding_rate: s.funding_rate().unwrap_or(0),
+        candles_closed: s.candles().closed().len() as u64,
+        last_recv_ns,
+    }
+}

@@ -1,0 +1,132 @@
+//! The risk/telemetry thread: drains the hot thread's events, keeps per-connection network
+//! counters and the latest view of every asset, renders the live table, watches the hot loop's
+//! heartbeat, and turns a stop request (signal or deadline) into a `Stop` command. It may block
+//! and allocate; it never touches the hot thread's data except through the rings.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::messages::{AssetView, Command, HotEvent, LoopStats};
+use super::table::render_table;
+use crate::net::counters::{NetCounters, NetEventKind};
+use crate::queue::spsc::{Consumer, Producer};
+
+/// Everything the risk/telemetry thread needs.
+pub struct RiskSetup {
+    pub from_hot: Consumer<HotEvent>,
+    pub to_hot: Producer<Command>,
+    /// Set by SIGINT/SIGTERM.
+    pub stop: Arc<AtomicBool>,
+    /// Stop at this instant (demo duration), if set.
+    pub deadline: Option<Instant>,
+    /// Print the live table.
+    pub live_table: bool,
+    /// Table refresh / heartbeat check period.
+    pub interval: Duration,
+    /// Connection labels by connection id.
+    pub labels: Vec<&'static str>,
+    /// The hot loop's iteration counter.
+    pub heartbeat: Arc<AtomicU64>,
+    /// Set when the hot thread has left its loop.
+    pub hot_finished: Arc<AtomicBool>,
+}
+
+/// What the risk/telemetry thread saw.
+#[derive(Debug, Default)]
+pub struct RiskReport {
+    /// Network counters per connection id, from the events.
+    pub net: Vec<NetCounters>,
+    /// Latest loop stats.
+    pub last_loop: LoopStats,
+    /// Latest view per (venue, asset).
+    pub views: Vec<AssetView>,
+    /// Heartbeat checks that found the hot loop not advancing.
+    pub hot_stalls: u64,
+    /// Events received.
+    pub events: u64,
+}
+
+/// Run until the hot thread has finished.
+pub fn run(mut setup: RiskSetup) -> RiskReport {
+    let mut report = RiskReport {
+        net: vec![NetCounters::default(); setup.labels.len()],
+        ..RiskReport::default()
+    };
+    let tty = std::io::stdout().is_terminal();
+    let started = Instant::now();
+    let mut next_tick = Instant::now() + setup.interval;
+    let mut last_heartbeat = setup.heartbeat.load(Ordering::Relaxed);
+    let mut stop_sent = false;
+    let mut last_print = Instant::now();
+    loop {
+        let n = setup
+            .from_hot
+            .drain_with(4096, |ev| handle(&mut report, ev));
+        if !stop_sent {
+            let deadline_hit = setup.deadline.is_some_and(|d| Instant::now() >= d);
+            if setup.stop.load(Ordering::Relaxed) || deadline_hit {
+                stop_sent = setup.to_hot.push(Command::Stop).is_ok();
+            }
+        }
+        if setup.hot_finished.load(Ordering::Acquire) {
+            setup.from_hot.drain_with(usize::MAX, |ev| handle(&mut report, ev));
+            break;
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            next_tick = now + setup.interval;
+            let hb = setup.heartbeat.load(Ordering::Relaxed);
+            if hb == last_heartbeat {
+                report.hot_stalls += 1;
+            }
+            last_heartbeat = hb;
+            // A terminal gets a redrawn table every tick; a log gets one every 5 s.
+            let print_every = if tty {
+                setup.interval
+            } else {
+                Duration::from_secs(5)
+            };
+            if setup.live_table && now.duration_since(last_print) >= print_every {
+                last_print = now;
+                let table = render_table(&report, &setup.labels, started.elapsed());
+                let mut out = std::io::stdout().lock();
+                if tty {
+                    let _ = out.write_all(b"\x1b[2J\x1b[H");
+                }
+                let _ = out.write_all(table.as_bytes());
+                let _ = out.flush();
+            }
+        }
+        if n == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    report
+}
+
+fn handle(report: &mut RiskReport, ev: HotEvent) {
+    report.events += 1;
+    match ev {
+        HotEvent::Net(e) => {
+            if let Some(c) = report.net.get_mut(usize::from(e.conn_id)) {
+                c.record(&e);
+            }
+            if let NetEventKind::Dropped(_) | NetEventKind::Watchdog = e.kind {
+                // Counted above; the table shows drops per connection.
+            }
+        }
+        HotEvent::Asset(v) => {
+            match report
+                .views
+                .iter_mut()
+                .find(|x| x.venue == v.venue && x.asset == v.asset)
+            {
+                Some(slot) => *slot = v,
+                None => report.views.push(v),
+            }
+        }
+        HotEvent::Loop(s) => report.last_loop = s,
+    }
+}
