@@ -4,3 +4,4 @@
 //! the hot path. Every connect, drop, reconnect and error is counted.
 
 pub mod transport;
+pub mod ws;
