@@ -313,7 +313,10 @@ pub struct WsCounters {
 
 type Handshake<S> = MidHandshake<ClientHandshake<WireIo<S>>>;
 type HandshakeResult<S> = Result<
-    (WebSocket<WireIo<S>>, tungstenite::handshake::client::Response),
+    (
+        WebSocket<WireIo<S>>,
+        tungstenite::handshake::client::Response,
+    ),
     HandshakeError<ClientHandshake<WireIo<S>>>,
 >;
 
@@ -742,10 +745,6 @@ impl<C: Connector> WsClient<C> {
         &mut self,
         now_ns: u64,
         result: HandshakeResult<C::Stream>,
-                tungstenite::handshake::client::Response,
-            ),
-            HandshakeError<ClientHandshake<WireIo<C::Stream>>>,
-        >,
     ) -> Result<(), WsError> {
         match result {
             Ok((mut ws, _response)) => {
