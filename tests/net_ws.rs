@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 use sattebaaz::clock::mono_ns;
-use sattebaaz::net::ws::{
-    BackoffOptions, Connector, TcpConnector, WsClient, WsDropReason, WsError, WsOptions, WsState,
-};
+use sattebaaz::net::backoff::BackoffPolicy;
+use sattebaaz::net::counters::{DropReason, NetEvent, NetEventKind};
+use sattebaaz::net::ws::{Connector, TcpConnector, WsClient, WsError, WsOptions, WsState};
 use sattebaaz::telemetry::alloc_count::{allocations, CountingAlloc};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
@@ -136,17 +136,20 @@ fn client_for(addr: SocketAddr, lp: &EventLoop, options: WsOptions) -> WsClient<
         options,
         lp.poll.registry(),
         TOKEN,
+        3,
     )
     .expect("client")
 }
 
 fn test_options() -> WsOptions {
     WsOptions {
-        backoff: BackoffOptions {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(200),
-            jitter: 0.5,
-        },
+        backoff: BackoffPolicy::new(
+            Duration::from_millis(20),
+            2.0,
+            Duration::from_millis(200),
+            0.5,
+        )
+        .expect("policy"),
         ..WsOptions::default()
     }
 }
@@ -271,8 +274,11 @@ fn ten_thousand_messages_in_order_through_arbitrary_splits() {
     client.send_text(mono_ns(), b"done").expect("send done");
     let tail = server.join().expect("server thread");
     assert_eq!(tail, vec![b"done".to_vec()]);
-    assert_eq!(client.counters().connects, 1);
-    assert_eq!(client.counters().drops, 0);
+    let net = client.net_counters();
+    assert_eq!((net.connects, net.drops, net.connect_failures), (1, 0, 0));
+    assert_eq!(client.counters().attempts, 1);
+    assert!(net.bytes_in > N * 16, "bytes in: {}", net.bytes_in);
+    assert!(net.bytes_out > 0);
 }
 
 #[test]
@@ -337,7 +343,7 @@ fn fragmented_message_is_reassembled_with_a_ping_in_between() {
     });
     assert!(closed, "close handshake did not finish");
     assert!(errors.is_empty(), "close produced errors: {errors:?}");
-    assert_eq!(client.last_drop(), Some(WsDropReason::LocalClose));
+    assert_eq!(client.last_drop(), Some(DropReason::Local));
     server.join().expect("server thread");
     assert_eq!(
         got,
@@ -349,7 +355,15 @@ fn fragmented_message_is_reassembled_with_a_ping_in_between() {
             (vec![1, 2, 3], false)
         ]
     );
-    assert_eq!(client.counters().errors, 0);
+    let net = client.net_counters();
+    assert_eq!((net.connects, net.drops, net.ws_errors), (1, 1, 0));
+    assert_eq!(
+        kinds(&mut client),
+        [
+            NetEventKind::Connected,
+            NetEventKind::Dropped(DropReason::Local)
+        ]
+    );
 }
 
 #[test]
@@ -407,9 +421,19 @@ fn oversize_message_is_refused_with_a_typed_error_and_counted() {
             vec![b"small".to_vec()],
             "only the small message is delivered"
         );
-        assert_eq!(client.last_drop(), Some(WsDropReason::MessageTooLarge));
+        assert_eq!(client.last_drop(), Some(DropReason::Protocol));
         assert_eq!(client.counters().oversize_drops, 1);
-        assert_eq!(client.counters().drops, 1);
+        let net = client.net_counters();
+        assert_eq!((net.drops, net.ws_errors, net.protocol_errors), (1, 1, 1));
+        assert_eq!(
+            kinds(&mut client),
+            [
+                NetEventKind::Connected,
+                NetEventKind::ProtocolError(1009),
+                NetEventKind::Dropped(DropReason::Protocol),
+                NetEventKind::Reconnecting
+            ]
+        );
         assert_eq!(client.state(), WsState::Idle);
         client.close(mono_ns());
         drop(client);
@@ -445,8 +469,16 @@ fn server_dying_mid_frame_is_a_clean_typed_error() {
         errors[0]
     );
     assert_eq!(got, vec![b"whole".to_vec()]);
-    assert_eq!(client.last_drop(), Some(WsDropReason::PeerReset));
-    assert_eq!(client.counters().errors, 1);
+    assert_eq!(client.last_drop(), Some(DropReason::PeerClosed));
+    assert_eq!(client.net_counters().drops, 1);
+    assert_eq!(
+        kinds(&mut client),
+        [
+            NetEventKind::Connected,
+            NetEventKind::Dropped(DropReason::PeerClosed),
+            NetEventKind::Reconnecting
+        ]
+    );
     // A reconnect is scheduled.
     assert!(client.next_attempt_ns().is_some());
 }
@@ -501,8 +533,8 @@ fn watchdog_drops_a_silent_server_that_still_answers_pings() {
         vec![b"hello".to_vec()],
         "PONG texts are not delivered as data"
     );
-    assert_eq!(c.watchdog_drops, 1);
-    assert_eq!(client.last_drop(), Some(WsDropReason::Watchdog));
+    assert_eq!(client.net_counters().watchdog_fires, 1);
+    assert_eq!(client.last_drop(), Some(DropReason::Watchdog));
     client.close(mono_ns());
     drop(client);
     server.join().expect("server thread");
@@ -554,6 +586,7 @@ fn reconnects_with_backoff_after_the_server_restarts_on_the_same_port() {
     first.join().expect("first server");
     assert!(done, "no second life: errors {errors:?}");
     let c = *client.counters();
+    let net = client.net_counters();
     client.close(mono_ns());
     let closed = lp.run_until(&mut client, &mut on_msg, &mut errors, |c, _| {
         c.state() == WsState::Idle
@@ -566,10 +599,12 @@ fn reconnects_with_backoff_after_the_server_restarts_on_the_same_port() {
         errors[0]
     );
     assert!(errors[1..].iter().all(|e| matches!(e, WsError::Connect(_))));
-    assert_eq!(c.opens, 2);
-    assert_eq!(c.connects, c.reconnects + 1);
-    assert_eq!(c.drops as usize, errors.len());
-    assert!(c.reconnects >= 4, "{c:?}");
+    assert_eq!(net.connects, 2);
+    assert_eq!(net.drops, 1, "only the first life was up when it ended");
+    assert_eq!(net.connect_failures as usize, errors.len() - 1);
+    assert_eq!(net.reconnects as usize, errors.len());
+    assert_eq!(c.attempts, net.connects + net.connect_failures);
+    assert!(net.connect_failures >= 3, "{net:?}");
     // Backoff: the n-th consecutive failure waits within [(1-j)·d, d], d = min(20 ms·2ⁿ, 200 ms);
     // the delays before the first consecutive refusal start from the initial value again.
     for (n, &delay) in delays.iter().enumerate() {
@@ -639,4 +674,11 @@ fn steady_state_receive_and_send_do_not_allocate() {
     }
     assert_eq!(allocations() - before, 0, "send_text allocated");
     server.join().expect("server thread");
+}
+
+/// The kinds of the events recorded since the last drain.
+fn kinds<C: Connector>(client: &mut WsClient<C>) -> Vec<NetEventKind> {
+    let mut out = Vec::new();
+    client.drain_events(|e: NetEvent| out.push(e.kind));
+    out
 }

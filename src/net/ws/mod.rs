@@ -30,6 +30,10 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Bytes, Message, WebSocket};
 
+use crate::net::backoff::{Backoff, BackoffPolicy};
+use crate::net::counters::{DropReason, NetCounters, NetEvent, NetEventKind};
+use crate::net::tcp::{self, ConnectProgress};
+use crate::net::tls::{tls_failure, MaybeTls};
 use crate::net::transport::Transport;
 use wire::WireIo;
 
@@ -55,7 +59,7 @@ impl<S: Transport, F: FnMut() -> io::Result<S>> Connector for F {
     }
 }
 
-/// Plain-TCP connector to a resolved address.
+/// Plain-TCP connector to a resolved address (`TCP_NODELAY` set by [`tcp::connect`]).
 #[derive(Debug, Clone, Copy)]
 pub struct TcpConnector {
     /// Peer address.
@@ -65,29 +69,31 @@ pub struct TcpConnector {
 impl Connector for TcpConnector {
     type Stream = mio::net::TcpStream;
     fn connect(&mut self) -> io::Result<mio::net::TcpStream> {
-        mio::net::TcpStream::connect(self.addr)
+        tcp::connect(self.addr)
     }
 }
 
-/// Reconnect backoff: the n-th consecutive failed attempt waits
-/// `min(initial × 2ⁿ, max)` scaled by a random factor in `[1 − jitter, 1]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BackoffOptions {
-    /// Delay after the first failure.
-    pub initial: Duration,
-    /// Upper bound of the delay.
-    pub max: Duration,
-    /// Fraction of the delay that is randomised away, in `[0, 1]` (statistics, not money).
-    pub jitter: f64,
+/// Connector for `ws://` or `wss://`: a resolved address plus, for TLS, the shared rustls config
+/// and the name the server certificate must carry.
+#[derive(Debug, Clone)]
+pub struct MaybeTlsConnector {
+    /// Peer address.
+    pub addr: std::net::SocketAddr,
+    /// `Some((config, server_name))` for TLS.
+    pub tls: Option<(std::sync::Arc<rustls::ClientConfig>, String)>,
 }
 
-impl Default for BackoffOptions {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(10),
-            jitter: 0.5,
-        }
+impl Connector for MaybeTlsConnector {
+    type Stream = MaybeTls;
+    fn connect(&mut self) -> io::Result<MaybeTls> {
+        let tls = self
+            .tls
+            .as_ref()
+            .map(|(c, name)| (c.clone(), name.as_str()));
+        MaybeTls::connect(self.addr, tls).map_err(|e| match e {
+            crate::net::tls::TlsConnectError::Io(e) => e,
+            other => io::Error::new(io::ErrorKind::InvalidInput, other),
+        })
     }
 }
 
@@ -119,10 +125,8 @@ pub struct WsOptions {
     pub connect_timeout: Duration,
     /// Deadline for the close handshake once a close frame was sent or received.
     pub close_timeout: Duration,
-    /// Reconnect backoff.
-    pub backoff: BackoffOptions,
-    /// Set `TCP_NODELAY` on every new socket.
-    pub tcp_nodelay: bool,
+    /// Reconnect backoff (reset once a new connection has delivered data).
+    pub backoff: BackoffPolicy,
 }
 
 impl Default for WsOptions {
@@ -139,14 +143,13 @@ impl Default for WsOptions {
             silence_timeout: None,
             connect_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(2),
-            backoff: BackoffOptions::default(),
-            tcp_nodelay: true,
+            backoff: BackoffPolicy::default(),
         }
     }
 }
 
 /// Why a connection ended (or a call was refused). Connection-ending variants are also what
-/// [`WsClient::last_drop`] reports as a [`WsDropReason`].
+/// a [`DropReason`] through [`WsError::drop_reason`].
 #[derive(Debug, thiserror::Error)]
 pub enum WsError {
     /// Starting or completing the TCP connect failed.
@@ -213,48 +216,35 @@ pub enum WsError {
     },
 }
 
-/// A `Copy` summary of why the last connection ended, for counters and events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WsDropReason {
-    /// See [`WsError::Connect`].
-    Connect,
-    /// See [`WsError::Tls`].
-    Tls,
-    /// See [`WsError::HandshakeRejected`] / [`WsError::Handshake`].
-    Handshake,
-    /// See [`WsError::HandshakeTimeout`].
-    HandshakeTimeout,
-    /// See [`WsError::MessageTooLarge`].
-    MessageTooLarge,
-    /// See [`WsError::InvalidUtf8`] / [`WsError::Protocol`].
-    Protocol,
-    /// See [`WsError::PeerReset`].
-    PeerReset,
-    /// See [`WsError::PeerClosed`].
-    PeerClosed,
-    /// See [`WsError::Io`].
-    Io,
-    /// See [`WsError::Watchdog`].
-    Watchdog,
-    /// The owner closed the client ([`WsClient::close`]), including [`WsError::CloseTimeout`].
-    LocalClose,
-}
-
 impl WsError {
-    /// The drop reason this error stands for.
-    pub fn reason(&self) -> WsDropReason {
+    /// The wire-layer drop reason this error stands for (for [`NetEvent`]s and counters).
+    /// Timeouts of the connect/close handshakes count as `Io`; a peer that vanished without a
+    /// close handshake as `PeerClosed`.
+    pub fn drop_reason(&self) -> DropReason {
         match self {
-            WsError::Connect(_) => WsDropReason::Connect,
-            WsError::Tls(_) => WsDropReason::Tls,
-            WsError::HandshakeRejected { .. } | WsError::Handshake(_) => WsDropReason::Handshake,
-            WsError::HandshakeTimeout => WsDropReason::HandshakeTimeout,
-            WsError::MessageTooLarge { .. } => WsDropReason::MessageTooLarge,
-            WsError::InvalidUtf8 | WsError::Protocol(_) => WsDropReason::Protocol,
-            WsError::PeerReset => WsDropReason::PeerReset,
-            WsError::PeerClosed { .. } => WsDropReason::PeerClosed,
-            WsError::Io(_) | WsError::NotOpen | WsError::SendBufferFull { .. } => WsDropReason::Io,
-            WsError::Watchdog { .. } => WsDropReason::Watchdog,
-            WsError::CloseTimeout => WsDropReason::LocalClose,
+            WsError::Connect(_) | WsError::Io(_) | WsError::HandshakeTimeout => DropReason::Io,
+            WsError::NotOpen | WsError::SendBufferFull { .. } => DropReason::Io,
+            WsError::Tls(_) => DropReason::Tls,
+            WsError::HandshakeRejected { .. }
+            | WsError::Handshake(_)
+            | WsError::MessageTooLarge { .. }
+            | WsError::InvalidUtf8
+            | WsError::Protocol(_) => DropReason::Protocol,
+            WsError::PeerReset | WsError::PeerClosed { .. } => DropReason::PeerClosed,
+            WsError::Watchdog { .. } => DropReason::Watchdog,
+            WsError::CloseTimeout => DropReason::Local,
+        }
+    }
+
+    /// Code for a [`NetEventKind::ProtocolError`] event: the WebSocket close code that names the
+    /// violation (1009 too big, 1007 bad UTF-8, 1002 protocol) or the refusing HTTP status.
+    pub fn protocol_code(&self) -> Option<u16> {
+        match self {
+            WsError::MessageTooLarge { .. } => Some(1009),
+            WsError::InvalidUtf8 => Some(1007),
+            WsError::Protocol(_) | WsError::Handshake(_) => Some(1002),
+            WsError::HandshakeRejected { status } => Some(*status),
+            _ => None,
         }
     }
 }
@@ -276,23 +266,12 @@ pub enum WsState {
     Closing,
 }
 
-/// Counters of one client, monotonically increasing over its whole life (all reconnects).
+/// WebSocket-level counters of one client over its whole life (all reconnects). Connects,
+/// drops, reconnects, errors and bytes are in [`NetCounters`] ([`WsClient::net_counters`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WsCounters {
     /// Connection attempts started (first connect and reconnects).
-    pub connects: u64,
-    /// Attempts after the first one.
-    pub reconnects: u64,
-    /// Connections that reached `Open`.
-    pub opens: u64,
-    /// Connections (or attempts) that ended, for any reason.
-    pub drops: u64,
-    /// Drops caused by an error (everything but an owner-requested close).
-    pub errors: u64,
-    /// Drops by the watchdog.
-    pub watchdog_drops: u64,
-    /// Drops because a message exceeded the size limits.
-    pub oversize_drops: u64,
+    pub attempts: u64,
     /// Data messages delivered.
     pub messages: u64,
     /// Payload bytes of delivered data messages.
@@ -309,7 +288,14 @@ pub struct WsCounters {
     pub ws_pings_out: u64,
     /// Sends refused because the outbound buffer was full.
     pub send_refused: u64,
+    /// Drops because a message exceeded the size limits.
+    pub oversize_drops: u64,
+    /// Events lost because the owner did not drain them (the ring keeps the newest).
+    pub events_lost: u64,
 }
+
+/// Pending events kept between two [`WsClient::drain_events`] calls.
+const EVENT_RING: usize = 16;
 
 type Handshake<S> = MidHandshake<ClientHandshake<WireIo<S>>>;
 type HandshakeResult<S> = Result<
@@ -334,6 +320,7 @@ pub struct WsClient<C: Connector> {
     connector: C,
     registry: Registry,
     token: Token,
+    conn_id: u16,
     request: Request,
     options: WsOptions,
     ws_config: WebSocketConfig,
@@ -347,15 +334,19 @@ pub struct WsClient<C: Connector> {
     last_data_ns: u64,
     next_app_ping_ns: u64,
     next_ws_ping_ns: u64,
-    /// Failed attempts since the last healthy connection (drives the backoff).
-    failures: u32,
-    /// A connection has delivered data since it opened (resets the backoff).
+    backoff: Backoff,
+    /// The current connection has delivered data (the backoff was reset).
     healthy: bool,
     just_opened: bool,
     /// Close code received from the peer on this connection.
     peer_close_code: Option<u16>,
-    last_drop: Option<WsDropReason>,
+    last_drop: Option<DropReason>,
     counters: WsCounters,
+    /// Totals of finished connections (the live one's bytes are added on read-out).
+    net: NetCounters,
+    events: [NetEvent; EVENT_RING],
+    events_head: usize,
+    events_len: usize,
     /// xorshift state for jitter and frame masks.
     rng: u64,
 }
@@ -363,7 +354,8 @@ pub struct WsClient<C: Connector> {
 impl<C: Connector> WsClient<C> {
     /// Build a client for `url` (`ws://` or `wss://`; the host is only used for the upgrade
     /// request, the connector decides where to connect). `extra_headers` are added to the
-    /// upgrade request. Registers nothing yet: call [`start`](Self::start).
+    /// upgrade request. `conn_id` tags this client's [`NetEvent`]s. Registers nothing yet:
+    /// call [`start`](Self::start).
     pub fn new(
         connector: C,
         url: &str,
@@ -371,6 +363,7 @@ impl<C: Connector> WsClient<C> {
         options: WsOptions,
         registry: &Registry,
         token: Token,
+        conn_id: u16,
     ) -> Result<Self, WsError> {
         let mut request = url.into_client_request().map_err(WsError::Handshake)?;
         for (name, value) in extra_headers {
@@ -387,10 +380,13 @@ impl<C: Connector> WsClient<C> {
             .max_message_size(Some(options.max_message_bytes))
             .max_frame_size(Some(options.max_frame_bytes));
         let registry = registry.try_clone().map_err(WsError::Io)?;
+        let seed = rand::random::<u64>();
+        let backoff = Backoff::new(options.backoff, seed);
         Ok(Self {
             connector,
             registry,
             token,
+            conn_id,
             request,
             options,
             ws_config,
@@ -401,13 +397,17 @@ impl<C: Connector> WsClient<C> {
             last_data_ns: 0,
             next_app_ping_ns: u64::MAX,
             next_ws_ping_ns: u64::MAX,
-            failures: 0,
+            backoff,
             healthy: false,
             just_opened: false,
             peer_close_code: None,
             last_drop: None,
             counters: WsCounters::default(),
-            rng: rand::random::<u64>() | 1,
+            net: NetCounters::default(),
+            events: [NetEvent::new(conn_id, NetEventKind::Connected, 0); EVENT_RING],
+            events_head: 0,
+            events_len: 0,
+            rng: seed.rotate_left(17) | 1,
         })
     }
 
@@ -445,13 +445,38 @@ impl<C: Connector> WsClient<C> {
     }
 
     /// Why the most recent connection (or attempt) ended.
-    pub fn last_drop(&self) -> Option<WsDropReason> {
+    pub fn last_drop(&self) -> Option<DropReason> {
         self.last_drop
     }
 
-    /// Counters since construction.
+    /// WebSocket-level counters since construction.
     pub fn counters(&self) -> &WsCounters {
         &self.counters
+    }
+
+    /// Wire-layer counters since construction, including the live connection's bytes.
+    pub fn net_counters(&self) -> NetCounters {
+        let mut total = self.net;
+        let live = match &self.phase {
+            Phase::Idle => None,
+            Phase::Connecting(io) => Some(io.counters()),
+            Phase::Handshaking(mid) => Some(mid.get_ref().get_ref().counters()),
+            Phase::Open(ws) | Phase::Closing(ws) => Some(ws.get_ref().counters()),
+        };
+        if let Some(live) = live {
+            total.merge(live);
+        }
+        total
+    }
+
+    /// Hand every event recorded since the last call to `sink`, oldest first (e.g. into the
+    /// SPSC queue to telemetry). Up to 16 are kept; older ones are counted as lost.
+    pub fn drain_events(&mut self, mut sink: impl FnMut(NetEvent)) {
+        while self.events_len > 0 {
+            let at = (self.events_head + EVENT_RING - self.events_len) % EVENT_RING;
+            self.events_len -= 1;
+            sink(self.events[at]);
+        }
     }
 
     /// Time the next reconnect attempt is due, when idle and enabled.
@@ -665,10 +690,7 @@ impl<C: Connector> WsClient<C> {
     /// Open a new transport and register it. Failure to even start counts as a drop.
     #[cold]
     fn begin_connect(&mut self, now_ns: u64) -> Result<(), WsError> {
-        self.counters.connects += 1;
-        if self.counters.connects > 1 {
-            self.counters.reconnects += 1;
-        }
+        self.counters.attempts += 1;
         self.peer_close_code = None;
         self.healthy = false;
         let mut stream = match self.connector.connect() {
@@ -699,23 +721,10 @@ impl<C: Connector> WsClient<C> {
         let Phase::Connecting(io) = &mut self.phase else {
             return Ok(false);
         };
-        let socket = io.transport_mut().socket();
-        let connected = match socket.take_error() {
-            Ok(Some(e)) | Err(e) => Err(e),
-            Ok(None) => match socket.peer_addr() {
-                Ok(_) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-                Err(e) => Err(e),
-            },
-        };
-        match connected {
-            Ok(false) => return Ok(false),
-            Ok(true) => {}
+        match tcp::poll_connect(io.transport_mut().socket()) {
+            Ok(ConnectProgress::Pending) => return Ok(false),
+            Ok(ConnectProgress::Connected) => {}
             Err(e) => return Err(self.drop_connection(now_ns, WsError::Connect(e))),
-        }
-        if self.options.tcp_nodelay {
-            // Best effort: a failure only costs latency.
-            let _ = socket.set_nodelay(true);
         }
         let Phase::Connecting(io) = std::mem::replace(&mut self.phase, Phase::Idle) else {
             return Ok(false);
@@ -752,7 +761,7 @@ impl<C: Connector> WsClient<C> {
                     return Err(self.drop_connection(now_ns, io_error(e)));
                 }
                 self.phase = Phase::Open(ws);
-                self.counters.opens += 1;
+                self.push_event(now_ns, NetEventKind::Connected);
                 self.just_opened = true;
                 self.last_data_ns = now_ns;
                 self.next_app_ping_ns = first_due(now_ns, self.options.app_ping_interval);
@@ -830,7 +839,7 @@ impl<C: Connector> WsClient<C> {
             self.last_data_ns = now_ns;
             if !self.healthy {
                 self.healthy = true;
-                self.failures = 0;
+                self.backoff.reset();
             }
         }
         let outcome = outcome.and_then(|()| match ws.flush() {
@@ -863,63 +872,81 @@ impl<C: Connector> WsClient<C> {
         }
     }
 
-    /// End the current connection (or attempt) for `err`, count it, and schedule the next
-    /// attempt when enabled. Returns `err` for the caller to propagate.
+    /// End the current connection (or attempt) for `err`, record its events (which keep the
+    /// [`NetCounters`] in step), and schedule the next attempt when enabled. Returns `err`.
     #[cold]
     fn drop_connection(&mut self, now_ns: u64, err: WsError) -> WsError {
-        match std::mem::replace(&mut self.phase, Phase::Idle) {
-            Phase::Idle => {}
-            Phase::Connecting(mut io) => self.deregister(io.transport_mut()),
-            Phase::Handshaking(mut mid) => self.deregister(mid.get_mut().get_mut().transport_mut()),
-            Phase::Open(mut ws) | Phase::Closing(mut ws) => {
-                self.deregister(ws.get_mut().transport_mut())
+        let was_up = matches!(self.phase, Phase::Open(_) | Phase::Closing(_));
+        let live = match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Idle => None,
+            Phase::Connecting(mut io) => {
+                self.deregister(io.transport_mut());
+                Some(*io.counters())
             }
+            Phase::Handshaking(mut mid) => {
+                let io = mid.get_mut().get_mut();
+                self.deregister(io.transport_mut());
+                Some(*io.counters())
+            }
+            Phase::Open(mut ws) | Phase::Closing(mut ws) => {
+                let io = ws.get_mut();
+                self.deregister(io.transport_mut());
+                Some(*io.counters())
+            }
+        };
+        if let Some(live) = live {
+            self.net.merge(&live);
         }
         let reason = if self.enabled {
-            err.reason()
+            err.drop_reason()
         } else {
-            WsDropReason::LocalClose
+            DropReason::Local
         };
         self.last_drop = Some(reason);
         self.just_opened = false;
-        self.counters.drops += 1;
-        match reason {
-            WsDropReason::LocalClose => {}
-            WsDropReason::Watchdog => {
-                self.counters.errors += 1;
-                self.counters.watchdog_drops += 1;
+        if reason == DropReason::Watchdog {
+            self.push_event(now_ns, NetEventKind::Watchdog);
+        }
+        if let (true, Some(code)) = (self.enabled, err.protocol_code()) {
+            self.net.ws_errors += 1;
+            self.push_event(now_ns, NetEventKind::ProtocolError(code));
+        }
+        if matches!(err, WsError::MessageTooLarge { .. }) {
+            self.counters.oversize_drops += 1;
+        }
+        if was_up {
+            self.push_event(now_ns, NetEventKind::Dropped(reason));
+        } else {
+            if reason == DropReason::Tls {
+                // `record` counts TLS errors only on `Dropped`; a refused certificate fails
+                // the attempt before the connection was ever up.
+                self.net.tls_errors += 1;
             }
-            WsDropReason::MessageTooLarge => {
-                self.counters.errors += 1;
-                self.counters.oversize_drops += 1;
-            }
-            _ => self.counters.errors += 1,
+            self.push_event(now_ns, NetEventKind::ConnectFailed);
         }
         if self.enabled {
-            let delay = self.backoff_delay_ns();
-            self.failures = self.failures.saturating_add(1);
-            self.next_attempt_ns = now_ns + delay;
+            self.next_attempt_ns = now_ns.saturating_add(self.backoff.next_delay_ns());
+            self.push_event(now_ns, NetEventKind::Reconnecting);
         }
         err
+    }
+
+    /// Count `kind` and keep it for [`drain_events`](Self::drain_events).
+    fn push_event(&mut self, now_ns: u64, kind: NetEventKind) {
+        let event = NetEvent::new(self.conn_id, kind, now_ns);
+        self.net.record(&event);
+        self.events[self.events_head] = event;
+        self.events_head = (self.events_head + 1) % EVENT_RING;
+        if self.events_len == EVENT_RING {
+            self.counters.events_lost += 1;
+        } else {
+            self.events_len += 1;
+        }
     }
 
     fn deregister(&self, transport: &mut C::Stream) {
         // Best effort: closing the socket removes it from the poll set anyway.
         let _ = self.registry.deregister(transport.socket());
-    }
-
-    /// Backoff delay for the current failure count.
-    fn backoff_delay_ns(&mut self) -> u64 {
-        let b = self.options.backoff;
-        let initial = duration_ns(b.initial).max(1);
-        let cap = duration_ns(b.max).max(initial);
-        let exp = initial
-            .saturating_mul(1u64 << self.failures.min(40))
-            .min(cap);
-        let jitter = b.jitter.clamp(0.0, 1.0);
-        let unit = (self.next_random() >> 11) as f64 / (1u64 << 53) as f64;
-        let scale = 1.0 - jitter * unit;
-        ((exp as f64) * scale) as u64
     }
 
     fn next_random(&mut self) -> u64 {
@@ -967,11 +994,12 @@ fn advance_schedule(due_ns: u64, now_ns: u64, interval: Option<Duration>) -> u64
 
 /// Classify an I/O error, recognising a TLS failure wrapped inside it.
 fn io_error(e: io::Error) -> WsError {
-    if let Some(tls) = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
+    if let Some(tls) = tls_failure(&e) {
         return WsError::Tls(tls.clone());
+    }
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        // TLS: the TCP connection ended without close_notify.
+        return WsError::PeerReset;
     }
     WsError::Io(e)
 }
@@ -1020,7 +1048,8 @@ mod tests {
             &o,
         );
         assert!(matches!(e, WsError::MessageTooLarge { size: 10, limit: 5 }));
-        assert_eq!(e.reason(), WsDropReason::MessageTooLarge);
+        assert_eq!(e.drop_reason(), DropReason::Protocol);
+        assert_eq!(e.protocol_code(), Some(1009));
         let e = map_ws_error(
             tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
             &o,
@@ -1028,7 +1057,9 @@ mod tests {
         assert!(matches!(e, WsError::PeerReset));
         let tls = io::Error::new(
             io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            crate::net::tls::TlsFailure(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            )),
         );
         assert!(matches!(io_error(tls), WsError::Tls(_)));
     }

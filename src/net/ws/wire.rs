@@ -9,6 +9,7 @@
 
 use std::io::{self, Read, Write};
 
+use crate::net::counters::NetCounters;
 use crate::net::transport::Transport;
 
 /// Largest client frame header: 2 bytes + 8-byte extended length + 4-byte mask key.
@@ -24,6 +25,8 @@ pub struct WireIo<T> {
     tx_cap: usize,
     /// State of the xorshift generator for frame mask keys (never zero).
     mask_state: u64,
+    /// Byte and read counters of this connection (only the byte/read fields are used).
+    counters: NetCounters,
 }
 
 impl<T: Transport> WireIo<T> {
@@ -34,7 +37,13 @@ impl<T: Transport> WireIo<T> {
             tx: Vec::with_capacity(tx_cap),
             tx_cap,
             mask_state: mask_seed | 1,
+            counters: NetCounters::default(),
         }
+    }
+
+    /// Plaintext bytes in/out and reads of this connection so far.
+    pub fn counters(&self) -> &NetCounters {
+        &self.counters
     }
 
     /// The wrapped transport.
@@ -64,6 +73,7 @@ impl<T: Transport> WireIo<T> {
                     ))
                 }
                 Ok(n) => {
+                    self.counters.add_out(n);
                     self.tx.drain(..n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -128,7 +138,13 @@ impl<T: Transport> WireIo<T> {
 impl<T: Transport> Read for WireIo<T> {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.transport.read(buf)
+        let result = self.transport.read(buf);
+        match &result {
+            Ok(n) => self.counters.add_in(*n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.counters.add_empty_read(),
+            Err(_) => {}
+        }
+        result
     }
 }
 
@@ -142,7 +158,10 @@ impl<T: Transport> Write for WireIo<T> {
         let mut written = 0;
         if self.tx.is_empty() {
             match self.transport.write(buf) {
-                Ok(n) => written = n,
+                Ok(n) => {
+                    self.counters.add_out(n);
+                    written = n;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
