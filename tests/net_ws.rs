@@ -6,14 +6,18 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sattebaaz::clock::mono_ns;
 use sattebaaz::net::backoff::BackoffPolicy;
 use sattebaaz::net::counters::{DropReason, NetEvent, NetEventKind};
-use sattebaaz::net::ws::{Connector, TcpConnector, WsClient, WsError, WsOptions, WsState};
+use sattebaaz::net::ws::{
+    Connector, MaybeTlsConnector, TcpConnector, WsClient, WsError, WsOptions, WsState,
+};
 use sattebaaz::telemetry::alloc_count::{allocations, CountingAlloc};
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::Frame;
@@ -681,4 +685,145 @@ fn kinds<C: Connector>(client: &mut WsClient<C>) -> Vec<NetEventKind> {
     let mut out = Vec::new();
     client.drain_events(|e: NetEvent| out.push(e.kind));
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS (rustls server with an rcgen certificate)
+// ---------------------------------------------------------------------------------------------
+
+/// A self-signed certificate for `name` as a server config, plus a client config trusting it.
+fn tls_pair(name: &str) -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).expect("rcgen");
+    let cert = ck.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .expect("server config");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+fn tls_client(
+    addr: SocketAddr,
+    lp: &EventLoop,
+    client_config: Arc<rustls::ClientConfig>,
+    server_name: &str,
+) -> WsClient<MaybeTlsConnector> {
+    WsClient::new(
+        MaybeTlsConnector {
+            addr,
+            tls: Some((client_config, server_name.to_string())),
+        },
+        &format!("wss://{server_name}:{}/ws/market", addr.port()),
+        &[],
+        test_options(),
+        lp.poll.registry(),
+        TOKEN,
+        4,
+    )
+    .expect("client")
+}
+
+#[test]
+fn tls_messages_in_order_through_split_records() {
+    const N: u64 = 2_000;
+    let (tls_server, client_config) = tls_pair("localhost");
+    let (l, addr) = listener();
+    let server = thread::spawn(move || {
+        let stream = accept_within(&l).expect("accept");
+        let choppy = ChoppyStream {
+            inner: stream,
+            rng: 0x1234_5678_9abc_def1,
+        };
+        let conn = rustls::ServerConnection::new(tls_server).expect("server conn");
+        let tls = rustls::StreamOwned::new(conn, choppy);
+        let mut ws =
+            tungstenite::accept_with_config(tls, Some(server_config())).expect("ws handshake");
+        assert_eq!(server_read_texts(&mut ws, 1), vec![b"sub".to_vec()]);
+        for seq in 0..N {
+            ws.send(Message::Binary(payload_for(seq).into()))
+                .expect("send");
+        }
+        // Answer the client's close handshake.
+        while ws.read().is_ok() {}
+    });
+    let mut lp = EventLoop::new();
+    let mut client = tls_client(addr, &lp, client_config, "localhost");
+    client.start(mono_ns()).expect("start");
+    let mut saw_tls_state = false;
+    let mut next_seq = 0u64;
+    let mut mismatches = 0u64;
+    let mut on_msg = |d: &[u8], _t: bool| {
+        if d != payload_for(next_seq).as_slice() {
+            mismatches += 1;
+        }
+        next_seq += 1;
+    };
+    let mut errors = Vec::new();
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |c, e| {
+        saw_tls_state |= c.state() == WsState::TlsHandshaking;
+        if c.take_just_opened() {
+            c.send_text(mono_ns(), b"sub").expect("sub");
+        }
+        !e.is_empty() || c.counters().messages >= N
+    });
+    assert!(done && errors.is_empty(), "errors: {errors:?}");
+    assert!(saw_tls_state, "never observed the TLS handshake phase");
+    client.close(mono_ns());
+    let closed = lp.run_until(&mut client, &mut on_msg, &mut errors, |c, _| {
+        c.state() == WsState::Idle
+    });
+    assert!(closed && errors.is_empty(), "close: {errors:?}");
+    assert_eq!(client.last_drop(), Some(DropReason::Local));
+    server.join().expect("server thread");
+    assert_eq!((next_seq, mismatches), (N, 0));
+}
+
+#[test]
+fn tls_certificate_for_another_name_is_refused() {
+    let (tls_server, client_config) = tls_pair("other.example");
+    let (l, addr) = listener();
+    let server = thread::spawn(move || {
+        let stream = accept_within(&l).expect("accept");
+        let conn = rustls::ServerConnection::new(tls_server).expect("server conn");
+        let tls = rustls::StreamOwned::new(conn, stream);
+        // The client aborts the TLS handshake: the upgrade never happens.
+        tungstenite::accept(tls).is_err()
+    });
+    let mut lp = EventLoop::new();
+    let mut client = tls_client(addr, &lp, client_config, "localhost");
+    client.start(mono_ns()).expect("start");
+    let mut on_msg = |_: &[u8], _: bool| panic!("no message may arrive");
+    let mut errors = Vec::new();
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |_, e| !e.is_empty());
+    assert!(done, "certificate refusal not reported");
+    match &errors[0] {
+        WsError::Tls(rustls::Error::InvalidCertificate(_)) => {}
+        other => panic!("expected a certificate error, got {other:?}"),
+    }
+    assert_eq!(client.last_drop(), Some(DropReason::Tls));
+    let net = client.net_counters();
+    assert_eq!(
+        (net.connects, net.connect_failures, net.tls_errors),
+        (0, 1, 1)
+    );
+    assert_eq!(
+        kinds(&mut client),
+        [NetEventKind::ConnectFailed, NetEventKind::Reconnecting]
+    );
+    client.close(mono_ns());
+    assert!(
+        server.join().expect("server thread"),
+        "server saw a handshake"
+    );
 }
