@@ -10,3 +10,4 @@ pub mod poll;
 pub mod tcp;
 pub mod tls;
 pub mod transport;
+pub mod ws;

@@ -1,0 +1,215 @@
+//! WebSocket receive batch on loopback, the anchors' harness: per iteration the client sends one
+//! 256-byte binary frame and receives the 100 echoed 256-byte frames the server answers with.
+//! The server is tungstenite, blocking, on its own thread (plain TCP, or rustls with an rcgen
+//! certificate). Compared in the same run: our busy-polling mio `WsClient` versus a blocking
+//! tungstenite client on a std `TcpStream` (over rustls `StreamOwned` for TLS).
+//!
+//! Run: `cargo bench --bench ws_recv`.
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mio::{Events, Poll, Token};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use sattebaaz::clock::mono_ns;
+use sattebaaz::net::ws::{Connector, MaybeTlsConnector, TcpConnector, WsClient, WsOptions};
+use tungstenite::{Bytes, Message, WebSocket};
+
+const FRAME: usize = 256;
+const BATCH: usize = 100;
+const TOKEN: Token = Token(1);
+static REQUEST: [u8; FRAME] = [b'q'; FRAME];
+
+/// Serve one WebSocket: answer every data frame with `BATCH` frames of `FRAME` bytes.
+fn serve<S: Read + Write>(mut ws: WebSocket<S>) {
+    let reply = Bytes::from_static(&[b'r'; FRAME]);
+    loop {
+        match ws.read() {
+            Ok(Message::Binary(_)) | Ok(Message::Text(_)) => {
+                for _ in 0..BATCH {
+                    if ws.write(Message::Binary(reply.clone())).is_err() {
+                        return;
+                    }
+                }
+                if ws.flush().is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// A server for exactly one connection, plain or TLS.
+fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream.set_nodelay(true).expect("nodelay");
+        match tls {
+            None => serve(tungstenite::accept(stream).expect("handshake")),
+            Some(config) => {
+                let conn = rustls::ServerConnection::new(config).expect("tls");
+                let tls = rustls::StreamOwned::new(conn, stream);
+                serve(tungstenite::accept(tls).expect("handshake"))
+            }
+        }
+    });
+    addr
+}
+
+fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+    let cert = ck.cert.der().clone();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .expect("server config");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+/// Our client, connected and open, driven by a busy (zero-timeout) mio poll.
+struct Busy<C: Connector> {
+    poll: Poll,
+    events: Events,
+    client: WsClient<C>,
+}
+
+impl<C: Connector> Busy<C> {
+    fn open(connector: C, url: &str) -> Self {
+        let poll = Poll::new().expect("poll");
+        let mut client = WsClient::new(
+            connector,
+            url,
+            &[],
+            WsOptions::default(),
+            poll.registry(),
+            TOKEN,
+            1,
+        )
+        .expect("client");
+        client.start(mono_ns()).expect("start");
+        let mut busy = Self {
+            poll,
+            events: Events::with_capacity(16),
+            client,
+        };
+        while !busy.client.take_just_opened() {
+            busy.spin(&mut |_, _| {});
+            busy.client.on_timer(mono_ns()).expect("connect");
+        }
+        busy
+    }
+
+    /// One busy-loop turn; returns the messages delivered.
+    #[inline]
+    fn spin(&mut self, on_msg: &mut dyn FnMut(&[u8], bool)) -> usize {
+        self.poll
+            .poll(&mut self.events, Some(Duration::ZERO))
+            .expect("poll");
+        if self.events.is_empty() {
+            return 0;
+        }
+        self.client
+            .poll_read(mono_ns(), &mut *on_msg)
+            .expect("read")
+    }
+
+    /// One batch: send one frame, spin until all replies arrived.
+    fn batch(&mut self) -> usize {
+        self.client.send_binary(0, &REQUEST).expect("send");
+        let mut got = 0usize;
+        let mut bytes = 0usize;
+        let mut on_msg = |d: &[u8], _t: bool| bytes += d.len();
+        while got < BATCH {
+            got += self.spin(&mut on_msg);
+        }
+        black_box(bytes)
+    }
+}
+
+/// One batch for a blocking tungstenite client.
+fn blocking_batch<S: Read + Write>(ws: &mut WebSocket<S>) -> usize {
+    ws.send(Message::Binary(Bytes::from_static(&REQUEST)))
+        .expect("send");
+    let mut bytes = 0usize;
+    let mut got = 0usize;
+    while got < BATCH {
+        if let Message::Binary(b) = ws.read().expect("read") {
+            bytes += b.len();
+            got += 1;
+        }
+    }
+    black_box(bytes)
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ws_recv_batch_100x256");
+    group.sample_size(50);
+    group.measurement_time(Duration::from_secs(5));
+    group.warm_up_time(Duration::from_secs(1));
+
+    // Plain TCP.
+    let addr = spawn_server(None);
+    let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"));
+    group.bench_function("plain/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
+    drop(ours);
+
+    let addr = spawn_server(None);
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut theirs, _) = tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+    group.bench_function("plain/tungstenite_blocking", |b| {
+        b.iter(|| blocking_batch(&mut theirs))
+    });
+    drop(theirs);
+
+    // TLS.
+    let (server_config, client_config) = tls_pair();
+    let addr = spawn_server(Some(server_config.clone()));
+    let mut ours = Busy::open(
+        MaybeTlsConnector {
+            addr,
+            tls: Some((client_config.clone(), "localhost".to_string())),
+        },
+        &format!("wss://localhost:{}/", addr.port()),
+    );
+    group.bench_function("tls/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
+    drop(ours);
+
+    let addr = spawn_server(Some(server_config));
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let name = ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
+    let tls = rustls::StreamOwned::new(conn, stream);
+    let (mut theirs, _) =
+        tungstenite::client(format!("wss://localhost:{}/", addr.port()), tls).expect("handshake");
+    group.bench_function("tls/tungstenite_blocking", |b| {
+        b.iter(|| blocking_batch(&mut theirs))
+    });
+    drop(theirs);
+
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
