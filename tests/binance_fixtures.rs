@@ -142,7 +142,10 @@ fn agg_trade_combined_and_raw_with_nq() {
     };
     assert_eq!(a.asset, Asset::Eth);
     assert_eq!((a.qty, a.normal_qty), (125_000_000, Some(120_000_000)));
-    assert_eq!((a.first_trade_id, a.last_trade_id, a.taker_side), (100, 105, Side::Sell));
+    assert_eq!(
+        (a.first_trade_id, a.last_trade_id, a.taker_side),
+        (100, 105, Side::Sell)
+    );
 }
 
 #[test]
@@ -252,7 +255,11 @@ fn depth_update_and_rest_snapshot() {
 
 #[test]
 fn unknown_stream_is_counted_and_skipped() {
-    refused(Venue::Spot, "unknown_stream.json", ParseError::UnknownStream);
+    refused(
+        Venue::Spot,
+        "unknown_stream.json",
+        ParseError::UnknownStream,
+    );
 }
 
 #[test]
@@ -267,12 +274,20 @@ fn truncated_frame_is_counted_and_skipped() {
 
 #[test]
 fn number_where_string_expected_is_a_type_error() {
-    refused(Venue::Spot, "numbers_as_numbers.json", ParseError::WrongType("p"));
+    refused(
+        Venue::Spot,
+        "numbers_as_numbers.json",
+        ParseError::WrongType("p"),
+    );
 }
 
 #[test]
 fn missing_required_field() {
-    refused(Venue::Spot, "missing_field.json", ParseError::MissingField("p"));
+    refused(
+        Venue::Spot,
+        "missing_field.json",
+        ParseError::MissingField("p"),
+    );
 }
 
 #[test]

@@ -13,8 +13,8 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use sattebaaz::feeds::binance::candles::Candle;
 use sattebaaz::feeds::binance::{
-    BinanceParser, BinanceState, BookSide, FlowWindow, Record, Side, TradeSource, Venue,
-    PX_SCALE, QTY_SCALE,
+    BinanceParser, BinanceState, BookSide, FlowWindow, Record, Side, TradeSource, Venue, PX_SCALE,
+    QTY_SCALE,
 };
 use sattebaaz::fixed::write_fixed;
 use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
@@ -94,7 +94,11 @@ fn check_levels(got: &[(BookSide, i64, i64)], bids: &Value, asks: &Value) {
 /// compare per-stream counts.
 fn every_line_parses_exactly(name: &str, venue: Venue, expected_lines: usize) {
     let lines = load(name);
-    assert_eq!(lines.len(), expected_lines, "line count from the data README");
+    assert_eq!(
+        lines.len(),
+        expected_lines,
+        "line count from the data README"
+    );
     let mut parser = BinanceParser::new(venue);
     let mut ours: HashMap<String, usize> = HashMap::new();
     let mut theirs: HashMap<String, usize> = HashMap::new();
@@ -105,7 +109,10 @@ fn every_line_parses_exactly(name: &str, venue: Venue, expected_lines: usize) {
         match stream {
             Some(s) => *theirs.entry(s.to_owned()).or_default() += 1,
             None => {
-                assert!(v.get("lastUpdateId").is_some(), "unwrapped line is not a snapshot");
+                assert!(
+                    v.get("lastUpdateId").is_some(),
+                    "unwrapped line is not a snapshot"
+                );
                 *theirs.entry("rest_snapshot".into()).or_default() += 1;
             }
         }
@@ -143,7 +150,10 @@ fn every_line_parses_exactly(name: &str, venue: Venue, expected_lines: usize) {
             Record::DepthDiff(d) => {
                 assert_eq!(d.first_update_id, data["U"].as_u64().unwrap());
                 assert_eq!(d.final_update_id, data["u"].as_u64().unwrap());
-                assert_eq!(d.prev_final_update_id, data.get("pu").and_then(Value::as_u64));
+                assert_eq!(
+                    d.prev_final_update_id,
+                    data.get("pu").and_then(Value::as_u64)
+                );
                 assert_eq!(d.event_ts_ms, data["E"].as_u64().unwrap());
                 assert_eq!(d.bid_levels as usize, data["b"].as_array().unwrap().len());
                 assert_eq!(d.ask_levels as usize, data["a"].as_array().unwrap().len());
@@ -322,7 +332,8 @@ fn parse_and_apply_allocate_nothing() {
 
     let (allocs, applied) = count_allocations(|| {
         let mut applied = 0u64;
-        let mut sink = |_: BookSide, px: i64, qty: i64| level_sum = level_sum.wrapping_add(px ^ qty);
+        let mut sink =
+            |_: BookSide, px: i64, qty: i64| level_sum = level_sum.wrapping_add(px ^ qty);
         for (parser, lines) in [(&mut sp, &spot), (&mut fp, &usdm)] {
             for (ns, json) in lines.iter() {
                 if let Ok(rec) = parser.parse_with_levels(json.as_bytes(), *ns, &mut sink) {
@@ -335,7 +346,10 @@ fn parse_and_apply_allocate_nothing() {
         }
         applied
     });
-    assert_eq!(allocs, 0, "allocations while parsing and applying recorded frames");
+    assert_eq!(
+        allocs, 0,
+        "allocations while parsing and applying recorded frames"
+    );
     assert_eq!(sp.counts().total_records() as usize, spot.len());
     assert_eq!(fp.counts().total_records() as usize, usdm.len());
     assert_eq!(sp.counts().total_errors() + fp.counts().total_errors(), 6);

@@ -89,7 +89,14 @@ impl CandleBuilder {
 
     /// Apply one trade; returns the candle it closed, if any.
     #[inline]
-    pub fn on_trade(&mut self, ts_ms: u64, px: i64, qty: i64, side: Side, id: u64) -> Option<Candle> {
+    pub fn on_trade(
+        &mut self,
+        ts_ms: u64,
+        px: i64,
+        qty: i64,
+        side: Side,
+        id: u64,
+    ) -> Option<Candle> {
         let minute = ts_ms - ts_ms % CANDLE_MS;
         match &mut self.forming {
             Some(c) if c.open_ms == minute => {

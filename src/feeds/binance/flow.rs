@@ -195,7 +195,9 @@ mod tests {
         let mut x = 12345u64;
         let mut head_ms = 0u64;
         for i in 0..20_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let step = match x >> 60 {
                 0 => 70_000, // longer than every window
                 1 => 6_000,
@@ -204,7 +206,11 @@ mod tests {
             };
             ts += step;
             // one event in 8 arrives late by up to 3 s
-            let late = if (x >> 20) % 8 == 0 { (x >> 8) % 3_000 } else { 0 };
+            let late = if (x >> 20) % 8 == 0 {
+                (x >> 8) % 3_000
+            } else {
+                0
+            };
             let ets = ts - late;
             let buy = (x >> 33) & 1 == 1;
             let amt = ((x >> 13) % 1000) as i64 + 1;
@@ -235,7 +241,14 @@ mod tests {
         assert!(!r.add(89_999, true, 5));
         assert_eq!(r.dropped(), 1);
         assert!(r.add(91_000, false, 2));
-        assert_eq!(r.sum(0), TwoSided { buy: 5, sell: 2, count: 2 });
+        assert_eq!(
+            r.sum(0),
+            TwoSided {
+                buy: 5,
+                sell: 2,
+                count: 2
+            }
+        );
         assert_eq!(r.sum(0).imbalance(), 3);
     }
 }

@@ -368,7 +368,11 @@ fn opt_u64(
 }
 
 #[inline]
-fn req_bool(nodes: Nodes<'_, '_>, at: Option<usize>, name: &'static str) -> Result<bool, ParseError> {
+fn req_bool(
+    nodes: Nodes<'_, '_>,
+    at: Option<usize>,
+    name: &'static str,
+) -> Result<bool, ParseError> {
     let i = at.ok_or(ParseError::MissingField(name))?;
     match nodes.get(i) {
         Some(Node::Static(StaticNode::Bool(b))) => Ok(*b),
@@ -478,9 +482,7 @@ fn decode(
                 StreamKind::Depth(_) => decode_depth_diff(nodes, di, asset, venue, recv_ns, sink),
                 StreamKind::PartialDepth { .. } => match venue {
                     Venue::Spot => decode_snapshot(nodes, di, Some(asset), venue, recv_ns, sink),
-                    Venue::Futures => {
-                        decode_depth_diff(nodes, di, asset, venue, recv_ns, sink)
-                    }
+                    Venue::Futures => decode_depth_diff(nodes, di, asset, venue, recv_ns, sink),
                 },
                 StreamKind::MarkPrice | StreamKind::MarkPrice1s => {
                     decode_mark_price(nodes, di, asset, recv_ns)
@@ -908,7 +910,9 @@ mod tests {
         let r = p
             .parse(br#"{"u":400900217,"s":"ETHUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#, 0)
             .unwrap();
-        assert!(matches!(r, Record::BookTicker(b) if b.asset == Asset::Eth && b.update_id == 400900217 && b.exch_ts_ms.is_none()));
+        assert!(
+            matches!(r, Record::BookTicker(b) if b.asset == Asset::Eth && b.update_id == 400900217 && b.exch_ts_ms.is_none())
+        );
         assert_eq!(
             p.parse(br#"{"result":null,"id":5}"#, 0),
             Ok(Record::Control(Control::Ack { id: Some(5) }))
@@ -919,11 +923,17 @@ mod tests {
         );
         assert_eq!(
             p.parse(br#"{"code":2,"msg":"Invalid request","id":7}"#, 0),
-            Ok(Record::Control(Control::VenueError { code: 2, id: Some(7) }))
+            Ok(Record::Control(Control::VenueError {
+                code: 2,
+                id: Some(7)
+            }))
         );
         assert_eq!(p.parse(b"[1,2]", 0), Err(ParseError::NotAnObject));
         assert_eq!(p.parse(b"{\"x\":1}", 0), Err(ParseError::UnknownEvent));
-        assert_eq!(p.parse(b"{\"e\":\"kline\"}", 0), Err(ParseError::UnknownEvent));
+        assert_eq!(
+            p.parse(b"{\"e\":\"kline\"}", 0),
+            Err(ParseError::UnknownEvent)
+        );
         assert_eq!(p.counts().errors(ParseErrorKind::UnknownEvent), 2);
     }
 
@@ -935,8 +945,13 @@ mod tests {
         let r = p
             .parse_with_levels(f, 3, &mut |side, px, qty| got.push((side, px, qty)))
             .unwrap();
-        let Record::DepthDiff(d) = r else { panic!("{r:?}") };
-        assert_eq!((d.first_update_id, d.final_update_id, d.prev_final_update_id), (10, 12, Some(9)));
+        let Record::DepthDiff(d) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            (d.first_update_id, d.final_update_id, d.prev_final_update_id),
+            (10, 12, Some(9))
+        );
         assert_eq!((d.bid_levels, d.ask_levels), (1, 2));
         assert_eq!(
             got,

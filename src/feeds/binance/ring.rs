@@ -44,7 +44,11 @@ impl<T: Copy> Ring<T> {
         if let Some(slot) = self.buf.get_mut(self.next) {
             *slot = v;
         }
-        self.next = if self.next + 1 == cap { 0 } else { self.next + 1 };
+        self.next = if self.next + 1 == cap {
+            0
+        } else {
+            self.next + 1
+        };
         if self.len < cap {
             self.len += 1;
         }

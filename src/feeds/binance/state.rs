@@ -352,7 +352,14 @@ mod tests {
         assert_eq!(s.last_px(), Some(101));
         assert_eq!(s.trades().len(), 2);
         assert_eq!(s.counters().non_market_trades, 1);
-        assert_eq!(s.taker_flow(FlowWindow::S1), TwoSided { buy: 5, sell: 3, count: 2 });
+        assert_eq!(
+            s.taker_flow(FlowWindow::S1),
+            TwoSided {
+                buy: 5,
+                sell: 3,
+                count: 2
+            }
+        );
         assert_eq!(s.taker_flow_at(FlowWindow::S1, t0 + 1_050).buy, 0);
         assert_eq!(s.taker_flow(FlowWindow::S1).sell, 3);
         assert_eq!(s.taker_flow(FlowWindow::S60).buy, 5);
@@ -420,7 +427,10 @@ mod tests {
             taker_side: Side::Sell,
         });
         assert!(s.apply(&a));
-        assert_eq!(s.last_trade().map(|t| (t.px, t.id, t.taker_buy)), Some((7, 9, false)));
+        assert_eq!(
+            s.last_trade().map(|t| (t.px, t.id, t.taker_buy)),
+            Some((7, 9, false))
+        );
         assert_eq!(s.counters().ignored_trade_records, 1);
         assert_eq!(notional(6_000_000_000_000, 50_000_000), 3_000_000_000_000);
     }

@@ -65,7 +65,10 @@ pub enum StreamKind {
     /// Diff depth (`depthUpdate`).
     Depth(DepthSpeed),
     /// Top-N book (`depth5`/`depth10`/`depth20`).
-    PartialDepth { levels: u8, speed: DepthSpeed },
+    PartialDepth {
+        levels: u8,
+        speed: DepthSpeed,
+    },
     /// Futures mark price and funding, every 3 s.
     MarkPrice,
     /// Futures mark price and funding, every 1 s.
@@ -77,7 +80,10 @@ pub enum StreamKind {
 /// A parsed combined-stream name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamName {
-    Symbol { asset: Asset, kind: StreamKind },
+    Symbol {
+        asset: Asset,
+        kind: StreamKind,
+    },
     /// `!serverShutdown`.
     ServerShutdown,
 }
@@ -137,9 +143,9 @@ impl Endpoint {
                 _ => Some(Endpoint::Spot),
             },
             Venue::Futures => match kind {
-                StreamKind::BookTicker
-                | StreamKind::Depth(_)
-                | StreamKind::PartialDepth { .. } => Some(Endpoint::FuturesPublic),
+                StreamKind::BookTicker | StreamKind::Depth(_) | StreamKind::PartialDepth { .. } => {
+                    Some(Endpoint::FuturesPublic)
+                }
                 StreamKind::Trade
                 | StreamKind::AggTrade
                 | StreamKind::MarkPrice
@@ -493,7 +499,13 @@ mod tests {
             &mut buf,
             Method::Unsubscribe,
             Endpoint::FuturesPublic,
-            &[(Asset::Eth, StreamKind::PartialDepth { levels: 20, speed: DepthSpeed::Ms0 })],
+            &[(
+                Asset::Eth,
+                StreamKind::PartialDepth {
+                    levels: 20,
+                    speed: DepthSpeed::Ms0,
+                },
+            )],
             -312,
         )
         .unwrap();
@@ -521,8 +533,14 @@ mod tests {
             StreamKind::Depth(DepthSpeed::Default),
             StreamKind::Depth(DepthSpeed::Ms0),
             StreamKind::Depth(DepthSpeed::Ms100),
-            StreamKind::PartialDepth { levels: 5, speed: DepthSpeed::Ms500 },
-            StreamKind::PartialDepth { levels: 10, speed: DepthSpeed::Ms250 },
+            StreamKind::PartialDepth {
+                levels: 5,
+                speed: DepthSpeed::Ms500,
+            },
+            StreamKind::PartialDepth {
+                levels: 10,
+                speed: DepthSpeed::Ms250,
+            },
             StreamKind::MarkPrice,
             StreamKind::MarkPrice1s,
             StreamKind::ForceOrder,
@@ -537,7 +555,10 @@ mod tests {
                 );
             }
         }
-        assert_eq!(parse_stream_name(b"!serverShutdown"), Some(StreamName::ServerShutdown));
+        assert_eq!(
+            parse_stream_name(b"!serverShutdown"),
+            Some(StreamName::ServerShutdown)
+        );
         for bad in [
             &b"btcusdt@kline_1m"[..],
             b"dogeusdt@trade",
