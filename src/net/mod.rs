@@ -3,4 +3,5 @@
 //! (httparse), with per-connection reconnect backoff. Nothing here blocks; DNS is resolved off
 //! the hot path. Every connect, drop, reconnect and error is counted.
 
+pub mod http;
 pub mod transport;
