@@ -3,5 +3,11 @@
 //! (httparse), with per-connection reconnect backoff. Nothing here blocks; DNS is resolved off
 //! the hot path. Every connect, drop, reconnect and error is counted.
 
+pub mod backoff;
+pub mod counters;
+pub mod dns;
 pub mod http;
+pub mod poll;
+pub mod tcp;
+pub mod tls;
 pub mod transport;
