@@ -18,7 +18,8 @@ use mio::{Interest, Registry, Token};
 
 use super::request::{Method, Request, RequestTemplate};
 use super::response::{ResponseParser, ResponseView};
-use super::{HttpError, RequestId};
+use super::{HttpError, RequestId, Stage};
+use crate::net::tcp::{self, ConnectProgress};
 use crate::net::transport::Transport;
 
 /// Where a connection is in its life.
@@ -198,10 +199,15 @@ impl<T: Transport> HttpConn<T> {
     }
 
     /// Done with the response: back to `Idle` and `true` when the connection may be reused,
-    /// `false` when the owner must close it (`Connection: close`, read-until-close body, ...).
+    /// `false` when the owner must close it (`Connection: close`, read-until-close body, or a
+    /// response that arrived before the whole request was written).
     #[inline]
     pub fn finish_response(&mut self) -> bool {
-        if self.parser.keep_alive() {
+        let request_written = match self.state {
+            ConnState::InFlight { written, .. } => written >= self.write_buf.len(),
+            _ => true,
+        };
+        if self.parser.keep_alive() && request_written {
             self.parser.reset(false);
             self.state = ConnState::Idle;
             true
@@ -215,13 +221,14 @@ impl<T: Transport> HttpConn<T> {
         let Some(transport) = self.transport.as_mut() else {
             return ConnEvent::ConnectFailed(HttpError::Io(io::ErrorKind::NotConnected));
         };
-        match connect_status(transport.socket()) {
-            Ok(true) => {}
-            Ok(false) => return ConnEvent::Nothing,
+        match tcp::poll_connect(transport.socket()) {
+            Ok(ConnectProgress::Connected) => {}
+            Ok(ConnectProgress::Pending) => return ConnEvent::Nothing,
             Err(e) => return ConnEvent::ConnectFailed(e.into()),
         }
-        // TCP is up; drive a TLS handshake (if any) with flushes and reads.
-        for _ in 0..4 {
+        // TCP is up; drive a TLS handshake (if any) with flushes and reads. A read that would
+        // block may still have completed the handshake, hence one more round after it.
+        for _ in 0..3 {
             match transport.flush_pending() {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -236,7 +243,11 @@ impl<T: Transport> HttpConn<T> {
                 Ok(0) => return ConnEvent::ConnectFailed(HttpError::ClosedBeforeResponse),
                 // Application data before the handshake finished: nothing was asked for.
                 Ok(_) => return ConnEvent::ConnectFailed(HttpError::MalformedHead),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if transport.is_handshaking() {
+                        return ConnEvent::Nothing;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return ConnEvent::ConnectFailed(e.into()),
             }
@@ -253,6 +264,9 @@ impl<T: Transport> HttpConn<T> {
         loop {
             match transport.read(self.parser.spare()) {
                 Ok(0) => return ConnEvent::IdleLost(HttpError::ClosedBeforeResponse),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return ConnEvent::IdleLost(HttpError::ClosedBeforeResponse)
+                }
                 Ok(_) => return ConnEvent::IdleLost(HttpError::MalformedHead),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ConnEvent::Nothing,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -305,25 +319,17 @@ impl<T: Transport> HttpConn<T> {
                         return Ok(true);
                     }
                 }
+                // TLS: TCP closed without close_notify. Framed bodies are truncated either way;
+                // a read-until-close body cannot be trusted complete without close_notify.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.parser.on_eof()?;
+                    return Err(HttpError::Truncated(Stage::Body));
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
         }
         Ok(true)
-    }
-}
-
-/// Non-blocking TCP connect progress: `Ok(true)` connected, `Ok(false)` still in progress
-/// (`getpeername` reports `ENOTCONN` until the handshake completes; a failed connect shows up
-/// in `take_error` first).
-fn connect_status(socket: &mio::net::TcpStream) -> io::Result<bool> {
-    if let Some(e) = socket.take_error()? {
-        return Err(e);
-    }
-    match socket.peer_addr() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
-        Err(e) => Err(e),
     }
 }

@@ -11,7 +11,9 @@
 //! * [`conn`]: one connection's state machine (connecting → idle → in flight → idle/closed),
 //!   readiness-driven, one request in flight (no pipelining).
 //! * [`pool`]: N warm keep-alive connections per host, per-request timeouts by time, background
-//!   replacement with reconnect backoff through a [`pool::Connect`] abstraction, counters.
+//!   replacement with reconnect backoff ([`crate::net::backoff`]) through a [`pool::Connect`]
+//!   abstraction ([`pool::TcpConnector`], [`pool::TlsConnector`]); connection events counted in
+//!   [`crate::net::counters::NetCounters`], request outcomes in [`pool::HttpCounters`].
 //!
 //! Invariants: nothing blocks; after warm-up nothing allocates (buffers belong to the pool's slots
 //! and survive reconnects); peer input never panics, it yields an [`HttpError`] that is counted;
@@ -26,7 +28,7 @@ pub mod request;
 pub mod response;
 
 pub use conn::HttpConn;
-pub use pool::{Connect, HttpCounters, HttpPool, PoolConfig, RetryDelay};
+pub use pool::{Connect, HttpCounters, HttpPool, PoolConfig, TcpConnector, TlsConnector};
 pub use request::{Method, Request, RequestTemplate};
 pub use response::{ResponseParser, ResponseView};
 
@@ -78,9 +80,12 @@ pub enum HttpError {
     /// The response body exceeded the configured limit.
     #[error("response body larger than the limit")]
     BodyTooLarge,
-    /// A socket or TLS error.
+    /// A socket error.
     #[error("i/o error: {0:?}")]
     Io(io::ErrorKind),
+    /// A TLS failure (certificate, alert, decrypt error).
+    #[error("TLS failure")]
+    Tls,
     /// The rendered request does not fit the pre-sized write buffer.
     #[error("request larger than the write buffer")]
     RequestTooLarge,
@@ -95,6 +100,10 @@ pub enum HttpError {
 
 impl From<io::Error> for HttpError {
     fn from(e: io::Error) -> Self {
-        HttpError::Io(e.kind())
+        if crate::net::tls::tls_failure(&e).is_some() {
+            HttpError::Tls
+        } else {
+            HttpError::Io(e.kind())
+        }
     }
 }

@@ -5,9 +5,10 @@
 //! response or failure is handed to the caller's callback from [`HttpPool::on_ready`] (socket
 //! readiness from mio) or [`HttpPool::on_timer`] (deadlines), as a borrowed [`ResponseView`]
 //! valid only inside the callback. Connections that fail, time out, close or cannot be reused
-//! are discarded and replaced in the background through a [`Connect`]or, with [`RetryDelay`]
-//! backoff after consecutive failures. Every connect, drop, reconnect and error is counted in
-//! [`HttpCounters`].
+//! are discarded and replaced in the background through a [`Connect`]or, with per-slot jittered
+//! [`Backoff`] after consecutive failures (a connection that served a response or lived
+//! `stable_after_ns` is healthy: its replacement starts at once). Connects, drops, reconnects
+//! and TLS errors are counted in [`NetCounters`]; request outcomes in [`HttpCounters`].
 //!
 //! Invariants: never blocks; no allocation after construction (requests are rendered into each
 //! slot's own pre-sized buffer; parsers and buffers survive reconnects); requests are not
@@ -15,13 +16,20 @@
 //! whose outcome is unknown (timeout, connection lost after writing) is reported as such.
 
 use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mio::{Registry, Token};
+use rustls::ClientConfig;
 
 use super::conn::{ConnEvent, ConnState, HttpConn};
 use super::request::{Request, RequestTemplate};
 use super::response::ResponseView;
 use super::{HttpError, RequestId};
+use crate::net::backoff::{Backoff, BackoffPolicy};
+use crate::net::counters::{DropReason, NetCounters, NetEvent, NetEventKind};
+use crate::net::tcp;
+use crate::net::tls::TlsStream;
 use crate::net::transport::Transport;
 
 /// Starts new connections to the pool's host. `connect` must not block: it starts a
@@ -32,11 +40,38 @@ pub trait Connect<T: Transport> {
     fn connect(&mut self) -> io::Result<T>;
 }
 
-/// Reconnect backoff: how long to wait before the next attempt after `consecutive_failures`
-/// (at least 1) failed attempts on one slot.
-pub trait RetryDelay {
-    /// Delay in nanoseconds.
-    fn delay_ns(&mut self, consecutive_failures: u32) -> u64;
+/// Plain TCP to a resolved address ([`tcp::connect`]: non-blocking, `TCP_NODELAY`).
+#[derive(Clone, Copy, Debug)]
+pub struct TcpConnector {
+    /// Where to connect.
+    pub addr: SocketAddr,
+}
+
+impl Connect<mio::net::TcpStream> for TcpConnector {
+    #[cold]
+    fn connect(&mut self) -> io::Result<mio::net::TcpStream> {
+        tcp::connect(self.addr)
+    }
+}
+
+/// TLS over TCP to a resolved address, verifying the certificate for `server_name`.
+#[derive(Clone)]
+pub struct TlsConnector {
+    /// Where to connect.
+    pub addr: SocketAddr,
+    /// Shared client configuration (roots, provider).
+    pub config: Arc<ClientConfig>,
+    /// Host name the certificate must carry (also sent as SNI).
+    pub server_name: String,
+}
+
+impl Connect<TlsStream> for TlsConnector {
+    #[cold]
+    fn connect(&mut self) -> io::Result<TlsStream> {
+        let socket = tcp::connect(self.addr)?;
+        TlsStream::new(socket, Arc::clone(&self.config), &self.server_name)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    }
 }
 
 /// Pool sizing, limits and timeouts.
@@ -79,16 +114,8 @@ impl Default for PoolConfig {
 /// Event counters (plain integers: the pool lives on one thread).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HttpCounters {
-    /// Connection attempts started.
+    /// Connection attempts started (first connects and reconnects).
     pub connects_started: u64,
-    /// Of those, attempts on a slot that had a connection before.
-    pub reconnects: u64,
-    /// Attempts that became usable (TCP + TLS done).
-    pub connects_established: u64,
-    /// Attempts that failed or timed out.
-    pub connect_failures: u64,
-    /// Established connections discarded (for any reason).
-    pub drops: u64,
     /// Idle connections closed by the peer (or sent unsolicited bytes).
     pub idle_lost: u64,
     /// Connections closed after a response that forbade reuse (`Connection: close`, ...).
@@ -107,8 +134,10 @@ pub struct HttpCounters {
     pub protocol_errors: u64,
     /// Bodies over the limit.
     pub body_too_large: u64,
-    /// Socket/TLS errors on established connections.
+    /// Socket errors on established connections.
     pub io_errors: u64,
+    /// TLS failures on established connections.
+    pub tls_errors: u64,
     /// Requests refused before sending (invalid or too large).
     pub requests_refused: u64,
     /// `send` calls that found no idle connection.
@@ -123,6 +152,7 @@ impl HttpCounters {
             HttpError::ClosedBeforeResponse => &mut self.closed_before_response,
             HttpError::BodyTooLarge => &mut self.body_too_large,
             HttpError::Io(_) => &mut self.io_errors,
+            HttpError::Tls => &mut self.tls_errors,
             HttpError::HeadTooLarge
             | HttpError::TooManyHeaders
             | HttpError::MalformedHead
@@ -137,12 +167,12 @@ impl HttpCounters {
 }
 
 /// Per-slot reconnect bookkeeping.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug)]
 struct SlotLife {
     /// When a `Down` slot may start its next connect.
     retry_at_ns: u64,
-    /// Consecutive failed (or short-lived) connections.
-    failures: u32,
+    /// Jittered delays after consecutive failed (or short-lived) connections.
+    backoff: Backoff,
     /// A connect was ever started on this slot.
     ever_started: bool,
     established_at_ns: u64,
@@ -150,26 +180,27 @@ struct SlotLife {
 }
 
 /// N warm keep-alive connections to one host. See the module docs.
-pub struct HttpPool<T, C, B> {
+pub struct HttpPool<T, C> {
     conns: Vec<HttpConn<T>>,
     lives: Vec<SlotLife>,
     template: RequestTemplate,
     connector: C,
-    backoff: B,
     registry: Registry,
     config: PoolConfig,
     next_id: u64,
     counters: HttpCounters,
+    net: NetCounters,
 }
 
-impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
+impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
     /// A pool with every slot `Down` and due to connect on the first [`on_timer`](Self::on_timer).
-    /// Allocates all buffers now; clones `registry` to register replacement sockets later.
+    /// Allocates all buffers now; clones `registry` to register replacement sockets later. Slot
+    /// `i`'s backoff jitter is seeded with its token, so runs repeat and slots differ.
     pub fn new(
         config: PoolConfig,
         template: RequestTemplate,
         connector: C,
-        backoff: B,
+        backoff: BackoffPolicy,
         registry: &Registry,
     ) -> io::Result<Self> {
         let conns = (0..config.connections)
@@ -184,14 +215,22 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
             .collect();
         Ok(Self {
             conns,
-            lives: vec![SlotLife::default(); config.connections],
+            lives: (0..config.connections)
+                .map(|i| SlotLife {
+                    retry_at_ns: 0,
+                    backoff: Backoff::new(backoff, (config.token_base + i) as u64),
+                    ever_started: false,
+                    established_at_ns: 0,
+                    served: false,
+                })
+                .collect(),
             template,
             connector,
-            backoff,
             registry: registry.try_clone()?,
             config,
             next_id: 1,
             counters: HttpCounters::default(),
+            net: NetCounters::default(),
         })
     }
 
@@ -233,7 +272,7 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
                 }
                 Err((e, any_sent)) => {
                     self.counters.count_failure(e);
-                    self.drop_conn(i, now_ns);
+                    self.drop_conn(i, now_ns, drop_reason(e));
                     if any_sent {
                         self.next_id += 1;
                         self.counters.requests_sent += 1;
@@ -333,10 +372,16 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
         self.conns.get(i).map(HttpConn::state)
     }
 
-    /// Counters so far.
+    /// Request-outcome counters so far.
     #[inline]
     pub fn counters(&self) -> &HttpCounters {
         &self.counters
+    }
+
+    /// Connection-lifecycle counters so far (connects, failures, drops, reconnects, TLS).
+    #[inline]
+    pub fn net_counters(&self) -> &NetCounters {
+        &self.net
     }
 
     /// The configuration the pool was built with.
@@ -352,14 +397,17 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
         match event {
             ConnEvent::Nothing => {}
             ConnEvent::Established => {
-                self.counters.connects_established += 1;
+                self.record(i, NetEventKind::Connected, now_ns);
                 if let Some(life) = self.lives.get_mut(i) {
                     life.established_at_ns = now_ns;
                     life.served = false;
                 }
             }
-            ConnEvent::ConnectFailed(_) => {
-                self.counters.connect_failures += 1;
+            ConnEvent::ConnectFailed(e) => {
+                self.record(i, NetEventKind::ConnectFailed, now_ns);
+                if e == HttpError::Tls {
+                    self.net.tls_errors += 1;
+                }
                 if let Some(conn) = self.conns.get_mut(i) {
                     conn.close(&self.registry);
                 }
@@ -371,31 +419,40 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
                     return;
                 };
                 on_done(id, Ok(conn.response()));
+                let reusable = conn.finish_response();
                 if let Some(life) = self.lives.get_mut(i) {
                     life.served = true;
-                    life.failures = 0;
                 }
-                if !conn.finish_response() {
+                if !reusable {
                     self.counters.closed_after_response += 1;
-                    self.drop_conn(i, now_ns);
+                    self.drop_conn(i, now_ns, DropReason::Local);
                 }
             }
             ConnEvent::Failed(id, e) => {
                 self.counters.count_failure(e);
+                if e != HttpError::Timeout {
+                    self.net.http_errors += 1;
+                }
                 on_done(id, Err(e));
-                self.drop_conn(i, now_ns);
+                self.drop_conn(i, now_ns, drop_reason(e));
             }
-            ConnEvent::IdleLost(_) => {
+            ConnEvent::IdleLost(e) => {
                 self.counters.idle_lost += 1;
-                self.drop_conn(i, now_ns);
+                self.drop_conn(i, now_ns, drop_reason(e));
             }
         }
     }
 
+    #[inline]
+    fn record(&mut self, i: usize, kind: NetEventKind, now_ns: u64) {
+        let conn_id = (self.config.token_base + i) as u16;
+        self.net.record(&NetEvent::new(conn_id, kind, now_ns));
+    }
+
     /// Discard an established connection and schedule its replacement.
     #[cold]
-    fn drop_conn(&mut self, i: usize, now_ns: u64) {
-        self.counters.drops += 1;
+    fn drop_conn(&mut self, i: usize, now_ns: u64, reason: DropReason) {
+        self.record(i, NetEventKind::Dropped(reason), now_ns);
         if let Some(conn) = self.conns.get_mut(i) {
             conn.close(&self.registry);
         }
@@ -412,22 +469,23 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
             return;
         };
         if healthy {
-            life.failures = 0;
+            life.backoff.reset();
             life.retry_at_ns = now_ns;
         } else {
-            life.failures = life.failures.saturating_add(1);
-            life.retry_at_ns = now_ns.saturating_add(self.backoff.delay_ns(life.failures));
+            life.retry_at_ns = now_ns.saturating_add(life.backoff.next_delay_ns());
         }
     }
 
     #[cold]
     fn start_connect(&mut self, i: usize, now_ns: u64) {
         self.counters.connects_started += 1;
-        if let Some(life) = self.lives.get_mut(i) {
-            if life.ever_started {
-                self.counters.reconnects += 1;
-            }
+        let reconnect = self.lives.get_mut(i).is_some_and(|life| {
+            let again = life.ever_started;
             life.ever_started = true;
+            again
+        });
+        if reconnect {
+            self.record(i, NetEventKind::Reconnecting, now_ns);
         }
         let deadline_ns = now_ns.saturating_add(self.config.connect_timeout_ns);
         let attached = match self.connector.connect() {
@@ -438,8 +496,19 @@ impl<T: Transport, C: Connect<T>, B: RetryDelay> HttpPool<T, C, B> {
             Err(e) => Err(e),
         };
         if attached.is_err() {
-            self.counters.connect_failures += 1;
+            self.record(i, NetEventKind::ConnectFailed, now_ns);
             self.schedule_retry(i, now_ns, false);
         }
+    }
+}
+
+/// How a request/connection failure maps to a [`DropReason`].
+fn drop_reason(e: HttpError) -> DropReason {
+    match e {
+        HttpError::ClosedBeforeResponse | HttpError::Truncated(_) => DropReason::PeerClosed,
+        HttpError::Io(_) => DropReason::Io,
+        HttpError::Tls => DropReason::Tls,
+        HttpError::Timeout => DropReason::Watchdog,
+        _ => DropReason::Protocol,
     }
 }
