@@ -212,7 +212,16 @@ impl<T: Transport, C: Connect<T>> Driver<T, C> {
 
     /// Send one request and drive the loop until its outcome arrives.
     fn request(&mut self, req: &Request<'_>) -> Result<Got, HttpError> {
-        let id = self.pool.send(req, mono_ns())?;
+        let timeout_ns = self.pool.config().request_timeout_ns;
+        self.request_with_timeout(req, timeout_ns)
+    }
+
+    fn request_with_timeout(
+        &mut self,
+        req: &Request<'_>,
+        timeout_ns: u64,
+    ) -> Result<Got, HttpError> {
+        let id = self.pool.send_with_timeout(req, mono_ns(), timeout_ns)?;
         let mut outcome: Option<Result<Got, HttpError>> = None;
         let give_up = Instant::now() + GIVE_UP_AFTER;
         while outcome.is_none() {
@@ -234,10 +243,21 @@ impl<T: Transport, C: Connect<T>> Driver<T, C> {
         })
     }
 
-    fn accepted(&mut self) -> u64 {
-        let got = self.get("/stats").expect("stats");
-        let text = String::from_utf8(got.body).expect("utf8");
-        text.trim_start_matches("accepted=").parse().expect("count")
+    /// Connections the server has accepted, once it has caught up with `expected`. The kernel
+    /// completes a TCP handshake before the server's accept loop and handler thread run, so a
+    /// warm client connection may not be counted yet: ask again (bounded) until the count
+    /// reaches `expected`, then return it (the caller asserts it is exactly that).
+    fn accepted(&mut self, expected: u64) -> u64 {
+        let give_up = Instant::now() + GIVE_UP_AFTER;
+        loop {
+            let got = self.get("/stats").expect("stats");
+            let text = String::from_utf8(got.body).expect("utf8");
+            let count = text.trim_start_matches("accepted=").parse().expect("count");
+            if count >= expected || Instant::now() >= give_up {
+                return count;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -311,7 +331,7 @@ fn keep_alive_serves_1000_requests_on_the_warm_connections() {
         conn_ids.len()
     );
     // Only the two warm connections were ever accepted by the server.
-    assert_eq!(d.accepted(), 2);
+    assert_eq!(d.accepted(2), 2);
     let net = d.pool.net_counters();
     assert_eq!((net.connects, net.drops, net.reconnects), (2, 0, 0));
     assert_eq!(d.pool.counters().responses, 1001);
@@ -453,18 +473,18 @@ fn truncated_responses_are_typed_errors_and_the_pool_recovers() {
 #[test]
 fn timeout_discards_the_connection_and_the_pool_recovers() {
     let server = Server::start(0, None);
-    let mut d = Driver::new(
-        PoolConfig {
-            request_timeout_ns: 300_000_000,
-            ..config(2)
-        },
-        TcpConnector {
-            addr: server.addr(),
-        },
-    );
-    d.warm_up();
+    let mut d = tcp_driver(&server, 2);
     let before = d.get("/echo").expect("echo");
-    assert_eq!(d.get("/hang").unwrap_err(), HttpError::Timeout);
+    let hang = Request {
+        method: Method::Get,
+        path: b"/hang",
+        headers: &[],
+        body: b"",
+    };
+    assert_eq!(
+        d.request_with_timeout(&hang, 300_000_000).unwrap_err(),
+        HttpError::Timeout
+    );
     assert_eq!(d.pool.counters().timeouts, 1);
     assert_eq!(d.pool.net_counters().drops, 1);
     d.warm_up();
@@ -475,7 +495,7 @@ fn timeout_discards_the_connection_and_the_pool_recovers() {
         "the timed-out connection is never reused"
     );
     // Two warm connections plus the replacement of the discarded one.
-    assert_eq!(d.accepted(), 3);
+    assert_eq!(d.accepted(3), 3);
 }
 
 #[test]
@@ -511,7 +531,7 @@ fn server_restart_pool_reconnects() {
     d.warm_up();
     assert_eq!(d.get("/echo").expect("after restart").status, 200);
     assert_eq!(
-        d.accepted(),
+        d.accepted(2),
         2,
         "the new server sees exactly the two replacements"
     );
@@ -604,6 +624,10 @@ fn keep_alive_over_tls_against_python_ssl_server() {
     );
     d.warm_up();
     assert!(conn_ids.len() <= 2);
-    assert_eq!(d.accepted(), 3, "two warm connections plus one replacement");
+    assert_eq!(
+        d.accepted(3),
+        3,
+        "two warm connections plus one replacement"
+    );
     assert_eq!(d.pool.net_counters().tls_errors, 0);
 }

@@ -154,20 +154,46 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> Result<(), HttpE
     Ok(())
 }
 
-/// RFC 9110 `token` characters.
-#[inline]
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
+/// RFC 9110 `token` characters, as a lookup table (one load per byte on the hot path).
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 #[inline]
 fn valid_name(name: &[u8]) -> bool {
-    !name.is_empty() && name.iter().all(|&b| is_tchar(b))
+    !name.is_empty() && name.iter().all(|&b| TCHAR[usize::from(b)])
 }
 
+/// No CR, LF or NUL (branch-free fold so the loop vectorises).
 #[inline]
 fn valid_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
+    !value.iter().fold(false, |bad, &b| {
+        bad | (b == b'\r') | (b == b'\n') | (b == 0)
+    })
 }
 
 #[inline]
