@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod counters;
 pub mod dns;
+pub mod http;
 pub mod poll;
 pub mod tcp;
 pub mod tls;
