@@ -3,10 +3,10 @@
 //!
 //! Two key orders are supported because the L2 HMAC covers the exact bytes and both are accepted
 //! by the venue:
-//! * [`BodyKeyOrder::PyClobClientV2`]: `{"order":{salt,maker,signer,tokenId,makerAmount,
+//! * [`BodyKeyOrder::PyClobClientV2`] emits `{"order":{salt,maker,signer,tokenId,makerAmount,
 //!   takerAmount,side,expiration,signatureType,timestamp,metadata,builder,signature},"owner",
 //!   "orderType","deferExec","postOnly"}` (postOnly always present);
-//! * [`BodyKeyOrder::UnifiedSdk`]: alphabetical keys at both levels, `deferExec` first and
+//! * [`BodyKeyOrder::UnifiedSdk`] emits alphabetical keys at both levels, `deferExec` first and
 //!   `postOnly` only when true.
 //!
 //! `salt` and `signatureType` are JSON numbers; amounts, expiration, timestamp and tokenId are

@@ -383,9 +383,8 @@ mod tests {
         fn check() {}
     }
     impl<T: ?Sized> AmbiguousIfClone<()> for T {}
-    #[expect(dead_code, reason = "marker type for the ambiguity trick")]
     struct IsClone;
-    impl<T: ?Sized + Clone> AmbiguousIfClone<IsClone> for T {}
+    impl<T: Clone> AmbiguousIfClone<IsClone> for T {}
 
     #[test]
     fn nonce_is_not_clone() {

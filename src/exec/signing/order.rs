@@ -243,6 +243,10 @@ fn bytes32_hex(b: &[u8; 32]) -> [u8; 66] {
 impl OrderTemplate {
     /// Lay out a template. `eoa` is the signing key's address; `funder` the wallet holding the
     /// funds (required for types 1–3).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per constant Order field; called once per market at warm-up"
+    )]
     pub fn new(
         exchange: Exchange,
         chain_id: u64,
