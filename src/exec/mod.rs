@@ -1,2 +1,4 @@
 //! Execution plane: CLOB V2 order construction and signing, authentication, REST client and
 //! order tracking.
+
+pub mod signing;
