@@ -82,6 +82,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PollArg::Config)]
         poll: PollArg,
     },
+    /// Build and sign CLOB V2 orders for debugging (key from SATTEBAAZ_PRIVATE_KEY or
+    /// SATTEBAAZ_PRIVATE_KEY_FILE).
+    Order {
+        #[command(subcommand)]
+        command: OrderCommand,
+    },
+    /// Compute Polymarket authentication signatures for debugging.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Validate a configuration file: prints every error as `<key.path>: <reason>` and exits 1,
     /// or prints `ok` and exits 0.
     CheckConfig {
@@ -106,6 +117,93 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum OrderCommand {
+    /// Print the exact `POST /order` JSON body of a limit order on one line (deterministic
+    /// RFC 6979 signature; a random salt and the current time when not given).
+    Build {
+        /// Outcome token id (decimal).
+        #[arg(long)]
+        token_id: String,
+        /// BUY or SELL.
+        #[arg(long, value_parser = ["BUY", "SELL"])]
+        side: String,
+        /// Limit price, on the tick grid (e.g. 0.52).
+        #[arg(long)]
+        price: String,
+        /// Size in shares (e.g. 100).
+        #[arg(long)]
+        size: String,
+        /// Market tick size: 0.1, 0.01, 0.005, 0.0025, 0.001 or 0.0001.
+        #[arg(long)]
+        tick_size: String,
+        /// The market is neg-risk (signs for the neg-risk exchange).
+        #[arg(long)]
+        neg_risk: bool,
+        /// 0 EOA, 1 POLY_PROXY, 2 POLY_GNOSIS_SAFE, 3 POLY_1271 (deposit wallet).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+        signature_type: u8,
+        /// Funder (maker) address; defaults to the signer for type 0.
+        #[arg(long)]
+        funder: Option<String>,
+        /// Salt (below 2^53); random when absent.
+        #[arg(long)]
+        salt: Option<u64>,
+        /// Order timestamp in milliseconds; now when absent.
+        #[arg(long)]
+        timestamp_ms: Option<u64>,
+        /// Expiration, unix seconds (GTD only; 0 = none).
+        #[arg(long, default_value_t = 0)]
+        expiration: u64,
+        /// Builder code, bytes32 hex.
+        #[arg(long)]
+        builder: Option<String>,
+        /// Metadata, bytes32 hex.
+        #[arg(long)]
+        metadata: Option<String>,
+        /// GTC, GTD, FOK or FAK.
+        #[arg(long, default_value = "GTC", value_parser = ["GTC", "GTD", "FOK", "FAK"])]
+        order_type: String,
+        /// Post-only (GTC/GTD only).
+        #[arg(long)]
+        post_only: bool,
+        /// The API key that owns the order.
+        #[arg(long, default_value = "")]
+        owner: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthCommand {
+    /// Print the L2 `POLY_SIGNATURE` (HMAC-SHA256 over timestamp + method + path + body).
+    L2Sign {
+        /// API secret, url-safe base64.
+        #[arg(long)]
+        secret: String,
+        /// Unix seconds.
+        #[arg(long)]
+        timestamp: u64,
+        /// HTTP method (GET, POST, DELETE...).
+        #[arg(long)]
+        method: String,
+        /// Request path, e.g. /order.
+        #[arg(long)]
+        path: String,
+        /// Exact request body bytes, if any.
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// Print the L1 ClobAuth EIP-712 signature (key from the environment).
+    L1Sign {
+        /// Unix seconds.
+        #[arg(long)]
+        timestamp: u64,
+        /// Nonce.
+        #[arg(long, default_value_t = 0)]
+        nonce: u64,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     sattebaaz::clock::init();
@@ -123,6 +221,8 @@ fn main() -> ExitCode {
             poll,
         } => run_monitor(&config, duration, poll),
         Command::CheckConfig { path } => check_config(&path),
+        Command::Order { command } => run_order(command),
+        Command::Auth { command } => run_auth(command),
         Command::Sim {
             seed,
             duration,
@@ -153,10 +253,19 @@ fn run_sim(seed: u64, duration: Option<u64>, ca_file: PathBuf, assets: Vec<Strin
             return ExitCode::from(1);
         }
     };
-    println!("simulator running (seed {seed}); trust CA {}", sim.ca_file().display());
+    println!(
+        "simulator running (seed {seed}); trust CA {}",
+        sim.ca_file().display()
+    );
     println!("  binance spot           {}", sim.binance_spot_url());
-    println!("  binance futures public {}", sim.binance_futures_public_url());
-    println!("  binance futures market {}", sim.binance_futures_market_url());
+    println!(
+        "  binance futures public {}",
+        sim.binance_futures_public_url()
+    );
+    println!(
+        "  binance futures market {}",
+        sim.binance_futures_market_url()
+    );
     let start = std::time::Instant::now();
     while !signals.stop_requested() {
         if duration.is_some_and(|d| start.elapsed() >= Duration::from_secs(d)) {
@@ -270,7 +379,10 @@ fn finish(
     // The hot thread's own counters include bytes and reads, which events do not carry.
     summary.risk.net = summary.hot.net.iter().map(|(_, c)| *c).collect();
     println!();
-    println!("threads: hot {}; risk {}", summary.hot_pin, summary.risk_pin);
+    println!(
+        "threads: hot {}; risk {}",
+        summary.hot_pin, summary.risk_pin
+    );
     print!(
         "{}",
         sattebaaz::engine::table::render_table(
@@ -299,4 +411,109 @@ fn finish(
         cfg.histogram_path().display()
     );
     ExitCode::SUCCESS
+}
+
+/// The private key from the environment as 32 bytes, wiped on drop. A missing or unparsable key
+/// is reported (without its text) and stops the command.
+fn secret_key_bytes() -> Result<zeroize::Zeroizing<[u8; 32]>, String> {
+    let secrets = sattebaaz::config::secrets::load_from_env().map_err(|e| e.to_string())?;
+    let key = secrets.private_key.ok_or_else(|| {
+        "no private key: set SATTEBAAZ_PRIVATE_KEY or SATTEBAAZ_PRIVATE_KEY_FILE".to_string()
+    })?;
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&key.secret_key().to_bytes());
+    Ok(out)
+}
+
+fn run_order(command: OrderCommand) -> ExitCode {
+    use sattebaaz::exec::signing::amounts::Side;
+    use sattebaaz::exec::signing::body::BodyKeyOrder;
+    use sattebaaz::exec::signing::commands::{order_build, OrderBuildArgs};
+    use sattebaaz::exec::signing::order::OrderType;
+    let OrderCommand::Build {
+        token_id,
+        side,
+        price,
+        size,
+        tick_size,
+        neg_risk,
+        signature_type,
+        funder,
+        salt,
+        timestamp_ms,
+        expiration,
+        builder,
+        metadata,
+        order_type,
+        post_only,
+        owner,
+    } = command;
+    // clap restricts both values to the accepted spellings.
+    let (Some(side), Some(order_type)) = (Side::parse(&side), OrderType::parse(&order_type)) else {
+        eprintln!("error: bad --side or --order-type");
+        return ExitCode::from(2);
+    };
+    let key = match secret_key_bytes() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let args = OrderBuildArgs {
+        token_id: &token_id,
+        side,
+        price: &price,
+        size: &size,
+        tick_size: &tick_size,
+        neg_risk,
+        signature_type,
+        funder: funder.as_deref(),
+        // The unified SDK's salt: 53 random bits (a JSON-safe integer).
+        salt: salt.unwrap_or_else(|| rand::random::<u64>() >> 11),
+        timestamp_ms: timestamp_ms.unwrap_or_else(sattebaaz::clock::wall_ms),
+        expiration,
+        builder: builder.as_deref(),
+        metadata: metadata.as_deref(),
+        order_type,
+        post_only,
+        owner: &owner,
+        key_order: BodyKeyOrder::PyClobClientV2,
+    };
+    match order_build(&key, &args) {
+        Ok(built) => {
+            println!("{}", built.body);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_auth(command: AuthCommand) -> ExitCode {
+    use sattebaaz::exec::signing::commands::{auth_l1_sign, auth_l2_sign};
+    let result = match command {
+        AuthCommand::L2Sign {
+            secret,
+            timestamp,
+            method,
+            path,
+            body,
+        } => auth_l2_sign(&secret, timestamp, &method, &path, body.as_deref())
+            .map_err(|e| e.to_string()),
+        AuthCommand::L1Sign { timestamp, nonce } => secret_key_bytes()
+            .and_then(|key| auth_l1_sign(&key, timestamp, nonce).map_err(|e| e.to_string())),
+    };
+    match result {
+        Ok(sig) => {
+            println!("{sig}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

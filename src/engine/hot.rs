@@ -221,10 +221,8 @@ fn run_loop(
                 });
             }
             stats.open_connections = open;
-            while let Some(cmd) = from_risk.try_pop() {
-                match cmd {
-                    Command::Stop => break 'outer,
-                }
+            if let Some(Command::Stop) = from_risk.try_pop() {
+                break 'outer;
             }
         }
 

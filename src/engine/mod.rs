@@ -152,9 +152,7 @@ fn connectors(
                 host: endpoint.host.clone(),
                 reason: "no address".into(),
             })?;
-        let tls = endpoint
-            .tls()
-            .then(|| (tls.clone(), endpoint.host.clone()));
+        let tls = endpoint.tls().then(|| (tls.clone(), endpoint.host.clone()));
         out.push((plan, MaybeTlsConnector { addr, tls }));
     }
     Ok(out)
@@ -163,8 +161,7 @@ fn connectors(
 /// Run the engine until SIGINT/SIGTERM or the configured duration.
 pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineError> {
     let started = Instant::now();
-    let signals =
-        crate::runtime::signals::StopSignals::install().map_err(EngineError::Signals)?;
+    let signals = crate::runtime::signals::StopSignals::install().map_err(EngineError::Signals)?;
     let hot_cpu = cfg.threads.hot_cpu as usize;
     let risk_cpu = cfg.threads.risk_cpu as usize;
     if cfg.threads.require_isolated {
@@ -187,15 +184,19 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
     let tls = crate::net::tls::client_config(extra_ca.as_deref())?;
     let feeds = connectors(plans, &tls)?;
 
-    let (to_risk, from_hot) = spsc::channel::<HotEvent>(cfg.queues.hot_to_risk as usize)
-        .map_err(|e| EngineError::Queue {
-            name: "hot_to_risk",
-            reason: e.to_string(),
+    let (to_risk, from_hot) =
+        spsc::channel::<HotEvent>(cfg.queues.hot_to_risk as usize).map_err(|e| {
+            EngineError::Queue {
+                name: "hot_to_risk",
+                reason: e.to_string(),
+            }
         })?;
-    let (to_hot, from_risk) = spsc::channel::<Command>(cfg.queues.risk_to_hot as usize)
-        .map_err(|e| EngineError::Queue {
-            name: "risk_to_hot",
-            reason: e.to_string(),
+    let (to_hot, from_risk) =
+        spsc::channel::<Command>(cfg.queues.risk_to_hot as usize).map_err(|e| {
+            EngineError::Queue {
+                name: "risk_to_hot",
+                reason: e.to_string(),
+            }
         })?;
     let heartbeat = Arc::new(AtomicU64::new(0));
     let hot_finished = Arc::new(AtomicBool::new(false));

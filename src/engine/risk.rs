@@ -71,7 +71,9 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         if setup.hot_finished.load(Ordering::Acquire) {
-            setup.from_hot.drain_with(usize::MAX, |ev| handle(&mut report, ev));
+            setup
+                .from_hot
+                .drain_with(usize::MAX, |ev| handle(&mut report, ev));
             break;
         }
         let now = Instant::now();

@@ -40,12 +40,26 @@ pub fn render_table(report: &RiskReport, labels: &[&str], elapsed: Duration) -> 
     let _ = writeln!(
         s,
         "{:<8} {:<6} {:>14} {:>14} {:>14} {:>9} {:>9} {:>12} {:>12} {:>10} {:>7}",
-        "venue", "asset", "last", "bid", "ask", "trades", "book upd", "buy 60s", "sell 60s", "funding", "candles"
+        "venue",
+        "asset",
+        "last",
+        "bid",
+        "ask",
+        "trades",
+        "book upd",
+        "buy 60s",
+        "sell 60s",
+        "funding",
+        "candles"
     );
     let mut views = report.views.clone();
     views.sort_by_key(|v| (v.asset, v.venue.index()));
     for v in &views {
-        let decimals = if v.bid_px != 0 && v.bid_px < 100_000_000 { 5 } else { 2 };
+        let decimals = if v.bid_px != 0 && v.bid_px < 100_000_000 {
+            5
+        } else {
+            2
+        };
         let funding = if v.venue == Venue::Futures && v.funding_rate != 0 {
             format!("{:.4}%", v.funding_rate as f64 / 1e6)
         } else {
