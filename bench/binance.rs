@@ -35,10 +35,37 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The same trade frame through the simd-json tape path only (scanner shortcut off).
+    let mut parser = BinanceParser::new(Venue::Spot);
+    parser.set_fast_path(false);
+    let mut state = BinanceState::new(TradeSource::Trade);
+    g.bench_function("spot_trade_to_state_tape_path", |b| {
+        b.iter(|| {
+            let rec = parser
+                .parse(black_box(SPOT_TRADE), 1)
+                .expect("recorded frame parses");
+            black_box(state.apply(&rec))
+        })
+    });
     // Parse only, for the split between JSON and state.
     let mut parser = BinanceParser::new(Venue::Spot);
     g.bench_function("spot_trade_parse_only", |b| {
         b.iter(|| black_box(parser.parse(black_box(SPOT_TRADE), 1)))
+    });
+    // simd-json stage 1 + 2 alone on reused buffers (the floor under `parse_only`).
+    let mut buffers = simd_json::Buffers::new(4096);
+    let mut scratch = Vec::with_capacity(4096);
+    let mut tape_vec: Vec<simd_json::Node<'static>> = Vec::with_capacity(4096);
+    g.bench_function("spot_trade_simd_json_fill_tape_only", |b| {
+        b.iter(|| {
+            scratch.clear();
+            scratch.extend_from_slice(black_box(SPOT_TRADE));
+            let mut tape = simd_json::Tape(std::mem::take(&mut tape_vec)).reset();
+            let ok = simd_json::fill_tape(&mut scratch, &mut buffers, &mut tape).is_ok();
+            let n = tape.0.len();
+            tape_vec = tape.reset().0;
+            black_box((ok, n))
+        })
     });
     // State only: a trade record stepping 37 ms per call, so candles roll and windows evict.
     let Ok(Record::Trade(t0)) = BinanceParser::new(Venue::Spot).parse(SPOT_TRADE, 1) else {

@@ -348,26 +348,44 @@ fn huge_frame_is_refused_without_growing_buffers() {
 }
 
 #[test]
-fn garbage_never_panics() {
-    // Every prefix of every fixture, and byte-flipped copies, must come back as Ok or a typed
-    // error, never a panic.
+fn garbage_never_panics_and_both_paths_agree() {
+    // Every prefix of every fixture, and copies with each byte replaced by several values, must
+    // come back as Ok or a typed error, never a panic, and the scanner shortcut must give exactly
+    // what the simd-json tape path gives.
     let dir = format!("{}/tests/fixtures/binance", env!("CARGO_MANIFEST_DIR"));
-    let mut p = BinanceParser::with_max_frame(Venue::Futures, 4096);
+    let mut fast = BinanceParser::with_max_frame(Venue::Futures, 4096);
+    let mut tape = BinanceParser::with_max_frame(Venue::Futures, 4096);
+    tape.set_fast_path(false);
     let mut frames = 0u64;
+    let mut check = |bytes: &[u8]| {
+        assert_eq!(
+            fast.parse(bytes, 9),
+            tape.parse(bytes, 9),
+            "{:?}",
+            String::from_utf8_lossy(bytes)
+        );
+        frames += 1;
+    };
     for entry in std::fs::read_dir(dir).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-        for end in 0..=bytes.len() {
-            let _ = p.parse(&bytes[..end], 0);
-            frames += 1;
+        let bytes = fixture(entry.unwrap().file_name().to_str().unwrap());
+        check(&bytes);
+        for end in 0..bytes.len() {
+            check(&bytes[..end]);
         }
         for i in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[i] ^= 0x5a;
-            let _ = p.parse(&b, 0);
-            frames += 1;
+            for sub in [
+                b' ', b'"', b'0', b'9', b'.', b'-', b'e', b'\\', b'{', b'[', b',', 0xc3, 0x01,
+            ] {
+                let mut b = bytes.clone();
+                b[i] = sub;
+                check(&b);
+            }
         }
     }
-    let c = p.counts();
+    let c = fast.counts();
     assert_eq!(c.total_records() + c.total_errors(), frames);
     assert!(c.total_errors() > 0);
+    assert!(c.fast_path() > 0);
+    assert_eq!(tape.counts().fast_path(), 0);
+    assert_eq!(c.total_errors(), tape.counts().total_errors());
 }

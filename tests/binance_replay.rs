@@ -175,6 +175,23 @@ fn every_line_parses_exactly(name: &str, venue: Venue, expected_lines: usize) {
     assert_eq!(theirs["rest_snapshot"], 1);
     assert_eq!(parser.counts().total_errors(), 0);
     assert_eq!(parser.counts().total_records() as usize, lines.len());
+    // Every trade and bookTicker frame took the scanner shortcut.
+    assert_eq!(
+        parser.counts().fast_path() as usize,
+        theirs["btcusdt@trade"] + theirs["btcusdt@bookTicker"]
+    );
+
+    // The simd-json tape path alone gives identical records for every line.
+    let mut tape = BinanceParser::new(venue);
+    tape.set_fast_path(false);
+    let mut fast = BinanceParser::new(venue);
+    for (local_ns, json) in &lines {
+        assert_eq!(
+            fast.parse(json.as_bytes(), *local_ns),
+            tape.parse(json.as_bytes(), *local_ns)
+        );
+    }
+    assert_eq!(tape.counts().fast_path(), 0);
 }
 
 #[test]

@@ -45,7 +45,6 @@ impl Candle {
             ..Candle::default()
         };
         c.add(px, qty, side, id);
-        c.trades = 1;
         c
     }
 

@@ -6,6 +6,7 @@
 //! frames become counted [`ParseError`]s and processing carries on.
 
 pub mod candles;
+mod fast;
 pub mod flow;
 pub mod parse;
 pub mod records;

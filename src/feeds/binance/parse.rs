@@ -7,6 +7,9 @@
 //! worst case, so parsing any frame afterwards allocates nothing; a larger frame is refused with
 //! [`ParseError::FrameTooLarge`] instead of growing a buffer.
 //!
+//! Combined `@trade` / `@bookTicker` frames in Binance's exact flat layout first go through a
+//! strict scanner ([`super::fast`]) that either yields the identical record or defers here.
+//!
 //! Discrimination: a combined wrapper's `stream` name decides the payload shape (bookTicker has
 //! no `e`); a raw frame is told apart by `e`, then by `result` (ack), `code` (error),
 //! `lastUpdateId` (book snapshot) or `u`/`b`/`a` (spot bookTicker). Unknown fields are ignored;
@@ -129,6 +132,7 @@ impl RecordKind {
 pub struct ParseCounts {
     records: [u64; RecordKind::COUNT],
     errors: [u64; ParseErrorKind::COUNT],
+    fast_path: u64,
 }
 
 impl ParseCounts {
@@ -144,6 +148,10 @@ impl ParseCounts {
     pub fn total_errors(&self) -> u64 {
         self.errors.iter().sum()
     }
+    /// Records produced by the scanner shortcut rather than the simd-json tape.
+    pub fn fast_path(&self) -> u64 {
+        self.fast_path
+    }
 }
 
 /// Receives book levels (price, quantity at [`PX_SCALE`]/[`QTY_SCALE`]) from a depth frame.
@@ -158,6 +166,8 @@ pub struct BinanceParser {
     /// Always empty between calls; only its capacity is kept.
     tape: Vec<Node<'static>>,
     counts: ParseCounts,
+    /// Try the strict flat scanner ([`super::fast`]) before the tape.
+    fast_path: bool,
 }
 
 impl BinanceParser {
@@ -178,6 +188,7 @@ impl BinanceParser {
             buffers: simd_json::Buffers::new(max_frame),
             tape: Vec::with_capacity(max_frame),
             counts: ParseCounts::default(),
+            fast_path: true,
         };
         // Worst case for simd-json's buffers: one structural character per input byte.
         let mut dense = Vec::with_capacity(max_frame);
@@ -199,6 +210,12 @@ impl BinanceParser {
 
     pub fn max_frame(&self) -> usize {
         self.max_frame
+    }
+
+    /// Enable or disable the scanner shortcut for combined `@trade` / `@bookTicker` frames (on
+    /// by default). Results are identical either way; only speed differs.
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast_path = on;
     }
 
     /// Counters since construction.
@@ -232,7 +249,18 @@ impl BinanceParser {
         recv_ns: u64,
         sink: Option<LevelSink<'_>>,
     ) -> Result<Record, ParseError> {
-        let res = self.parse_inner(frame, recv_ns, sink);
+        let fast = if self.fast_path && frame.len() <= self.max_frame {
+            super::fast::try_parse(frame, self.venue, recv_ns)
+        } else {
+            None
+        };
+        let res = match fast {
+            Some(rec) => {
+                self.counts.fast_path += 1;
+                Ok(rec)
+            }
+            None => self.parse_inner(frame, recv_ns, sink),
+        };
         match &res {
             Ok(r) => self.counts.records[RecordKind::of(r) as usize] += 1,
             Err(e) => self.counts.errors[e.kind() as usize] += 1,
