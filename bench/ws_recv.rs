@@ -91,10 +91,12 @@ struct Busy<C: Connector> {
     poll: Poll,
     events: Events,
     client: WsClient<C>,
+    /// `Some(Duration::ZERO)`: busy polling; `None`: sleep in `epoll_wait` until ready.
+    timeout: Option<Duration>,
 }
 
 impl<C: Connector> Busy<C> {
-    fn open(connector: C, url: &str) -> Self {
+    fn open(connector: C, url: &str, timeout: Option<Duration>) -> Self {
         let poll = Poll::new().expect("poll");
         let mut client = WsClient::new(
             connector,
@@ -111,11 +113,13 @@ impl<C: Connector> Busy<C> {
             poll,
             events: Events::with_capacity(16),
             client,
+            timeout: Some(Duration::from_millis(1)),
         };
         while !busy.client.take_just_opened() {
             busy.spin(&mut |_, _| {});
             busy.client.on_timer(mono_ns()).expect("connect");
         }
+        busy.timeout = timeout;
         busy
     }
 
@@ -123,7 +127,7 @@ impl<C: Connector> Busy<C> {
     #[inline]
     fn spin(&mut self, on_msg: &mut dyn FnMut(&[u8], bool)) -> usize {
         self.poll
-            .poll(&mut self.events, Some(Duration::ZERO))
+            .poll(&mut self.events, self.timeout)
             .expect("poll");
         if self.events.is_empty() {
             return 0;
@@ -169,8 +173,18 @@ fn bench(c: &mut Criterion) {
 
     // Plain TCP.
     let addr = spawn_server(None);
-    let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"));
+    let mut ours = Busy::open(
+        TcpConnector { addr },
+        &format!("ws://{addr}/"),
+        Some(Duration::ZERO),
+    );
     group.bench_function("plain/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
+    drop(ours);
+
+    // Same client, sleeping in epoll_wait: separates our code path from busy-spin effects.
+    let addr = spawn_server(None);
+    let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"), None);
+    group.bench_function("plain/ours_mio_blocking_poll", |b| b.iter(|| ours.batch()));
     drop(ours);
 
     let addr = spawn_server(None);
@@ -191,6 +205,7 @@ fn bench(c: &mut Criterion) {
             tls: Some((client_config.clone(), "localhost".to_string())),
         },
         &format!("wss://localhost:{}/", addr.port()),
+        Some(Duration::ZERO),
     );
     group.bench_function("tls/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
     drop(ours);
