@@ -346,23 +346,7 @@ impl Read for TlsStream {
 
 impl Write for TlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let mut accepted = self.conn.writer().write(buf)?;
-        if accepted == 0 {
-            // rustls' buffer is full: drain to the socket and try once more.
-            self.push_tls()?;
-            accepted = self.conn.writer().write(buf)?;
-            if accepted == 0 {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-        }
-        if self.conn.is_handshaking() {
-            self.plaintext_queued_in_handshake = true;
-        }
-        self.push_tls()?;
-        Ok(accepted)
+        self.write_vectored(&[io::IoSlice::new(buf)])
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
@@ -371,6 +355,7 @@ impl Write for TlsStream {
         }
         let mut accepted = self.conn.writer().write_vectored(bufs)?;
         if accepted == 0 {
+            // rustls' buffer is full: drain to the socket and try once more.
             self.push_tls()?;
             accepted = self.conn.writer().write_vectored(bufs)?;
             if accepted == 0 {
