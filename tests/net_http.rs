@@ -535,9 +535,27 @@ fn server_restart_pool_reconnects() {
         2,
         "the new server sees exactly the two replacements"
     );
-    let net = d.pool.net_counters();
+    let net = *d.pool.net_counters();
     assert!(net.reconnects >= 3, "reconnect attempts counted: {net:?}");
     assert_eq!(net.connects, 4);
+    // The same story reaches the telemetry thread as events (the ring keeps the latest 16).
+    let mut from_events = sattebaaz::net::counters::NetCounters::default();
+    let mut n = 0u64;
+    d.pool.drain_events(|e| {
+        from_events.record(&e);
+        n += 1;
+    });
+    assert_eq!(n + d.pool.events_lost(), {
+        net.connects + net.connect_failures + net.drops + net.reconnects
+    });
+    if d.pool.events_lost() == 0 {
+        assert_eq!(from_events.connects, net.connects);
+        assert_eq!(from_events.drops, net.drops);
+    }
+    assert!(
+        from_events.connects >= 2,
+        "the reconnects are among the latest events"
+    );
     drop(server);
 }
 

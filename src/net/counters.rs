@@ -203,3 +203,78 @@ mod tests {
         );
     }
 }
+
+/// A small fixed ring of recent [`NetEvent`]s a connection keeps until its owner drains them
+/// (the owner forwards them to the telemetry thread). When full, the oldest event is overwritten
+/// and counted as lost. No allocation.
+#[derive(Debug, Clone)]
+pub struct EventRing {
+    events: [NetEvent; EVENT_RING_CAPACITY],
+    head: usize,
+    len: usize,
+    lost: u64,
+}
+
+/// Capacity of an [`EventRing`].
+pub const EVENT_RING_CAPACITY: usize = 16;
+
+impl Default for EventRing {
+    fn default() -> Self {
+        EventRing {
+            events: [NetEvent::new(0, NetEventKind::Connected, 0); EVENT_RING_CAPACITY],
+            head: 0,
+            len: 0,
+            lost: 0,
+        }
+    }
+}
+
+impl EventRing {
+    /// Keep `event` (overwriting the oldest one when full).
+    #[inline]
+    pub fn push(&mut self, event: NetEvent) {
+        self.events[self.head] = event;
+        self.head = (self.head + 1) % EVENT_RING_CAPACITY;
+        if self.len == EVENT_RING_CAPACITY {
+            self.lost += 1;
+        } else {
+            self.len += 1;
+        }
+    }
+
+    /// Hand every kept event to `sink`, oldest first, and forget them.
+    #[inline]
+    pub fn drain(&mut self, mut sink: impl FnMut(NetEvent)) {
+        while self.len > 0 {
+            let at = (self.head + EVENT_RING_CAPACITY - self.len) % EVENT_RING_CAPACITY;
+            self.len -= 1;
+            sink(self.events[at]);
+        }
+    }
+
+    /// Events overwritten before they were drained.
+    pub fn lost(&self) -> u64 {
+        self.lost
+    }
+}
+
+#[cfg(test)]
+mod event_ring_tests {
+    use super::*;
+
+    #[test]
+    fn drains_in_order_and_counts_overwrites() {
+        let mut ring = EventRing::default();
+        for i in 0..(EVENT_RING_CAPACITY as u64 + 3) {
+            ring.push(NetEvent::new(1, NetEventKind::Reconnecting, i));
+        }
+        assert_eq!(ring.lost(), 3);
+        let mut seen = Vec::new();
+        ring.drain(|e| seen.push(e.at_ns));
+        assert_eq!(
+            seen,
+            (3..EVENT_RING_CAPACITY as u64 + 3).collect::<Vec<_>>()
+        );
+        ring.drain(|_| panic!("drained twice"));
+    }
+}

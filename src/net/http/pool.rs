@@ -27,7 +27,7 @@ use super::request::{Request, RequestTemplate};
 use super::response::ResponseView;
 use super::{HttpError, RequestId};
 use crate::net::backoff::{Backoff, BackoffPolicy};
-use crate::net::counters::{DropReason, NetCounters, NetEvent, NetEventKind};
+use crate::net::counters::{DropReason, EventRing, NetCounters, NetEvent, NetEventKind};
 use crate::net::tcp;
 use crate::net::tls::TlsStream;
 use crate::net::transport::Transport;
@@ -190,6 +190,8 @@ pub struct HttpPool<T, C> {
     next_id: u64,
     counters: HttpCounters,
     net: NetCounters,
+    /// Connection events kept for the owner to forward to the telemetry thread.
+    events: EventRing,
 }
 
 impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
@@ -231,6 +233,7 @@ impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
             next_id: 1,
             counters: HttpCounters::default(),
             net: NetCounters::default(),
+            events: EventRing::default(),
         })
     }
 
@@ -384,6 +387,17 @@ impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
         &self.net
     }
 
+    /// Hand every connect/drop/reconnect/failure event since the last call to `sink` (oldest
+    /// first), for the telemetry thread. At most 16 are kept; older ones are counted as lost.
+    pub fn drain_events(&mut self, sink: impl FnMut(NetEvent)) {
+        self.events.drain(sink);
+    }
+
+    /// Events overwritten before [`drain_events`](Self::drain_events) collected them.
+    pub fn events_lost(&self) -> u64 {
+        self.events.lost()
+    }
+
     /// The configuration the pool was built with.
     #[inline]
     pub fn config(&self) -> &PoolConfig {
@@ -446,7 +460,9 @@ impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
     #[inline]
     fn record(&mut self, i: usize, kind: NetEventKind, now_ns: u64) {
         let conn_id = (self.config.token_base + i) as u16;
-        self.net.record(&NetEvent::new(conn_id, kind, now_ns));
+        let event = NetEvent::new(conn_id, kind, now_ns);
+        self.net.record(&event);
+        self.events.push(event);
     }
 
     /// Discard an established connection and schedule its replacement.

@@ -31,7 +31,7 @@ use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Bytes, Message, WebSocket};
 
 use crate::net::backoff::{Backoff, BackoffPolicy};
-use crate::net::counters::{DropReason, NetCounters, NetEvent, NetEventKind};
+use crate::net::counters::{DropReason, EventRing, NetCounters, NetEvent, NetEventKind};
 use crate::net::tcp::{self, ConnectProgress};
 use crate::net::tls::{tls_failure, MaybeTls};
 use crate::net::transport::Transport;
@@ -295,7 +295,6 @@ pub struct WsCounters {
 }
 
 /// Pending events kept between two [`WsClient::drain_events`] calls.
-const EVENT_RING: usize = 16;
 
 type Handshake<S> = MidHandshake<ClientHandshake<WireIo<S>>>;
 type HandshakeResult<S> = Result<
@@ -344,9 +343,7 @@ pub struct WsClient<C: Connector> {
     counters: WsCounters,
     /// Totals of finished connections (the live one's bytes are added on read-out).
     net: NetCounters,
-    events: [NetEvent; EVENT_RING],
-    events_head: usize,
-    events_len: usize,
+    events: EventRing,
     /// xorshift state for jitter and frame masks.
     rng: u64,
 }
@@ -404,9 +401,7 @@ impl<C: Connector> WsClient<C> {
             last_drop: None,
             counters: WsCounters::default(),
             net: NetCounters::default(),
-            events: [NetEvent::new(conn_id, NetEventKind::Connected, 0); EVENT_RING],
-            events_head: 0,
-            events_len: 0,
+            events: EventRing::default(),
             rng: seed.rotate_left(17) | 1,
         })
     }
@@ -472,11 +467,7 @@ impl<C: Connector> WsClient<C> {
     /// Hand every event recorded since the last call to `sink`, oldest first (e.g. into the
     /// SPSC queue to telemetry). Up to 16 are kept; older ones are counted as lost.
     pub fn drain_events(&mut self, mut sink: impl FnMut(NetEvent)) {
-        while self.events_len > 0 {
-            let at = (self.events_head + EVENT_RING - self.events_len) % EVENT_RING;
-            self.events_len -= 1;
-            sink(self.events[at]);
-        }
+        self.events.drain(&mut sink);
     }
 
     /// Time the next reconnect attempt is due, when idle and enabled.
@@ -935,13 +926,8 @@ impl<C: Connector> WsClient<C> {
     fn push_event(&mut self, now_ns: u64, kind: NetEventKind) {
         let event = NetEvent::new(self.conn_id, kind, now_ns);
         self.net.record(&event);
-        self.events[self.events_head] = event;
-        self.events_head = (self.events_head + 1) % EVENT_RING;
-        if self.events_len == EVENT_RING {
-            self.counters.events_lost += 1;
-        } else {
-            self.events_len += 1;
-        }
+        self.events.push(event);
+        self.counters.events_lost = self.events.lost();
     }
 
     fn deregister(&self, transport: &mut C::Stream) {
