@@ -294,7 +294,6 @@ pub struct WsCounters {
     pub events_lost: u64,
 }
 
-
 type Handshake<S> = MidHandshake<ClientHandshake<WireIo<S>>>;
 type HandshakeResult<S> = Result<
     (
