@@ -171,3 +171,54 @@ fn a_key_that_does_not_parse_stops_the_program_without_echoing_it() {
     assert!(out.is_empty());
     assert!(!err.contains("4c0883a6"), "error leaks the key: {err}");
 }
+
+#[test]
+fn sigint_stops_the_demo_cleanly_with_histograms_and_summary() {
+    let dir = std::env::temp_dir().join(format!("sattebaaz-cli-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+        .unwrap()
+        .replace(
+            "run_dir = \"out\"",
+            &format!("run_dir = {:?}", dir.join("out")),
+        );
+    let cfg = dir.join("config.toml");
+    std::fs::write(&cfg, shipped).unwrap();
+    let child = Command::new(BIN)
+        .args(["demo", "--duration", "120", "--quiet", "--config"])
+        .arg(&cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("demo starts");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    // Hang guard (not a speed check): a demo that ignores SIGINT would run for 120 s.
+    let mut child = child;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the demo did not stop after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("demo output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("simulated data"), "{stdout}");
+    assert!(
+        stdout.contains("socket_to_decode"),
+        "latency summary printed"
+    );
+    assert!(dir.join("out/histograms/socket_to_decode_us.hgrm").exists());
+    assert!(dir.join("out/histograms/decode_to_book_us.hgrm").exists());
+}
