@@ -24,6 +24,10 @@ const FRAME: usize = 256;
 const BATCH: usize = 100;
 const TOKEN: Token = Token(1);
 static REQUEST: [u8; FRAME] = [b'q'; FRAME];
+/// CPU of the echo servers.
+const SERVER_CPU: usize = 0;
+/// CPU of the client under test (ours and tungstenite's alike).
+const CLIENT_CPU: usize = 1;
 
 /// Serve one WebSocket: answer every data frame with `BATCH` frames of `FRAME` bytes.
 fn serve<S: Read + Write>(mut ws: WebSocket<S>) {
@@ -51,6 +55,8 @@ fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     thread::spawn(move || {
+        // The venue side lives on CPU 0, the client under test on CPU 1 (see `bench`).
+        let _ = sattebaaz::runtime::pin::pin_current_thread(SERVER_CPU);
         let (stream, _) = listener.accept().expect("accept");
         stream.set_nodelay(true).expect("nodelay");
         match tls {
@@ -166,6 +172,10 @@ fn blocking_batch<S: Read + Write>(ws: &mut WebSocket<S>) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
+    // Both clients run pinned to their own CPU, the servers to the other one: the deployment
+    // shape (a busy-polling client needs a core of its own). Pinning is reported, not required.
+    let pin = sattebaaz::runtime::pin::pin_current_thread(CLIENT_CPU);
+    eprintln!("ws_recv: client thread {pin}");
     let mut group = c.benchmark_group("ws_recv_batch_100x256");
     group.sample_size(50);
     group.measurement_time(Duration::from_secs(5));
