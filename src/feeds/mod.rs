@@ -1,2 +1,4 @@
 //! Market-data feeds: venue frame parsers that write straight into small POD records and
 //! fixed-memory per-asset state.
+
+pub mod polymarket;
