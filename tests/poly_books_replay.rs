@@ -14,7 +14,7 @@
 use flate2::read::GzDecoder;
 use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, ResyncReason, TickSize, TokenIdx};
 use sattebaaz::feeds::polymarket::{
-    MarketChannelParser, ParserConfig, PolyParseError, FrameSummary,
+    FrameSummary, MarketChannelParser, ParserConfig, PolyParseError,
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +37,13 @@ fn token_id(market_id: &str, outcome_digit: char) -> String {
     }
     s
 }
+
+/// (price, size) micro-units per level.
+type Levels = Vec<(i64, i64)>;
+/// (price, size) decimal text per level.
+type LevelsText = Vec<(String, String)>;
+/// (asset id, price, size, side, venue best bid, venue best ask) of a synthetic price_change.
+type PriceChangeEntry = (String, i64, i64, &'static str, Option<i64>, Option<i64>);
 
 struct Snapshot {
     ts: u64,
@@ -76,7 +83,7 @@ fn load() -> (Vec<(String, String)>, Vec<Snapshot>) {
     let mut snaps = Vec::new();
     for line in BufReader::new(GzDecoder::new(f)).lines() {
         let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let side = |k: &str| -> (Vec<(i64, i64)>, Vec<(String, String)>) {
+        let side = |k: &str| -> (Levels, LevelsText) {
             let arr = v[k].as_array().unwrap();
             let nums = arr
                 .iter()
@@ -196,8 +203,7 @@ fn check_book(books: &MarketBooks, t: TokenIdx, s: &Snapshot) {
     assert!(b.is_tradeable());
 }
 
-
-fn price_change_frame(market_id: &str, ts: u64, entries: &[(String, i64, i64, &str, Option<i64>, Option<i64>)]) -> String {
+fn price_change_frame(market_id: &str, ts: u64, entries: &[PriceChangeEntry]) -> String {
     let items: Vec<String> = entries
         .iter()
         .map(|(asset, p, q, side, bb, ba)| {
@@ -231,7 +237,9 @@ fn replay_real_snapshots_through_parser_and_books() {
     let mut ids: HashMap<(String, bool), (String, TokenIdx)> = HashMap::new();
     for (mid, _slug) in &markets {
         let (up_id, down_id) = (token_id(mid, '1'), token_id(mid, '2'));
-        let m = books.add_market(mid, &up_id, &down_id, TickSize::Cent).unwrap();
+        let m = books
+            .add_market(mid, &up_id, &down_id, TickSize::Cent)
+            .unwrap();
         let (u, d) = MarketBooks::tokens_of(m);
         ids.insert((mid.clone(), true), (up_id, u));
         ids.insert((mid.clone(), false), (down_id, d));
@@ -260,8 +268,16 @@ fn replay_real_snapshots_through_parser_and_books() {
         if need != have {
             if !offgrid_probe_done && need.micro() < have.micro() {
                 // Without the tick_size_change the snapshot is off-grid: refused, resync asked.
-                let r = parser.on_frame(book_frame(s, &asset, n).as_bytes(), &mut books, local_ns, &mut ());
-                assert!(matches!(r.first_error, Some(PolyParseError::Grid(_))), "{r:?}");
+                let r = parser.on_frame(
+                    book_frame(s, &asset, n).as_bytes(),
+                    &mut books,
+                    local_ns,
+                    &mut (),
+                );
+                assert!(
+                    matches!(r.first_error, Some(PolyParseError::Grid(_))),
+                    "{r:?}"
+                );
                 assert!(books.book(token).unwrap().is_awaiting_snapshot());
                 assert!(books.resync_pending(token));
                 offgrid_probe_done = true;
@@ -273,7 +289,10 @@ fn replay_real_snapshots_through_parser_and_books() {
                 tick_text(need),
                 s.ts
             );
-            ok(parser.on_frame(frame.as_bytes(), &mut books, local_ns, &mut ()), "tick change");
+            ok(
+                parser.on_frame(frame.as_bytes(), &mut books, local_ns, &mut ()),
+                "tick change",
+            );
             tick_changes += 1;
             let b = books.book(token).unwrap();
             assert_eq!(b.tick(), need);
@@ -281,9 +300,17 @@ fn replay_real_snapshots_through_parser_and_books() {
             assert!(books.resync_pending(token));
         }
 
-        let r = parser.on_frame(book_frame(s, &asset, n).as_bytes(), &mut books, local_ns, &mut ());
+        let r = parser.on_frame(
+            book_frame(s, &asset, n).as_bytes(),
+            &mut books,
+            local_ns,
+            &mut (),
+        );
         ok(r, "book");
-        assert!(!books.resync_pending(token), "snapshot satisfies the resync");
+        assert!(
+            !books.resync_pending(token),
+            "snapshot satisfies the resync"
+        );
         check_book(&books, token, s);
         if let Some(t) = stale_pending {
             if t == token {
@@ -323,7 +350,10 @@ fn replay_real_snapshots_through_parser_and_books() {
                 let uba = ub.best_ask().map(|l| l.price_micro);
                 let dba = db.best_ask().unwrap();
                 let dbb = db.best_bid().map(|l| l.price_micro);
-                let mut second = [sattebaaz::book::Level { price_micro: 0, size_micro: 0 }; 2];
+                let mut second = [sattebaaz::book::Level {
+                    price_micro: 0,
+                    size_micro: 0,
+                }; 2];
                 ub.top_levels(BookSide::Bid, &mut second);
                 let up_next_bid = second[1].price_micro;
                 // 1) consistent: Up best bid grows by 1 share, Down's mirrored ask level removed.
@@ -333,16 +363,39 @@ fn replay_real_snapshots_through_parser_and_books() {
                     &s.market_id,
                     s.ts + 1,
                     &[
-                        (up_id.clone(), ubb.price_micro, ubb.size_micro + 1_000_000, "BUY", Some(ubb.price_micro), uba),
-                        (down_id.clone(), dba.price_micro, 0, "SELL", dbb, Some(dsecond[1].price_micro)),
+                        (
+                            up_id.clone(),
+                            ubb.price_micro,
+                            ubb.size_micro + 1_000_000,
+                            "BUY",
+                            Some(ubb.price_micro),
+                            uba,
+                        ),
+                        (
+                            down_id.clone(),
+                            dba.price_micro,
+                            0,
+                            "SELL",
+                            dbb,
+                            Some(dsecond[1].price_micro),
+                        ),
                     ],
                 );
                 let r = parser.on_frame(frame.as_bytes(), &mut books, local_ns, &mut ());
                 ok(r, "consistent price_change");
                 assert!(!r.resync_requested);
-                assert_eq!(books.book(up).unwrap().best_bid().unwrap().size_micro, ubb.size_micro + 1_000_000);
-                assert_eq!(books.book(down).unwrap().best_ask().unwrap().price_micro, dsecond[1].price_micro);
-                assert!(books.book(up).unwrap().is_tradeable() && books.book(down).unwrap().is_tradeable());
+                assert_eq!(
+                    books.book(up).unwrap().best_bid().unwrap().size_micro,
+                    ubb.size_micro + 1_000_000
+                );
+                assert_eq!(
+                    books.book(down).unwrap().best_ask().unwrap().price_micro,
+                    dsecond[1].price_micro
+                );
+                assert!(
+                    books.book(up).unwrap().is_tradeable()
+                        && books.book(down).unwrap().is_tradeable()
+                );
                 consistent_probes += 1;
                 // 2) inconsistent: Up best bid removed, but the frame claims the old best bid.
                 let frame = price_change_frame(
@@ -373,7 +426,15 @@ fn replay_real_snapshots_through_parser_and_books() {
             .unwrap();
         let (asset, _) = ids[&(s.market_id.clone(), s.up)].clone();
         if books.book(t).unwrap().tick() == grid_of(s) {
-            ok(parser.on_frame(book_frame(s, &asset, 1).as_bytes(), &mut books, local_ns, &mut ()), "resync snapshot");
+            ok(
+                parser.on_frame(
+                    book_frame(s, &asset, 1).as_bytes(),
+                    &mut books,
+                    local_ns,
+                    &mut (),
+                ),
+                "resync snapshot",
+            );
             assert!(!books.book(t).unwrap().is_stale());
         }
     }
@@ -393,10 +454,16 @@ fn replay_real_snapshots_through_parser_and_books() {
         c,
         pc
     );
-    assert!(offgrid_probe_done, "the data switches to a finer grid at least once");
+    assert!(
+        offgrid_probe_done,
+        "the data switches to a finer grid at least once"
+    );
     assert!(tick_changes >= 2);
     assert_eq!(c.regrids, tick_changes);
-    assert_eq!(pc.books, snaps.len() as u64 + u64::from(stale_pending.is_some()));
+    assert_eq!(
+        pc.books,
+        snaps.len() as u64 + u64::from(stale_pending.is_some())
+    );
     assert!(mirror_pairs > 12_000);
     // Measured on this data: the top of book mirrors in every same-instant Up/Down pair.
     assert_eq!(mirror_holds, mirror_pairs);

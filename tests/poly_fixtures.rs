@@ -86,7 +86,11 @@ impl Env {
     fn feed(&mut self, frame: &[u8], rec: &mut Rec) -> sattebaaz::feeds::polymarket::FrameSummary {
         self.parser.on_frame(frame, &mut self.books, 1_000, rec)
     }
-    fn feed_file(&mut self, name: &str, rec: &mut Rec) -> sattebaaz::feeds::polymarket::FrameSummary {
+    fn feed_file(
+        &mut self,
+        name: &str,
+        rec: &mut Rec,
+    ) -> sattebaaz::feeds::polymarket::FrameSummary {
         self.feed(&fixture(name), rec)
     }
     fn best(&self, t: TokenIdx) -> (Option<i64>, Option<i64>) {
@@ -211,7 +215,10 @@ fn last_trade_price() {
             exchange_ms: 1_790_586_001_500
         }]
     );
-    assert_eq!(e.books.book(e.up).unwrap().last_trade_price_micro(), 490_000);
+    assert_eq!(
+        e.books.book(e.up).unwrap().last_trade_price_micro(),
+        490_000
+    );
 }
 
 #[test]
@@ -349,7 +356,10 @@ fn malformed_json_is_counted_and_parsing_continues() {
     let mut e = env();
     let mut rec = Rec::default();
     let s = e.feed_file("malformed.json", &mut rec);
-    assert_eq!(s.first_error, Some(PolyParseError::Json(JsonFault::Malformed)));
+    assert_eq!(
+        s.first_error,
+        Some(PolyParseError::Json(JsonFault::Malformed))
+    );
     assert_eq!(e.parser.counters().errors_json, 1);
     assert!(rec.books.is_empty());
     let s = e.feed_file("book.json", &mut rec);
@@ -363,7 +373,10 @@ fn truncated_frame_is_counted_and_leaves_books_alone() {
     let mut rec = Rec::default();
     e.feed_file("book.json", &mut rec);
     let s = e.feed_file("truncated.json", &mut rec);
-    assert_eq!(s.first_error, Some(PolyParseError::Json(JsonFault::Truncated)));
+    assert_eq!(
+        s.first_error,
+        Some(PolyParseError::Json(JsonFault::Truncated))
+    );
     assert_eq!(e.parser.counters().errors_truncated, 1);
     assert_eq!(e.best(e.up), (Some(480_000), Some(500_000)));
     assert!(e.books.book(e.up).unwrap().is_tradeable());
@@ -457,7 +470,8 @@ fn huge_frames() {
     let mut books = MarketBooks::with_capacity(1);
     books.add_market(MARKET, UP, DOWN, TickSize::Mill).unwrap();
     let up = MarketBooks::tokens_of(MarketIdx(0)).0;
-    let mut frame = format!(r#"{{"event_type":"book","asset_id":"{UP}","market":"{MARKET}","bids":["#);
+    let mut frame =
+        format!(r#"{{"event_type":"book","asset_id":"{UP}","market":"{MARKET}","bids":["#);
     for i in 1..1000 {
         if i > 1 {
             frame.push(',');
@@ -596,7 +610,10 @@ fn no_allocation_after_warm_up() {
     assert_eq!(run(&mut e), 0); // warm-up
     let (allocs, errors) = count_allocations(|| run(&mut e));
     assert_eq!(errors, 0);
-    assert_eq!(allocs, 0, "book / price_change frames allocated after warm-up");
+    assert_eq!(
+        allocs, 0,
+        "book / price_change frames allocated after warm-up"
+    );
     assert_eq!(e.books.counters().top_mismatches, 0);
     // error paths do not allocate either
     let (allocs, _) = count_allocations(|| {

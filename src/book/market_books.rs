@@ -102,7 +102,9 @@ impl MarketBooks {
         let tokens = max_markets * 2;
         MarketBooks {
             interner: TokenInterner::with_capacity(tokens),
-            books: (0..tokens).map(|_| TokenBook::new(TickSize::Cent)).collect(),
+            books: (0..tokens)
+                .map(|_| TokenBook::new(TickSize::Cent))
+                .collect(),
             token_ids: vec![TokenKey::EMPTY; tokens],
             markets: vec![
                 MarketSlot {
@@ -125,8 +127,7 @@ impl MarketBooks {
         down_token_id: &str,
         tick: TickSize,
     ) -> Result<MarketIdx, BookSetError> {
-        let cond =
-            ConditionId::new(condition_id.as_bytes()).ok_or(BookSetError::BadConditionId)?;
+        let cond = ConditionId::new(condition_id.as_bytes()).ok_or(BookSetError::BadConditionId)?;
         let m = self
             .markets
             .iter()
@@ -386,8 +387,9 @@ impl MarketBooks {
         }
     }
 
-    /// Apply one `price_change` level (aggregate size; 0 removes). Ignored (counted) while the
-    /// book awaits a snapshot. An off-grid price marks the book stale and requests a resync.
+    /// Apply one `price_change` level (aggregate size; 0 removes). Returns `Ok(false)` when the
+    /// update was ignored (counted) because the book awaits a snapshot. An off-grid price marks
+    /// the book stale and requests a resync.
     #[inline]
     pub fn apply_level(
         &mut self,
@@ -397,19 +399,19 @@ impl MarketBooks {
         size_micro: i64,
         exchange_ms: u64,
         local_ns: u64,
-    ) -> Result<(), GridError> {
+    ) -> Result<bool, GridError> {
         let Some(book) = self.books.get_mut(token.0 as usize) else {
-            return Ok(());
+            return Ok(false);
         };
         if book.is_awaiting_snapshot() {
             self.counters.ignored_while_awaiting += 1;
-            return Ok(());
+            return Ok(false);
         }
         match book.set_level(side, price_micro, size_micro) {
             Ok(()) => {
                 book.touch(exchange_ms, local_ns);
                 self.counters.level_updates += 1;
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 self.counters.rejected_updates += 1;
@@ -493,8 +495,10 @@ impl MarketBooks {
 mod tests {
     use super::*;
 
-    const UP: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
-    const DOWN: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+    const UP: &str =
+        "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    const DOWN: &str =
+        "52114319501245915516055106046884209969926127482827954674443846427813813222426";
 
     #[test]
     fn add_lookup_retire() {

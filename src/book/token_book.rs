@@ -91,7 +91,9 @@ impl Ladder {
                     self.hi = i;
                 }
             }
-            if self.best == NONE || (self.is_bid && i > self.best) || (!self.is_bid && i < self.best)
+            if self.best == NONE
+                || (self.is_bid && i > self.best)
+                || (!self.is_bid && i < self.best)
             {
                 self.best = i;
             }
@@ -297,7 +299,10 @@ impl TokenBook {
 
     /// Best bid ≥ best ask.
     pub fn is_crossed(&self) -> bool {
-        match (self.best_price(BookSide::Bid), self.best_price(BookSide::Ask)) {
+        match (
+            self.best_price(BookSide::Bid),
+            self.best_price(BookSide::Ask),
+        ) {
             (Some(b), Some(a)) => b >= a,
             _ => false,
         }

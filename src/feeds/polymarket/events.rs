@@ -4,7 +4,9 @@
 //! Invariants: every record is `Copy`, fixed-size and heap-free (ids are inline [`AsciiId`]s),
 //! prices are micro-units, sizes micro-shares, venue times epoch milliseconds.
 
-use crate::book::{AsciiId, BookSide, ConditionId, MarketIdx, Outcome, TickSize, TokenIdx, TokenKey};
+use crate::book::{
+    AsciiId, BookSide, ConditionId, MarketIdx, Outcome, TickSize, TokenIdx, TokenKey,
+};
 
 /// Taker side of a trade print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

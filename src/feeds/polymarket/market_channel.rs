@@ -18,8 +18,8 @@
 //!   book stale and raises a resync request in [`MarketBooks`].
 
 use super::events::{
-    BestBidAsk, BookApplied, LevelChange, MarketResolved, MarketSink, NewMarket, Slug,
-    TakerSide, TickSizeChanged, TradePrint,
+    BestBidAsk, BookApplied, LevelChange, MarketResolved, MarketSink, NewMarket, Slug, TakerSide,
+    TickSizeChanged, TradePrint,
 };
 use crate::book::{
     BookSide, ConditionId, GridError, MarketBooks, Outcome, TickSize, TokenIdx, TokenKey,
@@ -317,7 +317,7 @@ fn uint_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<u64> {
 fn best_at(nodes: &[Node<'_>], i: usize, field: &'static str, side: BookSide) -> R<Option<i64>> {
     match nodes.get(i) {
         Some(Node::Static(StaticNode::Null)) => return Ok(None),
-        Some(Node::String(s)) if s.is_empty() => return Ok(None),
+        Some(Node::String("")) => return Ok(None),
         _ => {}
     }
     let v = micro_at(nodes, i, field)?;
@@ -569,9 +569,7 @@ fn walk_root<S: MarketSink>(nodes: &[Node<'_>], ctx: &mut Ctx<'_, S>) {
                 i += span(nodes, i);
             }
         }
-        _ => ctx
-            .summary
-            .error(ctx.counters, PolyParseError::NotAnObject),
+        _ => ctx.summary.error(ctx.counters, PolyParseError::NotAnObject),
     }
 }
 
@@ -702,11 +700,7 @@ struct DeferredCheck {
     best_ask: Option<i64>,
 }
 
-fn on_price_change<S: MarketSink>(
-    nodes: &[Node<'_>],
-    f: &Fields,
-    ctx: &mut Ctx<'_, S>,
-) -> R<()> {
+fn on_price_change<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
     let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
     let arr = req(f.price_changes, "price_changes")?;
     let Some(Node::Array { len, .. }) = nodes.get(arr) else {
@@ -723,8 +717,7 @@ fn on_price_change<S: MarketSink>(
         let entry = i;
         i += span(nodes, i);
         match price_change_entry(nodes, entry, ts, ctx) {
-            Ok(Some((token, Some(check)))) => {
-                let _ = token;
+            Ok(Some(check)) => {
                 if let Some(c) = checks
                     .get_mut(..n_checks)
                     .and_then(|cs| cs.iter_mut().find(|c| c.token == check.token))
@@ -749,15 +742,15 @@ fn on_price_change<S: MarketSink>(
     Ok(())
 }
 
-/// Apply one `price_changes[]` entry. Returns the token and, when the entry carried both
-/// `best_bid` and `best_ask`, the check to run at the end of the event.
+/// Apply one `price_changes[]` entry. Returns, when the entry was applied and carried both
+/// `best_bid` and `best_ask`, the top-of-book check to run at the end of the event.
 #[inline]
 fn price_change_entry<S: MarketSink>(
     nodes: &[Node<'_>],
     entry: usize,
     ts: u64,
     ctx: &mut Ctx<'_, S>,
-) -> R<Option<(TokenIdx, Option<DeferredCheck>)>> {
+) -> R<Option<DeferredCheck>> {
     let f = collect_fields(nodes, entry)?;
     let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
         return Ok(None);
@@ -789,7 +782,7 @@ fn price_change_entry<S: MarketSink>(
         .books
         .apply_level(token, side, price, size, ts, ctx.local_ns)?
     {
-        return Ok(Some((token, None)));
+        return Ok(None);
     }
     ctx.counters.price_change_entries += 1;
     ctx.sink.on_level_change(&LevelChange {
@@ -809,14 +802,10 @@ fn price_change_entry<S: MarketSink>(
         }),
         _ => None,
     };
-    Ok(Some((token, check)))
+    Ok(check)
 }
 
-fn on_last_trade<S: MarketSink>(
-    nodes: &[Node<'_>],
-    f: &Fields,
-    ctx: &mut Ctx<'_, S>,
-) -> R<()> {
+fn on_last_trade<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
     let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
         return Ok(());
     };
@@ -849,16 +838,22 @@ fn on_last_trade<S: MarketSink>(
     Ok(())
 }
 
-fn on_best_bid_ask<S: MarketSink>(
-    nodes: &[Node<'_>],
-    f: &Fields,
-    ctx: &mut Ctx<'_, S>,
-) -> R<()> {
+fn on_best_bid_ask<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
     let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
         return Ok(());
     };
-    let best_bid = best_at(nodes, req(f.best_bid, "best_bid")?, "best_bid", BookSide::Bid)?;
-    let best_ask = best_at(nodes, req(f.best_ask, "best_ask")?, "best_ask", BookSide::Ask)?;
+    let best_bid = best_at(
+        nodes,
+        req(f.best_bid, "best_bid")?,
+        "best_bid",
+        BookSide::Bid,
+    )?;
+    let best_ask = best_at(
+        nodes,
+        req(f.best_ask, "best_ask")?,
+        "best_ask",
+        BookSide::Ask,
+    )?;
     let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
     let matches_local = ctx.books.book(token).is_some_and(|b| {
         !b.is_awaiting_snapshot()
@@ -887,7 +882,11 @@ fn on_tick_size_change<S: MarketSink>(
     let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
         return Ok(());
     };
-    let new_tick = tick_at(nodes, req(f.new_tick_size, "new_tick_size")?, "new_tick_size")?;
+    let new_tick = tick_at(
+        nodes,
+        req(f.new_tick_size, "new_tick_size")?,
+        "new_tick_size",
+    )?;
     let old_tick = f
         .old_tick_size
         .and_then(|i| tick_at(nodes, i, "old_tick_size").ok());
@@ -916,11 +915,7 @@ fn condition_id_at(nodes: &[Node<'_>], idx: Option<usize>) -> R<ConditionId> {
     ConditionId::new(s.as_bytes()).ok_or(PolyParseError::IdTooLong("market"))
 }
 
-fn on_new_market<S: MarketSink>(
-    nodes: &[Node<'_>],
-    f: &Fields,
-    ctx: &mut Ctx<'_, S>,
-) -> R<()> {
+fn on_new_market<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
     let condition_id = condition_id_at(nodes, f.market)?;
     let ids_field = if f.assets_ids.is_some() {
         "assets_ids"
@@ -970,7 +965,9 @@ fn on_market_resolved<S: MarketSink>(
 ) -> R<()> {
     let condition_id = condition_id_at(nodes, f.market)?;
     let winning_token = match f.winning_asset_id {
-        Some(i) => ctx.books.token(str_at(nodes, i, "winning_asset_id")?.as_bytes()),
+        Some(i) => ctx
+            .books
+            .token(str_at(nodes, i, "winning_asset_id")?.as_bytes()),
         None => None,
     };
     let winning_outcome = match f.winning_outcome {
@@ -1015,11 +1012,25 @@ mod tests {
 
     #[test]
     fn truncation_is_told_from_malformation() {
-        for t in [r#"{"a":"b"#, r#"{"a":[{"p":".5"#, r#"{"a":"#, r#"[{"a":1},"#, "{"] {
-            assert_eq!(classify_json_fault(t.as_bytes()), JsonFault::Truncated, "{t}");
+        for t in [
+            r#"{"a":"b"#,
+            r#"{"a":[{"p":".5"#,
+            r#"{"a":"#,
+            r#"[{"a":1},"#,
+            "{",
+        ] {
+            assert_eq!(
+                classify_json_fault(t.as_bytes()),
+                JsonFault::Truncated,
+                "{t}"
+            );
         }
         for m in [r#"{"a" 1}"#, r#"{"a":1}}"#, "nope", r#"{"a":"\\"}}"#] {
-            assert_eq!(classify_json_fault(m.as_bytes()), JsonFault::Malformed, "{m}");
+            assert_eq!(
+                classify_json_fault(m.as_bytes()),
+                JsonFault::Malformed,
+                "{m}"
+            );
         }
     }
 

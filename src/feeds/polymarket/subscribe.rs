@@ -121,17 +121,24 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
         assert_eq!(v["assets_ids"][1], "456");
-        let n = write_dynamic_subscription(&mut buf, SubscriptionOp::Subscribe, ids, false).unwrap();
-        assert_eq!(&buf[..n], br#"{"assets_ids":["123","456"],"operation":"subscribe"}"#);
+        let n =
+            write_dynamic_subscription(&mut buf, SubscriptionOp::Subscribe, ids, false).unwrap();
+        assert_eq!(
+            &buf[..n],
+            br#"{"assets_ids":["123","456"],"operation":"subscribe"}"#
+        );
         let n = write_dynamic_subscription(&mut buf, SubscriptionOp::Subscribe, ids, true).unwrap();
         assert_eq!(
             &buf[..n],
             br#"{"assets_ids":["123","456"],"operation":"subscribe","custom_feature_enabled":true}"#
         );
         let one: [&[u8]; 1] = [b"9"];
-        let n = write_dynamic_subscription(&mut buf, SubscriptionOp::Unsubscribe, one, true)
-            .unwrap();
-        assert_eq!(&buf[..n], br#"{"assets_ids":["9"],"operation":"unsubscribe"}"#);
+        let n =
+            write_dynamic_subscription(&mut buf, SubscriptionOp::Unsubscribe, one, true).unwrap();
+        assert_eq!(
+            &buf[..n],
+            br#"{"assets_ids":["9"],"operation":"unsubscribe"}"#
+        );
     }
 
     #[test]
