@@ -102,6 +102,26 @@ fn bench(c: &mut Criterion) {
     c.bench_function("book_20x20_to_book", |b| {
         b.iter(|| black_box(parser.on_frame(black_box(up_book.as_bytes()), &mut books, 2, &mut ())))
     });
+    // The simd-json share alone (tape over reused buffers, no walk, no book update).
+    let mut buffers = simd_json::Buffers::new(1 << 16);
+    let mut tape = simd_json::Tape(Vec::with_capacity(4096));
+    let mut scratch = Vec::with_capacity(1 << 16);
+    for (name, frame) in [
+        ("simd_json_tape_only_price_change", &pc_a),
+        ("simd_json_tape_only_book_20x20", &up_book),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                scratch.clear();
+                scratch.extend_from_slice(frame.as_bytes());
+                let mut t = std::mem::replace(&mut tape, simd_json::Tape(Vec::new())).reset();
+                let ok = simd_json::fill_tape(&mut scratch, &mut buffers, &mut t).is_ok();
+                let n = t.0.len();
+                tape = t.reset();
+                black_box((ok, n))
+            })
+        });
+    }
     assert_eq!(books.counters().top_mismatches, 0);
     assert_eq!(parser.counters().errors, 0);
     eprintln!(

@@ -627,3 +627,68 @@ fn no_allocation_after_warm_up() {
     let (allocs, v) = count_allocations(|| vec![0u8; 16]);
     assert!(allocs >= 1 && v.len() == 16);
 }
+
+#[test]
+fn fast_scanner_agrees_with_simd_json_on_every_variant() {
+    use sattebaaz::feeds::polymarket::fast_scan::scan;
+    let names = [
+        "book.json",
+        "price_change_one.json",
+        "price_change_two_tokens.json",
+        "array_of_events.json",
+        "last_trade_price.json",
+        "tick_size_change.json",
+        "best_bid_ask.json",
+        "new_market.json",
+        "market_resolved.json",
+        "unknown_event_type.json",
+        "numbers_as_numbers.json",
+        "missing_field.json",
+        "wrong_types.json",
+        "malformed.json",
+        "truncated.json",
+    ];
+    let (mut accepted, mut declined) = (0u32, 0u32);
+    let mut check = |bytes: &[u8]| {
+        let mut copy = bytes.to_vec();
+        let simd = simd_json::to_tape(&mut copy);
+        let mut tape = Vec::new();
+        if scan(bytes, &mut tape) {
+            accepted += 1;
+            let simd = simd.expect("fast scanner accepted input simd-json refuses");
+            assert_eq!(tape, simd.0);
+        } else {
+            declined += 1;
+        }
+    };
+    for name in names {
+        let full = fixture(name);
+        check(&full);
+        for cut in 0..full.len() {
+            check(&full[..cut]);
+        }
+        for pos in 0..full.len() {
+            for byte in [
+                b'"', b'{', b'}', b'[', b']', b',', b':', b'9', b'-', b'.', b' ', b'\\',
+            ] {
+                let mut m = full.clone();
+                m[pos] = byte;
+                check(&m);
+            }
+        }
+    }
+    assert!(
+        accepted > 1_000 && declined > 1_000,
+        "{accepted} / {declined}"
+    );
+    // Everyday frames take the fast path; float numbers and new_market's escaped text do not.
+    let mut e = env();
+    for name in ["book.json", "price_change_one.json", "array_of_events.json"] {
+        e.feed_file(name, &mut Rec::default());
+    }
+    assert_eq!(e.parser.counters().fast_scans, 3);
+    e.feed_file("numbers_as_numbers.json", &mut Rec::default());
+    e.feed_file("new_market.json", &mut Rec::default());
+    assert_eq!(e.parser.counters().fast_scans, 3);
+    assert_eq!(e.parser.counters().errors, 0);
+}

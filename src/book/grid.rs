@@ -84,14 +84,20 @@ impl TickSize {
         if price_micro <= 0 || price_micro >= PRICE_ONE_MICRO {
             return Err(GridError::OutOfRange { price_micro });
         }
-        let tick_micro = self.micro();
-        if price_micro % tick_micro != 0 {
+        // Constant divisors per arm: the compiler turns each into a multiply, not a `div`.
+        let (q, r) = match self {
+            TickSize::Cent => (price_micro / 10_000, price_micro % 10_000),
+            TickSize::HalfCent => (price_micro / 5_000, price_micro % 5_000),
+            TickSize::Mill => (price_micro / 1_000, price_micro % 1_000),
+            TickSize::TenthMill => (price_micro / 100, price_micro % 100),
+        };
+        if r != 0 {
             return Err(GridError::OffGrid {
                 price_micro,
-                tick_micro,
+                tick_micro: self.micro(),
             });
         }
-        Ok((price_micro / tick_micro) as usize)
+        Ok(q as usize)
     }
 
     /// Price in micro-units of slot `index`.

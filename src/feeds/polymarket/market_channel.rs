@@ -1,10 +1,13 @@
 //! Polymarket CLOB market-channel parser: one WebSocket text frame in, books updated and POD
 //! events handed to a [`MarketSink`].
 //!
-//! Frames are parsed with simd-json into a reused tape (`fill_tape` over reused `Buffers`): once
-//! the buffers have seen the largest frame size in use, parsing allocates nothing. The tape is
-//! walked by hand (no `Value` DOM, no `String`s); token ids are resolved through the book set's
-//! interner from the raw bytes.
+//! Frames become a simd-json tape in a reused buffer: everyday frames (ASCII strings without
+//! escapes, integer or string numbers) through the strict scalar [`super::fast_scan`], which
+//! writes the identical tape faster for small frames; everything else, and every malformed
+//! frame, through simd-json (`fill_tape` over reused `Buffers`), which stays the authority on
+//! errors. Once the buffers have seen the largest frame in use, parsing allocates nothing. The
+//! tape is walked by hand (no `Value` DOM, no `String`s); token ids are resolved through the
+//! book set's interner from the raw bytes.
 //!
 //! Invariants:
 //! * Never panics on venue input: every malformed / truncated frame, wrong JSON type, bad number
@@ -99,6 +102,8 @@ pub enum PolyParseError {
 pub struct FeedCounters {
     /// Frames handed in.
     pub frames: u64,
+    /// Frames parsed by the scalar fast scanner (the rest went through simd-json).
+    pub fast_scans: u64,
     /// `PONG` replies.
     pub pongs: u64,
     /// Events (objects) dispatched, known or not.
@@ -444,8 +449,9 @@ impl MarketChannelParser {
         &self.counters
     }
 
-    /// Parse one text frame (copied into an internal buffer), update `books`, emit events to
-    /// `sink`. `local_ns` is the frame's local receive time (monotonic ns).
+    /// Parse one text frame, update `books`, emit events to `sink`. `local_ns` is the frame's
+    /// local receive time (monotonic ns). The frame is read in place when the fast scanner takes
+    /// it, and copied into an internal buffer only for simd-json.
     pub fn on_frame<S: MarketSink>(
         &mut self,
         frame: &[u8],
@@ -453,28 +459,18 @@ impl MarketChannelParser {
         local_ns: u64,
         sink: &mut S,
     ) -> FrameSummary {
-        if frame.len() > self.max_frame {
-            return self.too_large(frame.len(), books);
+        let mut summary = match self.prelude(frame, books) {
+            Ok(s) => s,
+            Err(done) => return done,
+        };
+        if self.try_fast(frame, books, local_ns, sink, &mut summary) {
+            return summary;
         }
         let mut input = std::mem::take(&mut self.input);
         input.clear();
         input.extend_from_slice(frame);
-        let s = self.on_frame_in_place(&mut input, books, local_ns, sink);
+        self.slow(&mut input, books, local_ns, sink, &mut summary);
         self.input = input;
-        s
-    }
-
-    fn too_large(&mut self, len: usize, books: &MarketBooks) -> FrameSummary {
-        self.counters.frames += 1;
-        let mut summary = FrameSummary::default();
-        summary.error(
-            &mut self.counters,
-            PolyParseError::FrameTooLarge {
-                len,
-                max: self.max_frame,
-            },
-        );
-        summary.resync_requested = books.any_resync_pending();
         summary
     }
 
@@ -487,28 +483,88 @@ impl MarketChannelParser {
         local_ns: u64,
         sink: &mut S,
     ) -> FrameSummary {
-        if frame.len() > self.max_frame {
-            return self.too_large(frame.len(), books);
+        let mut summary = match self.prelude(frame, books) {
+            Ok(s) => s,
+            Err(done) => return done,
+        };
+        if !self.try_fast(frame, books, local_ns, sink, &mut summary) {
+            self.slow(frame, books, local_ns, sink, &mut summary);
         }
+        summary
+    }
+
+    /// Count the frame; settle oversized, `PONG` and empty frames (`Err` = finished summary).
+    fn prelude(&mut self, frame: &[u8], books: &MarketBooks) -> Result<FrameSummary, FrameSummary> {
         self.counters.frames += 1;
         let mut summary = FrameSummary::default();
+        if frame.len() > self.max_frame {
+            summary.error(
+                &mut self.counters,
+                PolyParseError::FrameTooLarge {
+                    len: frame.len(),
+                    max: self.max_frame,
+                },
+            );
+            summary.resync_requested = books.any_resync_pending();
+            return Err(summary);
+        }
         let trimmed = frame.trim_ascii();
         if trimmed == b"PONG" {
             self.counters.pongs += 1;
             summary.pong = true;
-            return summary;
+            return Err(summary);
         }
         if trimmed.is_empty() {
             summary.error(&mut self.counters, PolyParseError::EmptyFrame);
-            return summary;
+            return Err(summary);
         }
+        Ok(summary)
+    }
+
+    /// Scalar fast path; `false` when the frame is outside its subset (nothing was applied).
+    #[inline]
+    fn try_fast<S: MarketSink>(
+        &mut self,
+        frame: &[u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+        summary: &mut FrameSummary,
+    ) -> bool {
+        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let accepted = super::fast_scan::scan(frame, &mut tape.0);
+        if accepted {
+            self.counters.fast_scans += 1;
+            let mut ctx = Ctx {
+                books,
+                sink,
+                counters: &mut self.counters,
+                summary,
+                local_ns,
+            };
+            walk_root(&tape.0, &mut ctx);
+            ctx.summary.resync_requested = ctx.books.any_resync_pending();
+        }
+        self.tape = tape.reset();
+        accepted
+    }
+
+    /// simd-json path: everything outside the fast subset, and the authority on errors.
+    fn slow<S: MarketSink>(
+        &mut self,
+        frame: &mut [u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+        summary: &mut FrameSummary,
+    ) {
         let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
         if simd_json::fill_tape(frame, &mut self.buffers, &mut tape).is_ok() {
             let mut ctx = Ctx {
                 books,
                 sink,
                 counters: &mut self.counters,
-                summary: &mut summary,
+                summary,
                 local_ns,
             };
             walk_root(&tape.0, &mut ctx);
@@ -519,7 +575,6 @@ impl MarketChannelParser {
             summary.error(&mut self.counters, PolyParseError::Json(fault));
         }
         summary.resync_requested = books.any_resync_pending();
-        summary
     }
 }
 

@@ -3,10 +3,12 @@
 //!
 //! * [`market_channel`]: `book` / `price_change` / `last_trade_price` / `tick_size_change` /
 //!   `best_bid_ask` / `new_market` / `market_resolved` / `PONG`, single object or array frames.
+//! * [`fast_scan`]: strict scalar JSON → tape scanner for everyday frames (simd-json fallback).
 //! * [`events`]: the records and the [`events::MarketSink`] receiver.
 //! * [`subscribe`]: initial and dynamic subscription frames written into caller buffers.
 
 pub mod events;
+pub mod fast_scan;
 pub mod market_channel;
 pub mod subscribe;
 
