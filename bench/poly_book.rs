@@ -122,6 +122,24 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The fast scanner's share alone.
+    let mut fast_tape: Vec<simd_json::Node<'static>> = Vec::with_capacity(4096);
+    for (name, frame) in [
+        ("fast_scan_only_price_change", &pc_a),
+        ("fast_scan_only_book_20x20", &up_book),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let mut t = std::mem::take(&mut fast_tape);
+                let mut t2: Vec<simd_json::Node<'_>> = simd_json::Tape(t).reset().0;
+                let ok = sattebaaz::feeds::polymarket::fast_scan::scan(frame.as_bytes(), &mut t2);
+                let n = t2.len();
+                t = simd_json::Tape(t2).reset().0;
+                fast_tape = t;
+                black_box((ok, n))
+            })
+        });
+    }
     assert_eq!(books.counters().top_mismatches, 0);
     assert_eq!(parser.counters().errors, 0);
     eprintln!(

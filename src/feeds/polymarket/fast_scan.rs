@@ -11,6 +11,8 @@
 //!   (same node order, `len`/`count`, `U64` for non-negative and `I64` for negative integers);
 //!   a differential test checks this.
 //! * Never allocates once `tape` has the capacity of the largest frame; never panics.
+//! * `unsafe` is limited to an SSE2 16-byte load inside bounds and turning bytes already checked
+//!   to be ASCII into `&str`.
 
 use simd_json::{Node, StaticNode};
 
@@ -30,7 +32,32 @@ fn zero_bytes(w: u64) -> u64 {
 /// string holds an escape, a control byte, a non-ASCII byte, or is unterminated.
 #[inline]
 fn string_end(b: &[u8], from: usize) -> Option<usize> {
+    #[allow(unused_mut)]
     let mut i = from;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        while i + 16 <= b.len() {
+            // SAFETY: `i + 16 <= b.len()`, so the unaligned 16-byte load stays inside `b`; SSE2
+            // is part of the x86_64 baseline, so the intrinsics are always available.
+            let m = unsafe {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                // Signed compare: bytes < 0x20 (controls) and >= 0x80 (negative) both match.
+                let special = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+                _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), special)) as u32
+            };
+            if m != 0 {
+                let k = i + m.trailing_zeros() as usize;
+                return (b.get(k) == Some(&b'"')).then_some(k);
+            }
+            i += 16;
+        }
+    }
     while let Some(chunk) = b.get(i..i + 8) {
         let mut arr = [0u8; 8];
         arr.copy_from_slice(chunk);
@@ -199,11 +226,14 @@ pub fn scan<'a>(b: &'a [u8], tape: &mut Vec<Node<'a>>) -> bool {
     }
 }
 
+/// The string content `b[start..end]`, which `string_end` has checked to be ASCII.
 #[inline(always)]
 fn ascii_str(b: &[u8], start: usize, end: usize) -> Option<&str> {
-    // Every byte was checked < 0x80 by `string_end`, so this never fails; it is kept checked
-    // (no `unsafe`) and is cheap for ASCII.
-    std::str::from_utf8(b.get(start..end)?).ok()
+    let bytes = b.get(start..end)?;
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: `string_end` returned `end` only after checking every byte in `start..end` is
+    // below 0x80 (and not a quote, backslash or control), so the slice is ASCII, hence UTF-8.
+    Some(unsafe { std::str::from_utf8_unchecked(bytes) })
 }
 
 /// A JSON integer at `i`; `None` for fractions, exponents, leading zeros, overflow or bad syntax.

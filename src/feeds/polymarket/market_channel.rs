@@ -29,6 +29,7 @@ use crate::book::{
 };
 use crate::fixed::{parse_fixed, FixedError};
 use simd_json::{Buffers, Node, StaticNode, Tape};
+use std::num::NonZeroU32;
 use thiserror::Error;
 
 /// Price / size scale: 6 decimals (micro-units, micro-shares).
@@ -348,31 +349,40 @@ fn side_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<BookSide> {
     }
 }
 
+/// Tape index of a field's value; never 0 (the root), so `Option` costs nothing: the whole
+/// [`Fields`] record stays small enough to build per object without a large memset/copy.
+type Pos = Option<NonZeroU32>;
+
+#[inline(always)]
+fn ix(p: Pos) -> Option<usize> {
+    p.map(|v| v.get() as usize)
+}
+
 /// Positions (tape indexes of values) of the fields any event may carry.
 #[derive(Default, Clone, Copy)]
 struct Fields {
-    event_type: Option<usize>,
-    asset_id: Option<usize>,
-    market: Option<usize>,
-    timestamp: Option<usize>,
-    bids: Option<usize>,
-    asks: Option<usize>,
-    price_changes: Option<usize>,
-    price: Option<usize>,
-    size: Option<usize>,
-    side: Option<usize>,
-    best_bid: Option<usize>,
-    best_ask: Option<usize>,
-    tick_size: Option<usize>,
-    new_tick_size: Option<usize>,
-    old_tick_size: Option<usize>,
-    fee_rate_bps: Option<usize>,
-    winning_asset_id: Option<usize>,
-    winning_outcome: Option<usize>,
-    assets_ids: Option<usize>,
-    clob_token_ids: Option<usize>,
-    slug: Option<usize>,
-    min_tick_size: Option<usize>,
+    event_type: Pos,
+    asset_id: Pos,
+    market: Pos,
+    timestamp: Pos,
+    bids: Pos,
+    asks: Pos,
+    price_changes: Pos,
+    price: Pos,
+    size: Pos,
+    side: Pos,
+    best_bid: Pos,
+    best_ask: Pos,
+    tick_size: Pos,
+    new_tick_size: Pos,
+    old_tick_size: Pos,
+    fee_rate_bps: Pos,
+    winning_asset_id: Pos,
+    winning_outcome: Pos,
+    assets_ids: Pos,
+    clob_token_ids: Pos,
+    slug: Pos,
+    min_tick_size: Pos,
 }
 
 /// Record where each known key's value sits in the object at `obj`.
@@ -416,7 +426,7 @@ fn collect_fields(nodes: &[Node<'_>], obj: usize) -> R<Fields> {
                 continue;
             }
         };
-        *slot = Some(v);
+        *slot = NonZeroU32::new(v as u32);
         k = v + span(nodes, v);
     }
     Ok(f)
@@ -632,7 +642,7 @@ fn dispatch<S: MarketSink>(nodes: &[Node<'_>], obj: usize, ctx: &mut Ctx<'_, S>)
     ctx.counters.events += 1;
     ctx.summary.events += 1;
     let r = collect_fields(nodes, obj).and_then(|f| {
-        let et = str_at(nodes, req(f.event_type, "event_type")?, "event_type")?;
+        let et = str_at(nodes, req(ix(f.event_type), "event_type")?, "event_type")?;
         match et {
             "price_change" => on_price_change(nodes, &f, ctx),
             "book" => on_book(nodes, &f, ctx),
@@ -668,7 +678,7 @@ fn token_of<S: MarketSink>(
 }
 
 fn on_book<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
-    let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
         return Ok(());
     };
     let r = apply_book(nodes, f, token, ctx);
@@ -684,10 +694,10 @@ fn apply_book<S: MarketSink>(
     token: TokenIdx,
     ctx: &mut Ctx<'_, S>,
 ) -> R<()> {
-    let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
-    let bids = req(f.bids, "bids")?;
-    let asks = req(f.asks, "asks")?;
-    let tick = match f.tick_size {
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let bids = req(ix(f.bids), "bids")?;
+    let asks = req(ix(f.asks), "asks")?;
+    let tick = match ix(f.tick_size) {
         Some(i) => Some(tick_at(nodes, i, "tick_size")?),
         None => None,
     };
@@ -756,8 +766,8 @@ struct DeferredCheck {
 }
 
 fn on_price_change<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
-    let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
-    let arr = req(f.price_changes, "price_changes")?;
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let arr = req(ix(f.price_changes), "price_changes")?;
     let Some(Node::Array { len, .. }) = nodes.get(arr) else {
         return Err(PolyParseError::WrongType("price_changes"));
     };
@@ -807,18 +817,18 @@ fn price_change_entry<S: MarketSink>(
     ctx: &mut Ctx<'_, S>,
 ) -> R<Option<DeferredCheck>> {
     let f = collect_fields(nodes, entry)?;
-    let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
         return Ok(None);
     };
     let parsed = (|| {
-        let price = micro_at(nodes, req(f.price, "price")?, "price")?;
-        let size = size_at(nodes, req(f.size, "size")?, "size")?;
-        let side = side_at(nodes, req(f.side, "side")?, "side")?;
-        let bb = match f.best_bid {
+        let price = micro_at(nodes, req(ix(f.price), "price")?, "price")?;
+        let size = size_at(nodes, req(ix(f.size), "size")?, "size")?;
+        let side = side_at(nodes, req(ix(f.side), "side")?, "side")?;
+        let bb = match ix(f.best_bid) {
             Some(i) => Some(best_at(nodes, i, "best_bid", BookSide::Bid)?),
             None => None,
         };
-        let ba = match f.best_ask {
+        let ba = match ix(f.best_ask) {
             Some(i) => Some(best_at(nodes, i, "best_ask", BookSide::Ask)?),
             None => None,
         };
@@ -861,16 +871,16 @@ fn price_change_entry<S: MarketSink>(
 }
 
 fn on_last_trade<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
-    let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
         return Ok(());
     };
-    let price = micro_at(nodes, req(f.price, "price")?, "price")?;
-    let size = size_at(nodes, req(f.size, "size")?, "size")?;
-    let taker_side = match side_at(nodes, req(f.side, "side")?, "side")? {
+    let price = micro_at(nodes, req(ix(f.price), "price")?, "price")?;
+    let size = size_at(nodes, req(ix(f.size), "size")?, "size")?;
+    let taker_side = match side_at(nodes, req(ix(f.side), "side")?, "side")? {
         BookSide::Bid => TakerSide::Buy,
         BookSide::Ask => TakerSide::Sell,
     };
-    let fee_rate_bps = match f.fee_rate_bps {
+    let fee_rate_bps = match ix(f.fee_rate_bps) {
         Some(i) => u32::try_from(uint_at(nodes, i, "fee_rate_bps")?).map_err(|_| {
             PolyParseError::BadNumber {
                 field: "fee_rate_bps",
@@ -879,7 +889,7 @@ fn on_last_trade<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_
         })?,
         None => 0,
     };
-    let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
     ctx.books.record_trade(token, price);
     ctx.counters.trades += 1;
     ctx.sink.on_trade(&TradePrint {
@@ -894,22 +904,22 @@ fn on_last_trade<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_
 }
 
 fn on_best_bid_ask<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
-    let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
         return Ok(());
     };
     let best_bid = best_at(
         nodes,
-        req(f.best_bid, "best_bid")?,
+        req(ix(f.best_bid), "best_bid")?,
         "best_bid",
         BookSide::Bid,
     )?;
     let best_ask = best_at(
         nodes,
-        req(f.best_ask, "best_ask")?,
+        req(ix(f.best_ask), "best_ask")?,
         "best_ask",
         BookSide::Ask,
     )?;
-    let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
     let matches_local = ctx.books.book(token).is_some_and(|b| {
         !b.is_awaiting_snapshot()
             && b.best_price(BookSide::Bid) == best_bid
@@ -934,18 +944,16 @@ fn on_tick_size_change<S: MarketSink>(
     f: &Fields,
     ctx: &mut Ctx<'_, S>,
 ) -> R<()> {
-    let Some(token) = token_of(nodes, f.asset_id, ctx)? else {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
         return Ok(());
     };
     let new_tick = tick_at(
         nodes,
-        req(f.new_tick_size, "new_tick_size")?,
+        req(ix(f.new_tick_size), "new_tick_size")?,
         "new_tick_size",
     )?;
-    let old_tick = f
-        .old_tick_size
-        .and_then(|i| tick_at(nodes, i, "old_tick_size").ok());
-    let ts = uint_at(nodes, req(f.timestamp, "timestamp")?, "timestamp")?;
+    let old_tick = ix(f.old_tick_size).and_then(|i| tick_at(nodes, i, "old_tick_size").ok());
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
     let regridded = ctx.books.regrid(token, new_tick);
     ctx.counters.tick_size_changes += 1;
     ctx.sink.on_tick_size_change(&TickSizeChanged {
@@ -971,13 +979,13 @@ fn condition_id_at(nodes: &[Node<'_>], idx: Option<usize>) -> R<ConditionId> {
 }
 
 fn on_new_market<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
-    let condition_id = condition_id_at(nodes, f.market)?;
+    let condition_id = condition_id_at(nodes, ix(f.market))?;
     let ids_field = if f.assets_ids.is_some() {
         "assets_ids"
     } else {
         "clob_token_ids"
     };
-    let arr = req(f.assets_ids.or(f.clob_token_ids), "assets_ids")?;
+    let arr = req(ix(f.assets_ids.or(f.clob_token_ids)), "assets_ids")?;
     let Some(Node::Array { len, .. }) = nodes.get(arr) else {
         return Err(PolyParseError::WrongType(ids_field));
     };
@@ -992,15 +1000,15 @@ fn on_new_market<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_
         }
         i += span(nodes, i);
     }
-    let slug = match f.slug {
+    let slug = match ix(f.slug) {
         Some(i) => Slug::new(str_at(nodes, i, "slug")?.as_bytes()).unwrap_or(Slug::EMPTY),
         None => Slug::EMPTY,
     };
-    let tick = match f.min_tick_size {
+    let tick = match ix(f.min_tick_size) {
         Some(i) => tick_at(nodes, i, "order_price_min_tick_size").ok(),
         None => None,
     };
-    let exchange_ms = opt_ms(nodes, f.timestamp)?;
+    let exchange_ms = opt_ms(nodes, ix(f.timestamp))?;
     ctx.counters.new_markets += 1;
     ctx.sink.on_new_market(&NewMarket {
         condition_id,
@@ -1018,14 +1026,14 @@ fn on_market_resolved<S: MarketSink>(
     f: &Fields,
     ctx: &mut Ctx<'_, S>,
 ) -> R<()> {
-    let condition_id = condition_id_at(nodes, f.market)?;
-    let winning_token = match f.winning_asset_id {
+    let condition_id = condition_id_at(nodes, ix(f.market))?;
+    let winning_token = match ix(f.winning_asset_id) {
         Some(i) => ctx
             .books
             .token(str_at(nodes, i, "winning_asset_id")?.as_bytes()),
         None => None,
     };
-    let winning_outcome = match f.winning_outcome {
+    let winning_outcome = match ix(f.winning_outcome) {
         Some(i) => match str_at(nodes, i, "winning_outcome")? {
             "Up" | "UP" | "up" | "Yes" => Some(Outcome::Up),
             "Down" | "DOWN" | "down" | "No" => Some(Outcome::Down),
@@ -1033,7 +1041,7 @@ fn on_market_resolved<S: MarketSink>(
         },
         None => None,
     };
-    let exchange_ms = opt_ms(nodes, f.timestamp)?;
+    let exchange_ms = opt_ms(nodes, ix(f.timestamp))?;
     let market = winning_token.map(MarketBooks::market_of);
     if let Some(m) = market {
         ctx.books.mark_resolved(m);
