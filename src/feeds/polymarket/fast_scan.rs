@@ -32,7 +32,10 @@ fn zero_bytes(w: u64) -> u64 {
 /// string holds an escape, a control byte, a non-ASCII byte, or is unterminated.
 #[inline]
 fn string_end(b: &[u8], from: usize) -> Option<usize> {
-    #[allow(unused_mut)]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        expect(unused_mut, reason = "only the x86_64 SSE2 block advances `i` here")
+    )]
     let mut i = from;
     #[cfg(target_arch = "x86_64")]
     {

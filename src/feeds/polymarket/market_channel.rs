@@ -398,33 +398,56 @@ fn collect_fields(nodes: &[Node<'_>], obj: usize) -> R<Fields> {
             return Err(PolyParseError::NotAnObject);
         };
         let v = k + 1;
-        let slot = match *key {
-            "event_type" => &mut f.event_type,
-            "asset_id" => &mut f.asset_id,
-            "market" => &mut f.market,
-            "timestamp" => &mut f.timestamp,
-            "bids" | "buys" => &mut f.bids,
-            "asks" | "sells" => &mut f.asks,
-            "price_changes" => &mut f.price_changes,
-            "price" => &mut f.price,
-            "size" => &mut f.size,
-            "side" => &mut f.side,
-            "best_bid" => &mut f.best_bid,
-            "best_ask" => &mut f.best_ask,
-            "tick_size" => &mut f.tick_size,
-            "new_tick_size" => &mut f.new_tick_size,
-            "old_tick_size" => &mut f.old_tick_size,
-            "fee_rate_bps" => &mut f.fee_rate_bps,
-            "winning_asset_id" => &mut f.winning_asset_id,
-            "winning_outcome" => &mut f.winning_outcome,
-            "assets_ids" => &mut f.assets_ids,
-            "clob_token_ids" => &mut f.clob_token_ids,
-            "slug" => &mut f.slug,
-            "order_price_min_tick_size" => &mut f.min_tick_size,
-            _ => {
-                k = v + span(nodes, v);
-                continue;
-            }
+        // Dispatch on the key length first, then compare a handful of same-length names
+        // (a plain `match` on `&str` tries every arm in turn).
+        let kb = key.as_bytes();
+        let slot = match kb.len() {
+            4 => match kb {
+                b"size" => Some(&mut f.size),
+                b"side" => Some(&mut f.side),
+                b"bids" | b"buys" => Some(&mut f.bids),
+                b"asks" => Some(&mut f.asks),
+                b"slug" => Some(&mut f.slug),
+                _ => None,
+            },
+            5 => match kb {
+                b"price" => Some(&mut f.price),
+                b"sells" => Some(&mut f.asks),
+                _ => None,
+            },
+            6 if kb == b"market" => Some(&mut f.market),
+            8 => match kb {
+                b"asset_id" => Some(&mut f.asset_id),
+                b"best_bid" => Some(&mut f.best_bid),
+                b"best_ask" => Some(&mut f.best_ask),
+                _ => None,
+            },
+            9 => match kb {
+                b"timestamp" => Some(&mut f.timestamp),
+                b"tick_size" => Some(&mut f.tick_size),
+                _ => None,
+            },
+            10 => match kb {
+                b"event_type" => Some(&mut f.event_type),
+                b"assets_ids" => Some(&mut f.assets_ids),
+                _ => None,
+            },
+            12 if kb == b"fee_rate_bps" => Some(&mut f.fee_rate_bps),
+            13 => match kb {
+                b"price_changes" => Some(&mut f.price_changes),
+                b"new_tick_size" => Some(&mut f.new_tick_size),
+                b"old_tick_size" => Some(&mut f.old_tick_size),
+                _ => None,
+            },
+            14 if kb == b"clob_token_ids" => Some(&mut f.clob_token_ids),
+            15 if kb == b"winning_outcome" => Some(&mut f.winning_outcome),
+            16 if kb == b"winning_asset_id" => Some(&mut f.winning_asset_id),
+            25 if kb == b"order_price_min_tick_size" => Some(&mut f.min_tick_size),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            k = v + span(nodes, v);
+            continue;
         };
         *slot = NonZeroU32::new(v as u32);
         k = v + span(nodes, v);
