@@ -1,0 +1,1133 @@
+//! Polymarket CLOB market-channel parser: one WebSocket text frame in, books updated and POD
+//! events handed to a [`MarketSink`].
+//!
+//! Frames become a simd-json tape in a reused buffer: everyday frames (ASCII strings without
+//! escapes, integer or string numbers) through the strict scalar [`super::fast_scan`], which
+//! writes the identical tape faster for small frames; everything else, and every malformed
+//! frame, through simd-json (`fill_tape` over reused `Buffers`), which stays the authority on
+//! errors. Once the buffers have seen the largest frame in use, parsing allocates nothing. The
+//! tape is walked by hand (no `Value` DOM, no `String`s); token ids are resolved through the
+//! book set's interner from the raw bytes.
+//!
+//! Invariants:
+//! * Never panics on venue input: every malformed / truncated frame, wrong JSON type, bad number
+//!   or off-grid price becomes a [`PolyParseError`], is counted, and parsing carries on with the
+//!   next event of the frame.
+//! * Numbers are accepted as strings (the venue's form, parsed exactly) or as JSON numbers
+//!   (integers exactly; floats only when within 1e-6 of a whole micro-unit).
+//! * Unknown `event_type`s and unknown asset ids are counted and skipped, not errors.
+//! * After a `price_change`, every touched book's top is compared with the venue's
+//!   `best_bid`/`best_ask` (of the last entry for that token in the frame); a mismatch marks the
+//!   book stale and raises a resync request in [`MarketBooks`].
+
+use super::events::{
+    BestBidAsk, BookApplied, LevelChange, MarketResolved, MarketSink, NewMarket, Slug, TakerSide,
+    TickSizeChanged, TradePrint,
+};
+use crate::book::{
+    BookSide, ConditionId, GridError, MarketBooks, Outcome, TickSize, TokenIdx, TokenKey,
+};
+use crate::fixed::{parse_fixed, FixedError};
+use simd_json::{Buffers, Node, StaticNode, Tape};
+use std::num::NonZeroU32;
+use thiserror::Error;
+
+/// Price / size scale: 6 decimals (micro-units, micro-shares).
+const SCALE: u32 = 6;
+
+/// Default largest frame accepted (1 MiB); larger frames are refused before parsing.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// Distinct tokens whose top-of-book check is deferred to the end of one `price_change` event.
+const MAX_DEFERRED_CHECKS: usize = 8;
+
+/// How a frame's JSON failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonFault {
+    /// Input ended early (unterminated string, missing closing brackets).
+    Truncated,
+    /// Anything else simd-json refused.
+    Malformed,
+}
+
+/// Why (part of) a frame was refused. Each is counted; parsing continues where it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PolyParseError {
+    /// The frame is larger than the configured limit.
+    #[error("frame of {len} bytes exceeds the {max}-byte limit")]
+    FrameTooLarge {
+        /// Frame length.
+        len: usize,
+        /// Configured limit.
+        max: usize,
+    },
+    /// Empty or whitespace-only frame.
+    #[error("empty frame")]
+    EmptyFrame,
+    /// Not valid JSON.
+    #[error("invalid JSON ({0:?})")]
+    Json(JsonFault),
+    /// The frame (or an array element) is not a JSON object.
+    #[error("event is not a JSON object")]
+    NotAnObject,
+    /// A required field is absent.
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    /// A field has the wrong JSON type.
+    #[error("field `{0}` has the wrong JSON type")]
+    WrongType(&'static str),
+    /// A numeric field does not parse as an exact 6-decimal number / integer.
+    #[error("field `{field}` is not a valid number: {err}")]
+    BadNumber {
+        /// Field name.
+        field: &'static str,
+        /// Why.
+        err: FixedError,
+    },
+    /// `side` is neither `BUY` nor `SELL`.
+    #[error("field `{0}` is not BUY or SELL")]
+    BadSide(&'static str),
+    /// A tick size outside 0.01 / 0.005 / 0.001 / 0.0001.
+    #[error("field `{0}` is not a supported tick size")]
+    BadTickSize(&'static str),
+    /// A price outside (0, 1) or off the book's grid.
+    #[error("price refused by the grid: {0}")]
+    Grid(#[from] GridError),
+    /// An id longer than its inline storage.
+    #[error("field `{0}` is too long")]
+    IdTooLong(&'static str),
+}
+
+/// Monotonic counters of everything the parser saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounters {
+    /// Frames handed in.
+    pub frames: u64,
+    /// Frames parsed by the scalar fast scanner (the rest went through simd-json).
+    pub fast_scans: u64,
+    /// `PONG` replies.
+    pub pongs: u64,
+    /// Events (objects) dispatched, known or not.
+    pub events: u64,
+    /// `book` snapshots applied.
+    pub books: u64,
+    /// `price_change` entries applied.
+    pub price_change_entries: u64,
+    /// `last_trade_price` prints.
+    pub trades: u64,
+    /// `best_bid_ask` updates.
+    pub best_bid_asks: u64,
+    /// `best_bid_ask` updates that disagreed with the local book.
+    pub best_bid_ask_mismatches: u64,
+    /// `tick_size_change` events.
+    pub tick_size_changes: u64,
+    /// `new_market` events.
+    pub new_markets: u64,
+    /// `market_resolved` events.
+    pub markets_resolved: u64,
+    /// Events with an unrecognised `event_type`.
+    pub unknown_event_types: u64,
+    /// Events / entries for asset ids not interned.
+    pub unknown_assets: u64,
+    /// All errors.
+    pub errors: u64,
+    /// Frames over the size limit.
+    pub errors_too_large: u64,
+    /// Frames that were not valid JSON (including truncated).
+    pub errors_json: u64,
+    /// Frames that were cut short.
+    pub errors_truncated: u64,
+    /// Missing fields, wrong JSON types, non-object events.
+    pub errors_schema: u64,
+    /// Bad numbers, sides, tick sizes, grid refusals, over-long ids.
+    pub errors_value: u64,
+}
+
+impl FeedCounters {
+    fn count(&mut self, e: &PolyParseError) {
+        self.errors += 1;
+        match e {
+            PolyParseError::FrameTooLarge { .. } => self.errors_too_large += 1,
+            PolyParseError::Json(f) => {
+                self.errors_json += 1;
+                if *f == JsonFault::Truncated {
+                    self.errors_truncated += 1;
+                }
+            }
+            PolyParseError::EmptyFrame
+            | PolyParseError::NotAnObject
+            | PolyParseError::MissingField(_)
+            | PolyParseError::WrongType(_) => self.errors_schema += 1,
+            PolyParseError::BadNumber { .. }
+            | PolyParseError::BadSide(_)
+            | PolyParseError::BadTickSize(_)
+            | PolyParseError::Grid(_)
+            | PolyParseError::IdTooLong(_) => self.errors_value += 1,
+        }
+    }
+}
+
+/// What one frame amounted to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameSummary {
+    /// Events dispatched (objects in the frame).
+    pub events: u32,
+    /// Errors raised while handling the frame.
+    pub errors: u32,
+    /// The first of them.
+    pub first_error: Option<PolyParseError>,
+    /// The frame was the `PONG` keep-alive reply.
+    pub pong: bool,
+    /// At least one resync request is pending in the book set after this frame.
+    pub resync_requested: bool,
+}
+
+impl FrameSummary {
+    fn error(&mut self, counters: &mut FeedCounters, e: PolyParseError) {
+        counters.count(&e);
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(e);
+        }
+    }
+}
+
+/// Parser configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ParserConfig {
+    /// Frames longer than this are refused unparsed (and buffers are pre-sized to it).
+    pub max_frame_bytes: usize,
+}
+
+impl Default for ParserConfig {
+    fn default() -> Self {
+        ParserConfig {
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// Market-channel frame parser with reused simd-json buffers.
+pub struct MarketChannelParser {
+    input: Vec<u8>,
+    buffers: Buffers,
+    tape: Tape<'static>,
+    max_frame: usize,
+    counters: FeedCounters,
+}
+
+impl std::fmt::Debug for MarketChannelParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MarketChannelParser")
+            .field("max_frame", &self.max_frame)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+type R<T> = Result<T, PolyParseError>;
+
+/// Nodes spanned by the value at `i` (itself plus nested nodes).
+#[inline]
+fn span(nodes: &[Node<'_>], i: usize) -> usize {
+    match nodes.get(i) {
+        Some(Node::Object { count, .. }) | Some(Node::Array { count, .. }) => count + 1,
+        _ => 1,
+    }
+}
+
+#[inline]
+fn req(idx: Option<usize>, field: &'static str) -> R<usize> {
+    idx.ok_or(PolyParseError::MissingField(field))
+}
+
+#[inline]
+fn str_at<'i>(nodes: &[Node<'i>], i: usize, field: &'static str) -> R<&'i str> {
+    match nodes.get(i) {
+        Some(Node::String(s)) => Ok(s),
+        _ => Err(PolyParseError::WrongType(field)),
+    }
+}
+
+/// A JSON float as micro-units: accepted only when `v × 10^6` is a whole number up to the
+/// float's own rounding, so a value with more than 6 decimals is refused, as for strings.
+fn micro_from_f64(v: f64) -> Result<i64, FixedError> {
+    if !v.is_finite() {
+        return Err(FixedError::Syntax);
+    }
+    let scaled = v * 1e6;
+    if scaled.abs() >= 9.0e18 {
+        return Err(FixedError::Overflow);
+    }
+    let rounded = scaled.round();
+    // Tolerance: a few ulps of the scaled value (the product's own rounding), never less than
+    // 1e-6 micro-units; anything further from a whole micro-unit had more than 6 decimals.
+    let tolerance = (scaled.abs() * 4.0 * f64::EPSILON).max(1e-6);
+    if (scaled - rounded).abs() > tolerance {
+        return Err(FixedError::Inexact);
+    }
+    Ok(rounded as i64)
+}
+
+/// A decimal (string or JSON number) as micro-units.
+#[inline]
+fn micro_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<i64> {
+    let bad = |err| PolyParseError::BadNumber { field, err };
+    match nodes.get(i) {
+        Some(Node::String(s)) => parse_fixed(s.as_bytes(), SCALE).map_err(bad),
+        Some(Node::Static(StaticNode::I64(v))) => {
+            v.checked_mul(1_000_000).ok_or(bad(FixedError::Overflow))
+        }
+        Some(Node::Static(StaticNode::U64(v))) => i64::try_from(*v)
+            .ok()
+            .and_then(|v| v.checked_mul(1_000_000))
+            .ok_or(bad(FixedError::Overflow)),
+        Some(Node::Static(StaticNode::F64(v))) => micro_from_f64(*v).map_err(bad),
+        _ => Err(PolyParseError::WrongType(field)),
+    }
+}
+
+/// A non-negative micro-unit size.
+#[inline]
+fn size_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<i64> {
+    let v = micro_at(nodes, i, field)?;
+    if v < 0 {
+        return Err(PolyParseError::BadNumber {
+            field,
+            err: FixedError::Syntax,
+        });
+    }
+    Ok(v)
+}
+
+/// A non-negative integer (string or JSON number): timestamps, fee rates.
+#[inline]
+fn uint_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<u64> {
+    let bad = |err| PolyParseError::BadNumber { field, err };
+    match nodes.get(i) {
+        Some(Node::String(s)) => {
+            let v = parse_fixed(s.as_bytes(), 0).map_err(bad)?;
+            u64::try_from(v).map_err(|_| bad(FixedError::Syntax))
+        }
+        Some(Node::Static(StaticNode::U64(v))) => Ok(*v),
+        Some(Node::Static(StaticNode::I64(v))) => {
+            u64::try_from(*v).map_err(|_| bad(FixedError::Syntax))
+        }
+        _ => Err(PolyParseError::WrongType(field)),
+    }
+}
+
+/// A venue best price: `None` for null, empty, or the "side empty" sentinels (0 for bids,
+/// 0 or 1 for asks).
+#[inline]
+fn best_at(nodes: &[Node<'_>], i: usize, field: &'static str, side: BookSide) -> R<Option<i64>> {
+    match nodes.get(i) {
+        Some(Node::Static(StaticNode::Null)) => return Ok(None),
+        Some(Node::String("")) => return Ok(None),
+        _ => {}
+    }
+    let v = micro_at(nodes, i, field)?;
+    Ok(match (side, v) {
+        (_, 0) => None,
+        (BookSide::Ask, 1_000_000) => None,
+        _ => Some(v),
+    })
+}
+
+#[inline]
+fn tick_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<TickSize> {
+    let v = micro_at(nodes, i, field)?;
+    TickSize::from_micro(v).map_err(|_| PolyParseError::BadTickSize(field))
+}
+
+#[inline]
+fn side_at(nodes: &[Node<'_>], i: usize, field: &'static str) -> R<BookSide> {
+    match str_at(nodes, i, field)? {
+        "BUY" | "buy" | "Buy" => Ok(BookSide::Bid),
+        "SELL" | "sell" | "Sell" => Ok(BookSide::Ask),
+        _ => Err(PolyParseError::BadSide(field)),
+    }
+}
+
+/// Tape index of a field's value; never 0 (the root), so `Option` costs nothing: the whole
+/// [`Fields`] record stays small enough to build per object without a large memset/copy.
+type Pos = Option<NonZeroU32>;
+
+#[inline(always)]
+fn ix(p: Pos) -> Option<usize> {
+    p.map(|v| v.get() as usize)
+}
+
+/// Positions (tape indexes of values) of the fields any event may carry.
+#[derive(Default, Clone, Copy)]
+struct Fields {
+    event_type: Pos,
+    asset_id: Pos,
+    market: Pos,
+    timestamp: Pos,
+    bids: Pos,
+    asks: Pos,
+    price_changes: Pos,
+    price: Pos,
+    size: Pos,
+    side: Pos,
+    best_bid: Pos,
+    best_ask: Pos,
+    tick_size: Pos,
+    new_tick_size: Pos,
+    old_tick_size: Pos,
+    fee_rate_bps: Pos,
+    winning_asset_id: Pos,
+    winning_outcome: Pos,
+    assets_ids: Pos,
+    clob_token_ids: Pos,
+    slug: Pos,
+    min_tick_size: Pos,
+}
+
+/// Record where each known key's value sits in the object at `obj`.
+#[inline]
+fn collect_fields(nodes: &[Node<'_>], obj: usize) -> R<Fields> {
+    let Some(Node::Object { len, .. }) = nodes.get(obj) else {
+        return Err(PolyParseError::NotAnObject);
+    };
+    let mut f = Fields::default();
+    let mut k = obj + 1;
+    for _ in 0..*len {
+        let Some(Node::String(key)) = nodes.get(k) else {
+            return Err(PolyParseError::NotAnObject);
+        };
+        let v = k + 1;
+        // Dispatch on the key length first, then compare a handful of same-length names
+        // (a plain `match` on `&str` tries every arm in turn).
+        let kb = key.as_bytes();
+        let slot = match kb.len() {
+            4 => match kb {
+                b"size" => Some(&mut f.size),
+                b"side" => Some(&mut f.side),
+                b"bids" | b"buys" => Some(&mut f.bids),
+                b"asks" => Some(&mut f.asks),
+                b"slug" => Some(&mut f.slug),
+                _ => None,
+            },
+            5 => match kb {
+                b"price" => Some(&mut f.price),
+                b"sells" => Some(&mut f.asks),
+                _ => None,
+            },
+            6 if kb == b"market" => Some(&mut f.market),
+            8 => match kb {
+                b"asset_id" => Some(&mut f.asset_id),
+                b"best_bid" => Some(&mut f.best_bid),
+                b"best_ask" => Some(&mut f.best_ask),
+                _ => None,
+            },
+            9 => match kb {
+                b"timestamp" => Some(&mut f.timestamp),
+                b"tick_size" => Some(&mut f.tick_size),
+                _ => None,
+            },
+            10 => match kb {
+                b"event_type" => Some(&mut f.event_type),
+                b"assets_ids" => Some(&mut f.assets_ids),
+                _ => None,
+            },
+            12 if kb == b"fee_rate_bps" => Some(&mut f.fee_rate_bps),
+            13 => match kb {
+                b"price_changes" => Some(&mut f.price_changes),
+                b"new_tick_size" => Some(&mut f.new_tick_size),
+                b"old_tick_size" => Some(&mut f.old_tick_size),
+                _ => None,
+            },
+            14 if kb == b"clob_token_ids" => Some(&mut f.clob_token_ids),
+            15 if kb == b"winning_outcome" => Some(&mut f.winning_outcome),
+            16 if kb == b"winning_asset_id" => Some(&mut f.winning_asset_id),
+            25 if kb == b"order_price_min_tick_size" => Some(&mut f.min_tick_size),
+            _ => None,
+        };
+        let Some(slot) = slot else {
+            k = v + span(nodes, v);
+            continue;
+        };
+        *slot = NonZeroU32::new(v as u32);
+        k = v + span(nodes, v);
+    }
+    Ok(f)
+}
+
+/// Everything one event handler needs, borrowed for the duration of a frame.
+struct Ctx<'a, S: MarketSink> {
+    books: &'a mut MarketBooks,
+    sink: &'a mut S,
+    counters: &'a mut FeedCounters,
+    summary: &'a mut FrameSummary,
+    local_ns: u64,
+}
+
+impl MarketChannelParser {
+    /// A parser whose buffers are pre-sized for `config.max_frame_bytes`.
+    pub fn new(config: ParserConfig) -> MarketChannelParser {
+        let max = config.max_frame_bytes.max(64);
+        MarketChannelParser {
+            input: Vec::with_capacity(max),
+            buffers: Buffers::new(max),
+            tape: Tape(Vec::with_capacity(max / 4)),
+            max_frame: max,
+            counters: FeedCounters::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> &FeedCounters {
+        &self.counters
+    }
+
+    /// Parse one text frame, update `books`, emit events to `sink`. `local_ns` is the frame's
+    /// local receive time (monotonic ns). The frame is read in place when the fast scanner takes
+    /// it, and copied into an internal buffer only for simd-json.
+    pub fn on_frame<S: MarketSink>(
+        &mut self,
+        frame: &[u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+    ) -> FrameSummary {
+        let mut summary = match self.prelude(frame, books) {
+            Ok(s) => s,
+            Err(done) => return done,
+        };
+        if self.try_fast(frame, books, local_ns, sink, &mut summary) {
+            return summary;
+        }
+        let mut input = std::mem::take(&mut self.input);
+        input.clear();
+        input.extend_from_slice(frame);
+        self.slow(&mut input, books, local_ns, sink, &mut summary);
+        self.input = input;
+        summary
+    }
+
+    /// As [`on_frame`](Self::on_frame), parsing the caller's buffer in place (simd-json may
+    /// rewrite it).
+    pub fn on_frame_in_place<S: MarketSink>(
+        &mut self,
+        frame: &mut [u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+    ) -> FrameSummary {
+        let mut summary = match self.prelude(frame, books) {
+            Ok(s) => s,
+            Err(done) => return done,
+        };
+        if !self.try_fast(frame, books, local_ns, sink, &mut summary) {
+            self.slow(frame, books, local_ns, sink, &mut summary);
+        }
+        summary
+    }
+
+    /// Count the frame; settle oversized, `PONG` and empty frames (`Err` = finished summary).
+    fn prelude(&mut self, frame: &[u8], books: &MarketBooks) -> Result<FrameSummary, FrameSummary> {
+        self.counters.frames += 1;
+        let mut summary = FrameSummary::default();
+        if frame.len() > self.max_frame {
+            summary.error(
+                &mut self.counters,
+                PolyParseError::FrameTooLarge {
+                    len: frame.len(),
+                    max: self.max_frame,
+                },
+            );
+            summary.resync_requested = books.any_resync_pending();
+            return Err(summary);
+        }
+        let trimmed = frame.trim_ascii();
+        if trimmed == b"PONG" {
+            self.counters.pongs += 1;
+            summary.pong = true;
+            return Err(summary);
+        }
+        if trimmed.is_empty() {
+            summary.error(&mut self.counters, PolyParseError::EmptyFrame);
+            return Err(summary);
+        }
+        Ok(summary)
+    }
+
+    /// Scalar fast path; `false` when the frame is outside its subset (nothing was applied).
+    #[inline]
+    fn try_fast<S: MarketSink>(
+        &mut self,
+        frame: &[u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+        summary: &mut FrameSummary,
+    ) -> bool {
+        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let accepted = super::fast_scan::scan(frame, &mut tape.0);
+        if accepted {
+            self.counters.fast_scans += 1;
+            let mut ctx = Ctx {
+                books,
+                sink,
+                counters: &mut self.counters,
+                summary,
+                local_ns,
+            };
+            walk_root(&tape.0, &mut ctx);
+            ctx.summary.resync_requested = ctx.books.any_resync_pending();
+        }
+        self.tape = tape.reset();
+        accepted
+    }
+
+    /// simd-json path: everything outside the fast subset, and the authority on errors.
+    fn slow<S: MarketSink>(
+        &mut self,
+        frame: &mut [u8],
+        books: &mut MarketBooks,
+        local_ns: u64,
+        sink: &mut S,
+        summary: &mut FrameSummary,
+    ) {
+        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        if simd_json::fill_tape(frame, &mut self.buffers, &mut tape).is_ok() {
+            let mut ctx = Ctx {
+                books,
+                sink,
+                counters: &mut self.counters,
+                summary,
+                local_ns,
+            };
+            walk_root(&tape.0, &mut ctx);
+            self.tape = tape.reset();
+        } else {
+            self.tape = tape.reset();
+            let fault = classify_json_fault(frame);
+            summary.error(&mut self.counters, PolyParseError::Json(fault));
+        }
+        summary.resync_requested = books.any_resync_pending();
+    }
+}
+
+/// simd-json reports truncation as a generic syntax error; tell the two apart (error path only)
+/// by whether the frame ends inside a string or an unclosed object/array.
+fn classify_json_fault(frame: &[u8]) -> JsonFault {
+    let mut depth: i64 = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in frame {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth < 0 {
+                    return JsonFault::Malformed;
+                }
+            }
+            _ => {}
+        }
+    }
+    if in_string || depth > 0 {
+        JsonFault::Truncated
+    } else {
+        JsonFault::Malformed
+    }
+}
+
+fn walk_root<S: MarketSink>(nodes: &[Node<'_>], ctx: &mut Ctx<'_, S>) {
+    match nodes.first() {
+        Some(Node::Object { .. }) => dispatch(nodes, 0, ctx),
+        Some(Node::Array { len, .. }) => {
+            let mut i = 1;
+            for _ in 0..*len {
+                dispatch(nodes, i, ctx);
+                i += span(nodes, i);
+            }
+        }
+        _ => ctx.summary.error(ctx.counters, PolyParseError::NotAnObject),
+    }
+}
+
+fn dispatch<S: MarketSink>(nodes: &[Node<'_>], obj: usize, ctx: &mut Ctx<'_, S>) {
+    ctx.counters.events += 1;
+    ctx.summary.events += 1;
+    let r = collect_fields(nodes, obj).and_then(|f| {
+        let et = str_at(nodes, req(ix(f.event_type), "event_type")?, "event_type")?;
+        match et {
+            "price_change" => on_price_change(nodes, &f, ctx),
+            "book" => on_book(nodes, &f, ctx),
+            "last_trade_price" => on_last_trade(nodes, &f, ctx),
+            "best_bid_ask" => on_best_bid_ask(nodes, &f, ctx),
+            "tick_size_change" => on_tick_size_change(nodes, &f, ctx),
+            "new_market" => on_new_market(nodes, &f, ctx),
+            "market_resolved" => on_market_resolved(nodes, &f, ctx),
+            _ => {
+                ctx.counters.unknown_event_types += 1;
+                Ok(())
+            }
+        }
+    });
+    if let Err(e) = r {
+        ctx.summary.error(ctx.counters, e);
+    }
+}
+
+/// Resolve the event's `asset_id`; `Ok(None)` (counted) for an unknown asset.
+#[inline]
+fn token_of<S: MarketSink>(
+    nodes: &[Node<'_>],
+    idx: Option<usize>,
+    ctx: &mut Ctx<'_, S>,
+) -> R<Option<TokenIdx>> {
+    let id = str_at(nodes, req(idx, "asset_id")?, "asset_id")?;
+    let t = ctx.books.token(id.as_bytes());
+    if t.is_none() {
+        ctx.counters.unknown_assets += 1;
+    }
+    Ok(t)
+}
+
+fn on_book<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
+        return Ok(());
+    };
+    let r = apply_book(nodes, f, token, ctx);
+    if r.is_err() {
+        ctx.books.abort_snapshot(token);
+    }
+    r
+}
+
+fn apply_book<S: MarketSink>(
+    nodes: &[Node<'_>],
+    f: &Fields,
+    token: TokenIdx,
+    ctx: &mut Ctx<'_, S>,
+) -> R<()> {
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let bids = req(ix(f.bids), "bids")?;
+    let asks = req(ix(f.asks), "asks")?;
+    let tick = match ix(f.tick_size) {
+        Some(i) => Some(tick_at(nodes, i, "tick_size")?),
+        None => None,
+    };
+    if !matches!(nodes.get(bids), Some(Node::Array { .. })) {
+        return Err(PolyParseError::WrongType("bids"));
+    }
+    if !matches!(nodes.get(asks), Some(Node::Array { .. })) {
+        return Err(PolyParseError::WrongType("asks"));
+    }
+    ctx.books.begin_snapshot(token, tick);
+    let bid_levels = apply_levels(nodes, bids, token, BookSide::Bid, "bids", ctx)?;
+    let ask_levels = apply_levels(nodes, asks, token, BookSide::Ask, "asks", ctx)?;
+    ctx.books.finish_snapshot(token, ts, ctx.local_ns);
+    ctx.counters.books += 1;
+    ctx.sink.on_book(&BookApplied {
+        token,
+        bid_levels,
+        ask_levels,
+        exchange_ms: ts,
+    });
+    Ok(())
+}
+
+/// Apply the `[{price,size},…]` array at `arr` to one side of a snapshot in progress.
+#[inline]
+fn apply_levels<S: MarketSink>(
+    nodes: &[Node<'_>],
+    arr: usize,
+    token: TokenIdx,
+    side: BookSide,
+    field: &'static str,
+    ctx: &mut Ctx<'_, S>,
+) -> R<u32> {
+    let Some(Node::Array { len, .. }) = nodes.get(arr) else {
+        return Err(PolyParseError::WrongType(field));
+    };
+    let mut i = arr + 1;
+    for _ in 0..*len {
+        let Some(Node::Object { len: keys, .. }) = nodes.get(i) else {
+            return Err(PolyParseError::WrongType(field));
+        };
+        let (mut price, mut size) = (None, None);
+        let mut k = i + 1;
+        for _ in 0..*keys {
+            let v = k + 1;
+            match nodes.get(k) {
+                Some(Node::String("price")) => price = Some(v),
+                Some(Node::String("size")) => size = Some(v),
+                _ => {}
+            }
+            k = v + span(nodes, v);
+        }
+        let p = micro_at(nodes, req(price, "price")?, "price")?;
+        let s = size_at(nodes, req(size, "size")?, "size")?;
+        ctx.books.snapshot_level(token, side, p, s)?;
+        i = k;
+    }
+    Ok(*len as u32)
+}
+
+#[derive(Clone, Copy)]
+struct DeferredCheck {
+    token: TokenIdx,
+    best_bid: Option<i64>,
+    best_ask: Option<i64>,
+}
+
+fn on_price_change<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let arr = req(ix(f.price_changes), "price_changes")?;
+    let Some(Node::Array { len, .. }) = nodes.get(arr) else {
+        return Err(PolyParseError::WrongType("price_changes"));
+    };
+    let mut checks = [DeferredCheck {
+        token: TokenIdx(0),
+        best_bid: None,
+        best_ask: None,
+    }; MAX_DEFERRED_CHECKS];
+    let mut n_checks = 0usize;
+    let mut i = arr + 1;
+    for _ in 0..*len {
+        let entry = i;
+        i += span(nodes, i);
+        match price_change_entry(nodes, entry, ts, ctx) {
+            Ok(Some(check)) => {
+                if let Some(c) = checks
+                    .get_mut(..n_checks)
+                    .and_then(|cs| cs.iter_mut().find(|c| c.token == check.token))
+                {
+                    *c = check;
+                } else if let Some(c) = checks.get_mut(n_checks) {
+                    *c = check;
+                    n_checks += 1;
+                } else {
+                    // More distinct tokens than deferred slots: check this one now.
+                    ctx.books
+                        .check_top(check.token, check.best_bid, check.best_ask);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => ctx.summary.error(ctx.counters, e),
+        }
+    }
+    for c in checks.iter().take(n_checks) {
+        ctx.books.check_top(c.token, c.best_bid, c.best_ask);
+    }
+    Ok(())
+}
+
+/// Apply one `price_changes[]` entry. Returns, when the entry was applied and carried both
+/// `best_bid` and `best_ask`, the top-of-book check to run at the end of the event.
+#[inline]
+fn price_change_entry<S: MarketSink>(
+    nodes: &[Node<'_>],
+    entry: usize,
+    ts: u64,
+    ctx: &mut Ctx<'_, S>,
+) -> R<Option<DeferredCheck>> {
+    let f = collect_fields(nodes, entry)?;
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
+        return Ok(None);
+    };
+    let parsed = (|| {
+        let price = micro_at(nodes, req(ix(f.price), "price")?, "price")?;
+        let size = size_at(nodes, req(ix(f.size), "size")?, "size")?;
+        let side = side_at(nodes, req(ix(f.side), "side")?, "side")?;
+        let bb = match ix(f.best_bid) {
+            Some(i) => Some(best_at(nodes, i, "best_bid", BookSide::Bid)?),
+            None => None,
+        };
+        let ba = match ix(f.best_ask) {
+            Some(i) => Some(best_at(nodes, i, "best_ask", BookSide::Ask)?),
+            None => None,
+        };
+        Ok((price, size, side, bb, ba))
+    })();
+    let (price, size, side, bb, ba) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            // A lost update leaves the book unknown: stop trusting it.
+            ctx.books
+                .mark_stale(token, crate::book::ResyncReason::BadUpdate);
+            return Err(e);
+        }
+    };
+    if !ctx
+        .books
+        .apply_level(token, side, price, size, ts, ctx.local_ns)?
+    {
+        return Ok(None);
+    }
+    ctx.counters.price_change_entries += 1;
+    ctx.sink.on_level_change(&LevelChange {
+        token,
+        side,
+        price_micro: price,
+        size_micro: size,
+        venue_best_bid: bb.flatten(),
+        venue_best_ask: ba.flatten(),
+        exchange_ms: ts,
+    });
+    let check = match (bb, ba) {
+        (Some(best_bid), Some(best_ask)) => Some(DeferredCheck {
+            token,
+            best_bid,
+            best_ask,
+        }),
+        _ => None,
+    };
+    Ok(check)
+}
+
+fn on_last_trade<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
+        return Ok(());
+    };
+    let price = micro_at(nodes, req(ix(f.price), "price")?, "price")?;
+    let size = size_at(nodes, req(ix(f.size), "size")?, "size")?;
+    let taker_side = match side_at(nodes, req(ix(f.side), "side")?, "side")? {
+        BookSide::Bid => TakerSide::Buy,
+        BookSide::Ask => TakerSide::Sell,
+    };
+    let fee_rate_bps = match ix(f.fee_rate_bps) {
+        Some(i) => u32::try_from(uint_at(nodes, i, "fee_rate_bps")?).map_err(|_| {
+            PolyParseError::BadNumber {
+                field: "fee_rate_bps",
+                err: FixedError::Overflow,
+            }
+        })?,
+        None => 0,
+    };
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    ctx.books.record_trade(token, price);
+    ctx.counters.trades += 1;
+    ctx.sink.on_trade(&TradePrint {
+        token,
+        price_micro: price,
+        size_micro: size,
+        taker_side,
+        fee_rate_bps,
+        exchange_ms: ts,
+    });
+    Ok(())
+}
+
+fn on_best_bid_ask<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
+        return Ok(());
+    };
+    let best_bid = best_at(
+        nodes,
+        req(ix(f.best_bid), "best_bid")?,
+        "best_bid",
+        BookSide::Bid,
+    )?;
+    let best_ask = best_at(
+        nodes,
+        req(ix(f.best_ask), "best_ask")?,
+        "best_ask",
+        BookSide::Ask,
+    )?;
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let matches_local = ctx.books.book(token).is_some_and(|b| {
+        !b.is_awaiting_snapshot()
+            && b.best_price(BookSide::Bid) == best_bid
+            && b.best_price(BookSide::Ask) == best_ask
+    });
+    ctx.counters.best_bid_asks += 1;
+    if !matches_local {
+        ctx.counters.best_bid_ask_mismatches += 1;
+    }
+    ctx.sink.on_best_bid_ask(&BestBidAsk {
+        token,
+        best_bid,
+        best_ask,
+        matches_local,
+        exchange_ms: ts,
+    });
+    Ok(())
+}
+
+fn on_tick_size_change<S: MarketSink>(
+    nodes: &[Node<'_>],
+    f: &Fields,
+    ctx: &mut Ctx<'_, S>,
+) -> R<()> {
+    let Some(token) = token_of(nodes, ix(f.asset_id), ctx)? else {
+        return Ok(());
+    };
+    let new_tick = tick_at(
+        nodes,
+        req(ix(f.new_tick_size), "new_tick_size")?,
+        "new_tick_size",
+    )?;
+    let old_tick = ix(f.old_tick_size).and_then(|i| tick_at(nodes, i, "old_tick_size").ok());
+    let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
+    let regridded = ctx.books.regrid(token, new_tick);
+    ctx.counters.tick_size_changes += 1;
+    ctx.sink.on_tick_size_change(&TickSizeChanged {
+        token,
+        old_tick,
+        new_tick,
+        regridded,
+        exchange_ms: ts,
+    });
+    Ok(())
+}
+
+fn opt_ms(nodes: &[Node<'_>], idx: Option<usize>) -> R<u64> {
+    match idx {
+        Some(i) => uint_at(nodes, i, "timestamp"),
+        None => Ok(0),
+    }
+}
+
+fn condition_id_at(nodes: &[Node<'_>], idx: Option<usize>) -> R<ConditionId> {
+    let s = str_at(nodes, req(idx, "market")?, "market")?;
+    ConditionId::new(s.as_bytes()).ok_or(PolyParseError::IdTooLong("market"))
+}
+
+fn on_new_market<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
+    let condition_id = condition_id_at(nodes, ix(f.market))?;
+    let ids_field = if f.assets_ids.is_some() {
+        "assets_ids"
+    } else {
+        "clob_token_ids"
+    };
+    let arr = req(ix(f.assets_ids.or(f.clob_token_ids)), "assets_ids")?;
+    let Some(Node::Array { len, .. }) = nodes.get(arr) else {
+        return Err(PolyParseError::WrongType(ids_field));
+    };
+    let mut token_ids = [TokenKey::EMPTY; 2];
+    let mut token_count = 0u8;
+    let mut i = arr + 1;
+    for _ in 0..*len {
+        let s = str_at(nodes, i, ids_field)?;
+        if let Some(slot) = token_ids.get_mut(token_count as usize) {
+            *slot = TokenKey::new(s.as_bytes()).ok_or(PolyParseError::IdTooLong(ids_field))?;
+            token_count += 1;
+        }
+        i += span(nodes, i);
+    }
+    let slug = match ix(f.slug) {
+        Some(i) => Slug::new(str_at(nodes, i, "slug")?.as_bytes()).unwrap_or(Slug::EMPTY),
+        None => Slug::EMPTY,
+    };
+    let tick = match ix(f.min_tick_size) {
+        Some(i) => tick_at(nodes, i, "order_price_min_tick_size").ok(),
+        None => None,
+    };
+    let exchange_ms = opt_ms(nodes, ix(f.timestamp))?;
+    ctx.counters.new_markets += 1;
+    ctx.sink.on_new_market(&NewMarket {
+        condition_id,
+        slug,
+        token_ids,
+        token_count,
+        tick,
+        exchange_ms,
+    });
+    Ok(())
+}
+
+fn on_market_resolved<S: MarketSink>(
+    nodes: &[Node<'_>],
+    f: &Fields,
+    ctx: &mut Ctx<'_, S>,
+) -> R<()> {
+    let condition_id = condition_id_at(nodes, ix(f.market))?;
+    let winning_token = match ix(f.winning_asset_id) {
+        Some(i) => ctx
+            .books
+            .token(str_at(nodes, i, "winning_asset_id")?.as_bytes()),
+        None => None,
+    };
+    let winning_outcome = match ix(f.winning_outcome) {
+        Some(i) => match str_at(nodes, i, "winning_outcome")? {
+            "Up" | "UP" | "up" | "Yes" => Some(Outcome::Up),
+            "Down" | "DOWN" | "down" | "No" => Some(Outcome::Down),
+            _ => None,
+        },
+        None => None,
+    };
+    let exchange_ms = opt_ms(nodes, ix(f.timestamp))?;
+    let market = winning_token.map(MarketBooks::market_of);
+    if let Some(m) = market {
+        ctx.books.mark_resolved(m);
+    }
+    ctx.counters.markets_resolved += 1;
+    ctx.sink.on_market_resolved(&MarketResolved {
+        condition_id,
+        market,
+        winning_token,
+        winning_outcome,
+        exchange_ms,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_numbers_convert_exactly_or_refuse() {
+        assert_eq!(micro_from_f64(0.48), Ok(480_000));
+        assert_eq!(micro_from_f64(232.25), Ok(232_250_000));
+        assert_eq!(micro_from_f64(0.001), Ok(1_000));
+        assert_eq!(micro_from_f64(0.0000001), Err(FixedError::Inexact));
+        assert_eq!(micro_from_f64(0.4900001), Err(FixedError::Inexact));
+        assert_eq!(micro_from_f64(1234567.123456), Ok(1_234_567_123_456));
+        assert_eq!(micro_from_f64(f64::NAN), Err(FixedError::Syntax));
+        assert_eq!(micro_from_f64(1e300), Err(FixedError::Overflow));
+    }
+
+    #[test]
+    fn truncation_is_told_from_malformation() {
+        for t in [
+            r#"{"a":"b"#,
+            r#"{"a":[{"p":".5"#,
+            r#"{"a":"#,
+            r#"[{"a":1},"#,
+            "{",
+        ] {
+            assert_eq!(
+                classify_json_fault(t.as_bytes()),
+                JsonFault::Truncated,
+                "{t}"
+            );
+        }
+        for m in [r#"{"a" 1}"#, r#"{"a":1}}"#, "nope", r#"{"a":"\\"}}"#] {
+            assert_eq!(
+                classify_json_fault(m.as_bytes()),
+                JsonFault::Malformed,
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn tape_spans_skip_nested_values() {
+        let mut s = br#"{"a":{"b":[1,2,{"c":3}]},"d":4}"#.to_vec();
+        let tape = simd_json::to_tape(&mut s).unwrap();
+        let nodes = &tape.0;
+        assert_eq!(span(nodes, 0), nodes.len());
+        // "a" at 1, its value at 2
+        let after_a = 2 + span(nodes, 2);
+        assert_eq!(nodes.get(after_a), Some(&Node::String("d")));
+    }
+}
