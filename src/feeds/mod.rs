@@ -1,8 +1,5 @@
 //! Market-data feeds: venue frame parsers that write straight into small POD records and
 //! fixed-memory per-asset state.
 
-<<<<<<< HEAD
 pub mod binance;
-=======
 pub mod polymarket;
->>>>>>> h-poly
