@@ -14,5 +14,8 @@ cargo clippy --all-targets -- -D warnings
 
 echo "== cargo test"
 # Two cores: one test binary at a time, tests inside it in parallel.
-cargo test --all-targets -- --test-threads=2
+cargo test --lib --bins --tests -- --test-threads=2
+echo "== cargo test --benches (each benchmark runs once, as a smoke test)"
+cargo test --benches
+echo "== cargo test --doc"
 cargo test --doc
