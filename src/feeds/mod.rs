@@ -2,3 +2,4 @@
 //! fixed-memory per-asset state.
 
 pub mod binance;
+pub mod oracle;
