@@ -39,7 +39,10 @@ fn load_rows() -> Vec<Row> {
     let f = std::fs::File::open(data_path("BTCUSD-prices-2026-06-08.csv.gz")).expect("prices csv");
     let mut lines = BufReader::new(GzDecoder::new(f)).lines();
     let header = lines.next().expect("header").expect("read");
-    assert_eq!(header, "feed_ts_ms,value,full_accuracy_value,server_ts_ms,recv_ms");
+    assert_eq!(
+        header,
+        "feed_ts_ms,value,full_accuracy_value,server_ts_ms,recv_ms"
+    );
     lines
         .map(|l| {
             let l = l.expect("read line");
@@ -124,17 +127,17 @@ struct Tally {
     twap_agrees_with_spot: usize,
 }
 
-fn evaluate(
-    mon: &OracleMonitor,
-    m: &Market,
-    ticks: &HashMap<u64, i128>,
-    tally: &mut Tally,
-) {
+fn evaluate(mon: &OracleMonitor, m: &Market, ticks: &HashMap<u64, i128>, tally: &mut Tally) {
     // Price to beat.
-    match (mon.price_to_beat(Asset::Btc, m.start_s), ticks.get(&m.start_s)) {
+    match (
+        mon.price_to_beat(Asset::Btc, m.start_s),
+        ticks.get(&m.start_s),
+    ) {
         (Ok(p), Some(&want)) => {
             assert_eq!(p, want, "{}: price to beat vs csv tick", m.slug);
-            let official = m.strike.unwrap_or_else(|| panic!("{}: no official strike", m.slug));
+            let official = m
+                .strike
+                .unwrap_or_else(|| panic!("{}: no official strike", m.slug));
             assert_eq!(p, official, "{}: price to beat vs official strike", m.slug);
             tally.strikes_matched += 1;
         }
@@ -152,9 +155,8 @@ fn evaluate(
     // Settlement: against the official strike (or our own where the official one is absent).
     let strike = m.strike.or_else(|| ticks.get(&m.start_s).copied());
     let close_present = ticks.contains_key(&m.end_s);
-    let res = strike.map(|s| {
-        mon.settle_against(Asset::Btc, s, m.end_s, SettlementRule::SPOT_EXACT_CLOSE)
-    });
+    let res = strike
+        .map(|s| mon.settle_against(Asset::Btc, s, m.end_s, SettlementRule::SPOT_EXACT_CLOSE));
     match (res, close_present) {
         (Some(Ok(s)), true) => {
             assert_eq!(s.close.last_obs_s, m.end_s);
@@ -175,7 +177,12 @@ fn evaluate(
     }
 
     // Fully reconstructed settlement (own price to beat).
-    let own = mon.settle(Asset::Btc, m.start_s, m.end_s, SettlementRule::SPOT_EXACT_CLOSE);
+    let own = mon.settle(
+        Asset::Btc,
+        m.start_s,
+        m.end_s,
+        SettlementRule::SPOT_EXACT_CLOSE,
+    );
     if ticks.contains_key(&m.start_s) && close_present {
         let s = own.unwrap_or_else(|e| panic!("{}: {e:?}", m.slug));
         assert_eq!(s.outcome == Outcome::Up, m.up, "{}: own outcome", m.slug);
@@ -228,7 +235,10 @@ fn replay_day_strikes_outcomes_gaps() {
         .iter()
         .map(|r| r.server_ms as i64 - r.feed_ms as i64)
         .sum();
-    let age_sum: i64 = rows.iter().map(|r| r.recv_ms as i64 - r.feed_ms as i64).sum();
+    let age_sum: i64 = rows
+        .iter()
+        .map(|r| r.recv_ms as i64 - r.feed_ms as i64)
+        .sum();
 
     let mut mon = OracleMonitor::with_config(
         &[Asset::Btc],
@@ -285,7 +295,10 @@ fn replay_day_strikes_outcomes_gaps() {
 
     assert_eq!(tally.strikes_matched + tally.strikes_missing, n);
     assert_eq!(tally.outcomes_matched + tally.outcomes_missing, n);
-    let expect_strikes = markets.iter().filter(|m| ticks.contains_key(&m.start_s)).count();
+    let expect_strikes = markets
+        .iter()
+        .filter(|m| ticks.contains_key(&m.start_s))
+        .count();
     assert_eq!(tally.strikes_matched, expect_strikes);
     let expect_outcomes = markets
         .iter()
@@ -303,7 +316,9 @@ fn replay_day_strikes_outcomes_gaps() {
     assert_eq!(c.ticks[OracleTopic::Chainlink.index()], rows.len() as u64);
     assert_eq!(c.total_errors(), 0);
     assert_eq!((c.duplicates, c.conflicts, c.inexact_ticks), (0, 0, 0));
-    let st = mon.topic_state(Asset::Btc, OracleTopic::Chainlink).expect("btc");
+    let st = mon
+        .topic_state(Asset::Btc, OracleTopic::Chainlink)
+        .expect("btc");
     assert!(gaps_over_60 > 0, "the recorded day has gaps over 60 s");
     assert_eq!(st.gaps().count, gaps_over_60);
     assert_eq!(c.gaps, gaps_over_60);
@@ -317,7 +332,10 @@ fn replay_day_strikes_outcomes_gaps() {
 
     // Staleness after the last tick.
     let last = rows.last().expect("rows");
-    assert_eq!(mon.staleness_ms(Asset::Btc, last.feed_ms + 7_000), Some(7_000));
+    assert_eq!(
+        mon.staleness_ms(Asset::Btc, last.feed_ms + 7_000),
+        Some(7_000)
+    );
     assert!(mon.is_fresh(Asset::Btc, last.feed_ms + 5_000, 5_000));
     assert!(!mon.is_fresh(Asset::Btc, last.feed_ms + 5_001, 5_000));
     assert!(!mon.is_fresh(Asset::Eth, last.feed_ms, 5_000));
