@@ -480,10 +480,7 @@ fn apply_tick(
         st.arrival_age.record(now_ms as i64 - obs);
     }
 
-    let newest = match update {
-        Some(u) if u.obs_ms > tick.obs_ms => false,
-        _ => true,
-    };
+    let newest = !matches!(update, Some(u) if u.obs_ms > tick.obs_ms);
     if newest {
         let prev_gap = update.as_ref().and_then(|u| u.gap);
         *update = Some(OracleUpdate {

@@ -63,7 +63,7 @@ impl Window {
 
     /// Length in seconds.
     pub const fn len_s(&self) -> u64 {
-        self.end_s - self.start_s
+        self.end_s.saturating_sub(self.start_s)
     }
 
     /// Asset and window of a market slug `btc-updown-5m-<start>` / `eth-updown-15m-<start>`.
