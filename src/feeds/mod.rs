@@ -2,4 +2,5 @@
 //! fixed-memory per-asset state.
 
 pub mod binance;
+pub mod oracle;
 pub mod polymarket;
