@@ -107,8 +107,9 @@ pub fn parse_clob_market(body: &[u8]) -> Result<ClobMarket, ClobMarketError> {
         None | Some(Value::Null) => Err(ClobMarketError::Missing(name)),
         Some(v) => Ok(v),
     };
-    let condition_id = ConditionId::parse(need("c")?.as_str().ok_or(ClobMarketError::Invalid("c"))?)
-        .map_err(|error| ClobMarketError::Id { field: "c", error })?;
+    let condition_id =
+        ConditionId::parse(need("c")?.as_str().ok_or(ClobMarketError::Invalid("c"))?)
+            .map_err(|error| ClobMarketError::Id { field: "c", error })?;
 
     let mut up = None;
     let mut down = None;

@@ -196,7 +196,11 @@ impl<T: Transport, C: Connect<T>> HttpFetch<T, C> {
             if now >= deadline {
                 return Err(FetchError::Timeout);
             }
-            let wake = self.pool.next_deadline_ns().unwrap_or(deadline).min(deadline);
+            let wake = self
+                .pool
+                .next_deadline_ns()
+                .unwrap_or(deadline)
+                .min(deadline);
             let wait = Duration::from_nanos(wake.saturating_sub(now).clamp(100_000, 50_000_000));
             if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -205,10 +209,9 @@ impl<T: Transport, C: Connect<T>> HttpFetch<T, C> {
             }
             let now = mono_ns();
             for event in self.events.iter() {
-                self.pool
-                    .on_ready(event.token(), now, &mut |id, r| {
-                        record(&mut outcome, sent, id, r)
-                    });
+                self.pool.on_ready(event.token(), now, &mut |id, r| {
+                    record(&mut outcome, sent, id, r)
+                });
             }
             if let Some(done) = outcome.take() {
                 return done.map_err(FetchError::from);

@@ -147,8 +147,14 @@ mod tests {
             iso_utc_ms("2026-06-07T00:02:58.730402Z"),
             Some(1_780_790_578_730)
         );
-        assert_eq!(iso_utc_ms("2026-06-08 00:00:16+00"), Some(1_780_876_816_000));
-        assert_eq!(iso_utc_ms("2024-02-29T12:00:00+00:00"), Some(1_709_208_000_000));
+        assert_eq!(
+            iso_utc_ms("2026-06-08 00:00:16+00"),
+            Some(1_780_876_816_000)
+        );
+        assert_eq!(
+            iso_utc_ms("2024-02-29T12:00:00+00:00"),
+            Some(1_709_208_000_000)
+        );
         assert_eq!(iso_utc_ms("2023-02-29T12:00:00Z"), None);
         assert_eq!(iso_utc_ms("2026-06-08T00:00:00+02:00"), None);
         assert_eq!(iso_utc_ms("2026-06-08T00:00:00"), None);
@@ -159,8 +165,8 @@ mod tests {
 
     #[test]
     fn numbers_are_exact() {
-        let v: Value = serde_json::from_str("[0.07, 0.072, 0.001, 5, \"0.2\", 1e-7, -0.01]")
-            .expect("json");
+        let v: Value =
+            serde_json::from_str("[0.07, 0.072, 0.001, 5, \"0.2\", 1e-7, -0.01]").expect("json");
         let a = v.as_array().expect("array");
         assert_eq!(fixed(&a[0], 6), Some(70_000));
         assert_eq!(fixed(&a[1], 6), Some(72_000));

@@ -280,8 +280,8 @@ fn parse_market_inner(
     check_time("endDate", key.end_s(), end_ms)?;
 
     // Outcomes and tokens, mapped by name.
-    let outcomes = fields::string_array(need(m, "outcomes")?)
-        .ok_or(GammaError::Invalid("outcomes"))?;
+    let outcomes =
+        fields::string_array(need(m, "outcomes")?).ok_or(GammaError::Invalid("outcomes"))?;
     let (up_at, down_at) = outcome_positions(&outcomes)?;
     let tokens = fields::string_array(need(m, "clobTokenIds")?)
         .ok_or(GammaError::Invalid("clobTokenIds"))?;
@@ -344,7 +344,10 @@ fn parse_market_inner(
             Some((price(up_at)?, price(down_at)?))
         }
     };
-    let resolution = match (status.uma_resolution_status.as_deref(), outcome_prices_micros) {
+    let resolution = match (
+        status.uma_resolution_status.as_deref(),
+        outcome_prices_micros,
+    ) {
         (Some("resolved"), Some((1_000_000, 0))) => Some(Outcome::Up),
         (Some("resolved"), Some((0, 1_000_000))) => Some(Outcome::Down),
         _ => None,
@@ -500,7 +503,10 @@ fn settlement(m: &Map<String, Value>, key: MarketKey) -> Result<Settlement, Gamm
         .strip_prefix("https://data.chain.link/streams/")
         .ok_or(GammaError::UnknownSettlement)?
         .trim_end_matches('/');
-    let Some(rest) = stream.strip_prefix(asset).and_then(|r| r.strip_prefix("-usd")) else {
+    let Some(rest) = stream
+        .strip_prefix(asset)
+        .and_then(|r| r.strip_prefix("-usd"))
+    else {
         return Err(GammaError::UnknownSettlement);
     };
     if rest.is_empty() {

@@ -297,7 +297,8 @@ impl MarketRegistry {
         };
         self.by_key.insert(info.key, idx);
         self.by_token.insert(info.up_token.key, (idx, Outcome::Up));
-        self.by_token.insert(info.down_token.key, (idx, Outcome::Down));
+        self.by_token
+            .insert(info.down_token.key, (idx, Outcome::Down));
         *slot = Some(Entry {
             state: clock_state(&info, now_s),
             next_resolve_check_s: info.end_s + self.schedule.resolve_after_s,

@@ -196,9 +196,8 @@ impl<G: Fetch, C: Fetch> DiscoveryWorker<G, C> {
         self.abandoned
             .retain(|key| key.end_s().saturating_add(horizon) > now_s);
         let registry = &self.registry;
-        self.retries.retain(|key, _| {
-            registry.find(*key).is_some() || key.end_s() > now_s
-        });
+        self.retries
+            .retain(|key, _| registry.find(*key).is_some() || key.end_s() > now_s);
 
         let mut budget = self.config.max_lookups_per_step;
         for lookup in self.registry.plan(now_s) {
