@@ -628,6 +628,11 @@ impl Drop for TempFile {
 impl Server {
     /// Serve `routes` ({target: [{status, body, delay_s?}, ...]}) on an ephemeral port.
     fn start(name: &str, routes: &Value) -> Server {
+        Self::start_with(name, routes, None)
+    }
+
+    /// As [`start`](Self::start), over TLS when `tls = Some((cert, key))` PEM paths.
+    fn start_with(name: &str, routes: &Value, tls: Option<(&Path, &Path)>) -> Server {
         let path = std::env::temp_dir().join(format!(
             "sattebaaz-discovery-{name}-{}.json",
             std::process::id()
@@ -635,9 +640,12 @@ impl Server {
         std::fs::write(&path, serde_json::to_vec(routes).expect("json")).expect("write routes");
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/discovery_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .arg(&path)
+        let mut cmd = Command::new("python3");
+        cmd.arg(script).arg(&path);
+        if let Some((cert, key)) = tls {
+            cmd.arg(cert).arg(key);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -880,4 +888,79 @@ fn worker_discovers_retries_resolves_and_retires_over_http() {
     let hits = server.hits();
     assert_eq!(hits.get(&slug_path), Some(&6), "{hits:?}");
     assert_eq!(hits.get(&clob_path), Some(&1), "{hits:?}");
+}
+
+#[test]
+fn http_fetch_over_tls_with_tls_connector() {
+    use sattebaaz::discovery::HttpFetch;
+    use sattebaaz::net::http::TlsConnector;
+    use sattebaaz::net::tls::TlsClientConfigBuilder;
+
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "sattebaaz discovery test CA");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("leaf params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let ca = TempFile(dir.join(format!("sattebaaz-discovery-ca-{pid}.pem")));
+    let cert = TempFile(dir.join(format!("sattebaaz-discovery-leaf-{pid}.pem")));
+    let key = TempFile(dir.join(format!("sattebaaz-discovery-leaf-{pid}.key")));
+    std::fs::write(&ca.0, ca_cert.pem()).expect("write");
+    std::fs::write(&cert.0, leaf.pem()).expect("write");
+    std::fs::write(&key.0, leaf_key.serialize_pem()).expect("write");
+
+    let events = fixture("events_live.json");
+    let body = String::from_utf8(events.clone()).expect("utf8");
+    let server = Server::start_with(
+        "tls",
+        &json!({ "/events?slug=btc-updown-5m-1780876800": [reply(200, &body)] }),
+        Some((&cert.0, &key.0)),
+    );
+    let config = TlsClientConfigBuilder::new()
+        .webpki_roots(false)
+        .extra_ca_file(&ca.0)
+        .build()
+        .expect("client config");
+    let mut f = HttpFetch::new(
+        TlsConnector {
+            addr: std::net::SocketAddr::from(([127, 0, 0, 1], server.port)),
+            config,
+            server_name: "localhost".to_owned(),
+        },
+        &format!("localhost:{}", server.port),
+        "",
+        FetchConfig {
+            connect_timeout: Duration::from_millis(2_000),
+            request_timeout: Duration::from_millis(2_000),
+            max_body_bytes: 1 << 20,
+        },
+        BackoffPolicy::new(
+            Duration::from_millis(20),
+            2.0,
+            Duration::from_millis(200),
+            0.5,
+        )
+        .expect("policy"),
+    )
+    .expect("fetcher");
+    for _ in 0..2 {
+        let (status, got) = f
+            .get("/events?slug=btc-updown-5m-1780876800")
+            .expect("tls get");
+        assert_eq!(status, 200);
+        assert_eq!(got, events);
+        let m = parse_events(&got, fixture_key(), BEFORE_START).expect("parses");
+        assert_eq!(m.tick_micros, 10_000);
+    }
+    assert_eq!(f.counters().connects_started, 1, "keep-alive reused");
+    assert_eq!(f.net_counters().tls_errors, 0);
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Canned Gamma/CLOB server for tests/discovery.rs (standard library only).
 
-Usage: discovery_server.py ROUTES_JSON
-Binds 127.0.0.1 on an ephemeral port, prints the port on stdout, serves until killed.
+Usage: discovery_server.py ROUTES_JSON [CERT_PEM KEY_PEM]
+Binds 127.0.0.1 on an ephemeral port, prints the port on stdout, serves until killed. With a
+certificate and key the listening socket speaks TLS.
 
 ROUTES_JSON maps a request target (path + query, exactly as sent) to a list of responses served
 in order, the last one repeating: {"status": int, "body": str, "delay_s": float (optional)}.
@@ -12,6 +13,7 @@ GET /_stats returns {"<target>": <requests received>, ...} (requests counted on 
 
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -67,6 +69,10 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if len(sys.argv) >= 4:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
