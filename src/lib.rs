@@ -13,6 +13,7 @@
 pub mod book;
 pub mod clock;
 pub mod config;
+pub mod discovery;
 pub mod engine;
 pub mod exec;
 pub mod feeds;
