@@ -7,7 +7,7 @@
 //! Run: `cargo bench --bench ws_recv`.
 
 use std::hint::black_box;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -29,7 +29,58 @@ const SERVER_CPU: usize = 0;
 /// CPU of the client under test (ours and tungstenite's alike).
 const CLIENT_CPU: usize = 1;
 
-/// Serve one WebSocket: answer every data frame with `BATCH` frames of `FRAME` bytes.
+/// How the simulated venue waits for the next request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum VenueMode {
+    /// Blocking reads (the thread sleeps between requests).
+    Blocking,
+    /// Non-blocking reads in a spin loop on its own CPU, replying with the 100 frames
+    /// pre-encoded in one write, like a colocated, optimised venue: the venue's wake-up and
+    /// framing costs drop out and the clients' own receive paths are compared.
+    Busy,
+}
+
+/// The fast venue: after the tungstenite handshake, read each masked 256-byte request frame
+/// (8-byte header + payload) straight from the stream, spinning on `WouldBlock`, and answer with
+/// `BATCH` pre-encoded unmasked binary frames in one write.
+fn serve_raw<S: Read + Write>(stream: &mut S) {
+    const REQUEST_WIRE: usize = 8 + FRAME;
+    let mut reply = Vec::with_capacity(BATCH * (4 + FRAME));
+    for _ in 0..BATCH {
+        reply.extend_from_slice(&[0x82, 126, (FRAME >> 8) as u8, FRAME as u8]);
+        reply.extend_from_slice(&[b'r'; FRAME]);
+    }
+    let mut buf = [0u8; REQUEST_WIRE];
+    loop {
+        let mut got = 0;
+        while got < REQUEST_WIRE {
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => return,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(_) => return,
+            }
+        }
+        let mut sent = 0;
+        while sent < reply.len() {
+            match stream.write(&reply[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(_) => return,
+            }
+        }
+        loop {
+            match stream.flush() {
+                Ok(()) => break,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Serve one WebSocket with tungstenite: answer every data frame with `BATCH` frames of `FRAME`
+/// bytes.
 fn serve<S: Read + Write>(mut ws: WebSocket<S>) {
     let reply = Bytes::from_static(&[b'r'; FRAME]);
     loop {
@@ -40,18 +91,27 @@ fn serve<S: Read + Write>(mut ws: WebSocket<S>) {
                         return;
                     }
                 }
-                if ws.flush().is_err() {
-                    return;
+                loop {
+                    match ws.flush() {
+                        Ok(()) => break,
+                        Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                            std::hint::spin_loop()
+                        }
+                        Err(_) => return,
+                    }
                 }
             }
             Ok(_) => {}
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                std::hint::spin_loop()
+            }
             Err(_) => return,
         }
     }
 }
 
 /// A server for exactly one connection, plain or TLS.
-fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
+fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>, mode: VenueMode) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     thread::spawn(move || {
@@ -59,12 +119,28 @@ fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
         let _ = sattebaaz::runtime::pin::pin_current_thread(SERVER_CPU);
         let (stream, _) = listener.accept().expect("accept");
         stream.set_nodelay(true).expect("nodelay");
+        let handle = stream.try_clone().expect("clone");
+        let busy = mode == VenueMode::Busy;
         match tls {
-            None => serve(tungstenite::accept(stream).expect("handshake")),
+            None => {
+                let mut ws = tungstenite::accept(stream).expect("handshake");
+                handle.set_nonblocking(busy).expect("mode");
+                if busy {
+                    serve_raw(ws.get_mut())
+                } else {
+                    serve(ws)
+                }
+            }
             Some(config) => {
                 let conn = rustls::ServerConnection::new(config).expect("tls");
                 let tls = rustls::StreamOwned::new(conn, stream);
-                serve(tungstenite::accept(tls).expect("handshake"))
+                let mut ws = tungstenite::accept(tls).expect("handshake");
+                handle.set_nonblocking(busy).expect("mode");
+                if busy {
+                    serve_raw(ws.get_mut())
+                } else {
+                    serve(ws)
+                }
             }
         }
     });
@@ -176,64 +252,70 @@ fn bench(c: &mut Criterion) {
     // shape (a busy-polling client needs a core of its own). Pinning is reported, not required.
     let pin = sattebaaz::runtime::pin::pin_current_thread(CLIENT_CPU);
     eprintln!("ws_recv: client thread {pin}");
-    let mut group = c.benchmark_group("ws_recv_batch_100x256");
-    group.sample_size(50);
-    group.measurement_time(Duration::from_secs(5));
-    group.warm_up_time(Duration::from_secs(1));
+    for (mode, group_name) in [
+        (VenueMode::Blocking, "ws_recv_batch_100x256"),
+        (VenueMode::Busy, "ws_recv_batch_100x256_busy_venue"),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        group.sample_size(50);
+        group.measurement_time(Duration::from_secs(5));
+        group.warm_up_time(Duration::from_secs(1));
 
-    // Plain TCP.
-    let addr = spawn_server(None);
-    let mut ours = Busy::open(
-        TcpConnector { addr },
-        &format!("ws://{addr}/"),
-        Some(Duration::ZERO),
-    );
-    group.bench_function("plain/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
-    drop(ours);
+        // Plain TCP.
+        let addr = spawn_server(None, mode);
+        let mut ours = Busy::open(
+            TcpConnector { addr },
+            &format!("ws://{addr}/"),
+            Some(Duration::ZERO),
+        );
+        group.bench_function("plain/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
+        drop(ours);
 
-    // Same client, sleeping in epoll_wait: separates our code path from busy-spin effects.
-    let addr = spawn_server(None);
-    let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"), None);
-    group.bench_function("plain/ours_mio_blocking_poll", |b| b.iter(|| ours.batch()));
-    drop(ours);
+        // Same client, sleeping in epoll_wait: separates our code path from busy-spin effects.
+        let addr = spawn_server(None, mode);
+        let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"), None);
+        group.bench_function("plain/ours_mio_blocking_poll", |b| b.iter(|| ours.batch()));
+        drop(ours);
 
-    let addr = spawn_server(None);
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let (mut theirs, _) = tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
-    group.bench_function("plain/tungstenite_blocking", |b| {
-        b.iter(|| blocking_batch(&mut theirs))
-    });
-    drop(theirs);
+        let addr = spawn_server(None, mode);
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (mut theirs, _) =
+            tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+        group.bench_function("plain/tungstenite_blocking", |b| {
+            b.iter(|| blocking_batch(&mut theirs))
+        });
+        drop(theirs);
 
-    // TLS.
-    let (server_config, client_config) = tls_pair();
-    let addr = spawn_server(Some(server_config.clone()));
-    let mut ours = Busy::open(
-        MaybeTlsConnector {
-            addr,
-            tls: Some((client_config.clone(), "localhost".to_string())),
-        },
-        &format!("wss://localhost:{}/", addr.port()),
-        Some(Duration::ZERO),
-    );
-    group.bench_function("tls/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
-    drop(ours);
+        // TLS.
+        let (server_config, client_config) = tls_pair();
+        let addr = spawn_server(Some(server_config.clone()), mode);
+        let mut ours = Busy::open(
+            MaybeTlsConnector {
+                addr,
+                tls: Some((client_config.clone(), "localhost".to_string())),
+            },
+            &format!("wss://localhost:{}/", addr.port()),
+            Some(Duration::ZERO),
+        );
+        group.bench_function("tls/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
+        drop(ours);
 
-    let addr = spawn_server(Some(server_config));
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let name = ServerName::try_from("localhost").expect("name");
-    let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
-    let tls = rustls::StreamOwned::new(conn, stream);
-    let (mut theirs, _) =
-        tungstenite::client(format!("wss://localhost:{}/", addr.port()), tls).expect("handshake");
-    group.bench_function("tls/tungstenite_blocking", |b| {
-        b.iter(|| blocking_batch(&mut theirs))
-    });
-    drop(theirs);
+        let addr = spawn_server(Some(server_config), mode);
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let name = ServerName::try_from("localhost").expect("name");
+        let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
+        let tls = rustls::StreamOwned::new(conn, stream);
+        let (mut theirs, _) = tungstenite::client(format!("wss://localhost:{}/", addr.port()), tls)
+            .expect("handshake");
+        group.bench_function("tls/tungstenite_blocking", |b| {
+            b.iter(|| blocking_batch(&mut theirs))
+        });
+        drop(theirs);
 
-    group.finish();
+        group.finish();
+    }
 }
 
 criterion_group!(benches, bench);
