@@ -4,3 +4,4 @@
 pub mod binance;
 pub mod oracle;
 pub mod polymarket;
+pub mod tape;

@@ -19,6 +19,8 @@
 use simd_json::{Node, StaticNode, Tape};
 use thiserror::Error;
 
+use crate::feeds::tape::{fields, is_object, span, Nodes};
+
 use super::records::{
     AggTrade, Asset, BookSide, BookTicker, Control, DepthDiff, DepthSnapshot, Liquidation,
     MarkPrice, Record, Side, Trade, Venue, PX_SCALE, QTY_SCALE, RATE_SCALE,
@@ -295,67 +297,6 @@ impl BinanceParser {
 
 // ---------------------------------------------------------------------------------------------
 // Tape walking
-
-type Nodes<'t, 'a> = &'t [Node<'a>];
-
-/// Number of tape nodes a value occupies.
-#[inline]
-fn span(n: &Node<'_>) -> usize {
-    match n {
-        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
-        _ => 1,
-    }
-}
-
-/// Iterator over `(key, value index)` of the object at `obj`.
-struct Fields<'t, 'a> {
-    nodes: Nodes<'t, 'a>,
-    idx: usize,
-    remaining: usize,
-}
-
-impl<'a> Iterator for Fields<'_, 'a> {
-    type Item = (&'a [u8], usize);
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let Some(Node::String(key)) = self.nodes.get(self.idx) else {
-            self.remaining = 0;
-            return None;
-        };
-        let vi = self.idx + 1;
-        let Some(v) = self.nodes.get(vi) else {
-            self.remaining = 0;
-            return None;
-        };
-        self.idx = vi + span(v);
-        Some((key.as_bytes(), vi))
-    }
-}
-
-#[inline]
-fn fields<'t, 'a>(nodes: Nodes<'t, 'a>, obj: usize) -> Fields<'t, 'a> {
-    match nodes.get(obj) {
-        Some(Node::Object { len, .. }) => Fields {
-            nodes,
-            idx: obj + 1,
-            remaining: *len,
-        },
-        _ => Fields {
-            nodes,
-            idx: 0,
-            remaining: 0,
-        },
-    }
-}
-
-#[inline]
-fn is_object(nodes: Nodes<'_, '_>, i: usize) -> bool {
-    matches!(nodes.get(i), Some(Node::Object { .. }))
-}
 
 #[inline]
 fn node_u64(n: Option<&Node<'_>>) -> Option<u64> {

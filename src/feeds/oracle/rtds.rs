@@ -25,6 +25,8 @@
 use simd_json::{Node, StaticNode, Tape};
 use thiserror::Error;
 
+use crate::feeds::tape::{elements, fields, is_object, Nodes};
+
 use super::asset_from_chainlink_symbol;
 use super::chainlink_symbol;
 use crate::feeds::binance::records::Asset;
@@ -326,89 +328,6 @@ impl RtdsParser {
 // ---------------------------------------------------------------------------------------------
 // Tape walking
 
-type Nodes<'t, 'a> = &'t [Node<'a>];
-
-/// Number of tape nodes a value occupies.
-#[inline]
-fn span(n: &Node<'_>) -> usize {
-    match n {
-        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
-        _ => 1,
-    }
-}
-
-/// Iterator over `(key, value index)` of the object at `obj`.
-struct Fields<'t, 'a> {
-    nodes: Nodes<'t, 'a>,
-    idx: usize,
-    remaining: usize,
-}
-
-impl<'a> Iterator for Fields<'_, 'a> {
-    type Item = (&'a [u8], usize);
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let Some(Node::String(key)) = self.nodes.get(self.idx) else {
-            self.remaining = 0;
-            return None;
-        };
-        let vi = self.idx + 1;
-        let Some(v) = self.nodes.get(vi) else {
-            self.remaining = 0;
-            return None;
-        };
-        self.idx = vi + span(v);
-        Some((key.as_bytes(), vi))
-    }
-}
-
-#[inline]
-fn fields<'t, 'a>(nodes: Nodes<'t, 'a>, obj: usize) -> Fields<'t, 'a> {
-    let remaining = match nodes.get(obj) {
-        Some(Node::Object { len, .. }) => *len,
-        _ => 0,
-    };
-    Fields {
-        nodes,
-        idx: obj + 1,
-        remaining,
-    }
-}
-
-/// Index of every element of the array at `arr`, in order.
-struct Elements<'t, 'a> {
-    nodes: Nodes<'t, 'a>,
-    idx: usize,
-    remaining: usize,
-}
-
-impl Iterator for Elements<'_, '_> {
-    type Item = usize;
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let i = self.idx;
-        let Some(n) = self.nodes.get(i) else {
-            self.remaining = 0;
-            return None;
-        };
-        self.idx = i + span(n);
-        Some(i)
-    }
-}
-
-#[inline]
-fn is_object(nodes: Nodes<'_, '_>, i: usize) -> bool {
-    matches!(nodes.get(i), Some(Node::Object { .. }))
-}
-
 #[inline]
 fn get_str<'a>(
     nodes: Nodes<'_, 'a>,
@@ -548,15 +467,10 @@ fn decode<F: FnMut(&FrameHead, RawTick)>(
             Ok(RtdsMessage::Ticks { head, count: 1 })
         }
         Some(di) => {
-            let len = match nodes.get(di) {
-                Some(Node::Array { len, .. }) => *len,
-                _ => return Err(OracleError::WrongType("data")),
-            };
-            let elems = || Elements {
-                nodes,
-                idx: di + 1,
-                remaining: len,
-            };
+            if !matches!(nodes.get(di), Some(Node::Array { .. })) {
+                return Err(OracleError::WrongType("data"));
+            }
+            let elems = || elements(nodes, di);
             for ei in elems() {
                 if !is_object(nodes, ei) {
                     return Err(OracleError::WrongType("data"));
