@@ -262,6 +262,9 @@ fn market_channel_books_mirror_mispricing_and_resolution() {
     let mut books: HashMap<String, LocalBook> = HashMap::new();
     let mut twap: HashMap<u64, String> = HashMap::new();
     let (mut snapshots, mut checked_entries, mut mirror_checks) = (0, 0, 0);
+    // A tick-size change arrives in its own frames (one per token), before the price changes that
+    // move the book onto the new grid: the grid check waits for those.
+    let mut regridding = false;
     let (mut opening_sums, mut opening_spreads, mut late_spreads) =
         (Vec::new(), Vec::new(), Vec::new());
     let mut resolved: Option<Value> = None;
@@ -298,9 +301,6 @@ fn market_channel_books_mirror_mispricing_and_resolution() {
             Read1::Closed => panic!("market channel closed"),
         };
         let mut ts = 0;
-        // A tick-size change arrives in its own frame, before the price changes that move the
-        // book onto the new grid: the grid check waits for those.
-        let mut regridding = false;
         for ev in events(&text) {
             if ev["event_type"] == "new_market" {
                 // Listings of later windows (custom feature) say nothing about this book.
@@ -323,6 +323,7 @@ fn market_channel_books_mirror_mispricing_and_resolution() {
                     snapshots += 1;
                 }
                 "price_change" => {
+                    regridding = false;
                     assert_eq!(ev["market"], condition.as_str());
                     for c in ev["price_changes"].as_array().unwrap() {
                         let asset = c["asset_id"].as_str().unwrap();
