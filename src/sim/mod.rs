@@ -1,14 +1,17 @@
 //! The venue simulator: serves venue protocols on loopback over TLS with a certificate it
 //! generates, so the engine, the demo and the tests run with no exchange reachable.
 //!
-//! Implemented so far: the Binance side (spot combined streams; USD-M futures `/public` and
-//! `/market` routes) driven by a seeded regime-switching price process. Each service listens on
-//! its own loopback port, like separate venue hosts. Fault injection per service through
+//! Implemented: the Binance side (spot combined streams; USD-M futures `/public` and `/market`
+//! routes) driven by a seeded regime-switching price process, and the Polymarket side
+//! ([`polymarket`]: market channel, RTDS with a Chainlink-like oracle, Gamma and CLOB REST) whose
+//! Up/Down windows follow the same prices. Each service listens on its own loopback port, like
+//! separate venue hosts. Fault injection per service through
 //! [`ws_server::ServiceControl`]. The simulator runs on ordinary threads and may block; it is not
 //! part of the engine's hot path.
 
 pub mod binance;
 pub mod certs;
+pub mod polymarket;
 pub mod price;
 pub mod ws_server;
 
@@ -20,6 +23,10 @@ use std::time::{Duration, Instant};
 
 use self::binance::{BinanceHubs, BinanceWorld};
 use self::certs::SimCertificates;
+use self::polymarket::http::{Api, HttpService};
+use self::polymarket::market_ws::MarketChannel;
+use self::polymarket::rtds::RtdsProtocol;
+use self::polymarket::{PolyHubs, PolySimOptions, PolyState, PolyWorld, SharedState};
 use self::price::{asset_spec, AssetSpec};
 use self::ws_server::WsService;
 
@@ -60,6 +67,16 @@ pub struct Simulator {
     pub binance_spot: WsService,
     /// Binance USD-M futures service (`/public/...` and `/market/...` routes).
     pub binance_futures: WsService,
+    /// Polymarket CLOB market channel (`wss://127.0.0.1:<port>/ws/market`).
+    pub polymarket_market: WsService,
+    /// Polymarket RTDS (`wss://127.0.0.1:<port>`, root path).
+    pub polymarket_rtds: WsService,
+    /// Gamma REST (`https://127.0.0.1:<port>/events?slug=`).
+    pub gamma: HttpService,
+    /// CLOB REST market data (`/book`, `/tick-size`, `/clob-markets/<c>`, `/time`).
+    pub clob: HttpService,
+    /// The Polymarket world's state (markets, books), for tests and the demo.
+    pub polymarket_state: SharedState,
     /// Path of the CA certificate clients must trust.
     pub ca_file: PathBuf,
     stop: Arc<AtomicBool>,
@@ -67,8 +84,14 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// Generate certificates, bind every service and start the world thread.
+    /// Generate certificates, bind every service and start the world thread, with the default
+    /// Polymarket markets (BTC 5m/15m, 15m for the other assets, real window lengths).
     pub fn start(opts: &SimOptions) -> Result<Simulator, SimError> {
+        Self::start_with(opts, &PolySimOptions::default())
+    }
+
+    /// [`Simulator::start`] with explicit Polymarket options.
+    pub fn start_with(opts: &SimOptions, poly: &PolySimOptions) -> Result<Simulator, SimError> {
         let specs: Vec<AssetSpec> = opts
             .assets
             .iter()
@@ -101,6 +124,53 @@ impl Simulator {
             futures_market: binance_futures.hub.clone(),
         };
         let mut world = BinanceWorld::new(&specs, opts.seed, hubs);
+        let polymarket_state: SharedState = Arc::new(std::sync::Mutex::new(PolyState {
+            markets: Vec::new(),
+            settlement: poly.settlement,
+            now_ms: crate::clock::wall_ms(),
+        }));
+        let polymarket_market = WsService::start_protocol(
+            &opts.bind,
+            Arc::new(MarketChannel::new(polymarket_state.clone())),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
+        let polymarket_rtds = WsService::start_protocol(
+            &opts.bind,
+            Arc::new(RtdsProtocol),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
+        let gamma = HttpService::start(
+            &opts.bind,
+            Api::Gamma,
+            polymarket_state.clone(),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
+        let clob = HttpService::start(
+            &opts.bind,
+            Api::Clob,
+            polymarket_state.clone(),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
+        let mut poly_world = PolyWorld::new(
+            &specs,
+            opts.seed,
+            poly.clone(),
+            polymarket_state.clone(),
+            PolyHubs {
+                market: polymarket_market.hub.clone(),
+                rtds: polymarket_rtds.hub.clone(),
+            },
+        );
+        // List the first windows before any client can ask for them.
+        poly_world.advance(0.0, crate::clock::wall_ms(), |a| world.price_of(a));
         let (stop2, step) = (stop.clone(), opts.step);
         let handle = thread::Builder::new()
             .name("sim-world".into())
@@ -110,7 +180,9 @@ impl Simulator {
                 while !stop2.load(Ordering::Relaxed) {
                     thread::sleep(step);
                     let t1 = start.elapsed().as_secs_f64();
-                    world.advance(t0, t1, crate::clock::wall_ms());
+                    let now_ms = crate::clock::wall_ms();
+                    world.advance(t0, t1, now_ms);
+                    poly_world.advance(t1, now_ms, |a| world.price_of(a));
                     t0 = t1;
                 }
             })
@@ -118,6 +190,11 @@ impl Simulator {
         Ok(Simulator {
             binance_spot,
             binance_futures,
+            polymarket_market,
+            polymarket_rtds,
+            gamma,
+            clob,
+            polymarket_state,
             ca_file: opts.ca_file.clone(),
             stop,
             world: Some(handle),
@@ -145,6 +222,29 @@ impl Simulator {
         )
     }
 
+    /// `wss://` URL of the Polymarket market channel.
+    pub fn polymarket_market_url(&self) -> String {
+        format!(
+            "wss://127.0.0.1:{}/ws/market",
+            self.polymarket_market.addr.port()
+        )
+    }
+
+    /// `wss://` URL of the Polymarket RTDS service.
+    pub fn polymarket_rtds_url(&self) -> String {
+        format!("wss://127.0.0.1:{}", self.polymarket_rtds.addr.port())
+    }
+
+    /// `https://` base URL of the Gamma API.
+    pub fn gamma_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.gamma.addr.port())
+    }
+
+    /// `https://` base URL of the CLOB REST API.
+    pub fn clob_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.clob.addr.port())
+    }
+
     /// The CA certificate file.
     pub fn ca_file(&self) -> &Path {
         &self.ca_file
@@ -158,6 +258,10 @@ impl Simulator {
         }
         self.binance_spot.join();
         self.binance_futures.join();
+        self.polymarket_market.join();
+        self.polymarket_rtds.join();
+        self.gamma.join();
+        self.clob.join();
     }
 }
 

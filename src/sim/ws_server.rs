@@ -6,6 +6,10 @@
 //! `{"stream":..,"data":..}`) and `/ws/<stream>` (raw), optionally under a route prefix such as
 //! `/public` or `/market`. Faults can be injected per service: drop every connection, or go silent
 //! (stop sending data while still answering pings).
+//!
+//! A service can instead be driven by client messages ([`ClientProtocol`]): the connection starts
+//! with no streams and the protocol adds/removes hub streams and answers (snapshots, `PONG`) as
+//! the client's text frames arrive — the Polymarket market channel and RTDS work this way.
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -89,6 +93,78 @@ impl FeedHub {
         self.subscribers.lock().map(|s| s.len()).unwrap_or(0)
     }
 
+    /// Publish `payload` to every subscriber of at least one of `streams` (once per subscriber).
+    pub fn publish_any(&self, streams: &[&str], payload: Arc<[u8]>) {
+        let Some(first) = streams.first() else {
+            return;
+        };
+        let mut subs = match self.subscribers.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if subs.is_empty() {
+            return;
+        }
+        let name: Arc<str> = Arc::from(*first);
+        let mut delivered = false;
+        subs.retain(|s| {
+            if !s.streams.iter().any(|x| streams.contains(&x.as_str())) {
+                return true;
+            }
+            match s.tx.try_send(Published {
+                stream: name.clone(),
+                payload: payload.clone(),
+            }) {
+                Ok(()) => {
+                    delivered = true;
+                    true
+                }
+                Err(TrySendError::Full(_)) => {
+                    self.slow_client_drops.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        });
+        if delivered {
+            self.frames_published.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Add `streams` to subscriber `id` (ignoring ones it already has). Returns those added.
+    pub fn add_streams(&self, id: u64, streams: &[String]) -> Vec<String> {
+        let mut added = Vec::new();
+        if let Ok(mut subs) = self.subscribers.lock() {
+            if let Some(s) = subs.iter_mut().find(|s| s.id == id) {
+                for name in streams {
+                    if !s.streams.contains(name) {
+                        s.streams.push(name.clone());
+                        added.push(name.clone());
+                    }
+                }
+            }
+        }
+        added
+    }
+
+    /// Remove `streams` from subscriber `id`.
+    pub fn remove_streams(&self, id: u64, streams: &[String]) {
+        if let Ok(mut subs) = self.subscribers.lock() {
+            if let Some(s) = subs.iter_mut().find(|s| s.id == id) {
+                s.streams.retain(|x| !streams.contains(x));
+            }
+        }
+    }
+
+    /// The streams subscriber `id` currently receives.
+    pub fn streams_of(&self, id: u64) -> Vec<String> {
+        self.subscribers
+            .lock()
+            .ok()
+            .and_then(|subs| subs.iter().find(|s| s.id == id).map(|s| s.streams.clone()))
+            .unwrap_or_default()
+    }
+
     fn subscribe(&self, streams: Vec<String>) -> (u64, Receiver<Published>) {
         let (tx, rx) = mpsc::sync_channel(CLIENT_QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -121,6 +197,36 @@ impl ServiceControl {
     pub fn drop_all(&self) {
         self.drop_generation.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// A frame a [`ClientProtocol`] sends back to its client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Keep-alive or protocol answer (`PONG`, errors): sent even while the service is silent.
+    Control(String),
+    /// Market data (snapshots): suppressed while the service is silent, like published frames.
+    Data(String),
+}
+
+/// A service whose subscriptions come from client messages rather than the URL.
+///
+/// Implementations must take any lock that also guards the publishing side *before* calling
+/// [`FeedHub::add_streams`] and build snapshots under it, so a snapshot and the frames that follow
+/// it are consistent.
+pub trait ClientProtocol: Send + Sync + 'static {
+    /// Whether a WebSocket upgrade to `path_and_query` is served.
+    fn accepts(&self, path_and_query: &str) -> bool;
+    /// Handle one text frame of connection `sub_id` (its hub subscriber id); return the replies.
+    fn on_text(&self, text: &str, hub: &FeedHub, sub_id: u64) -> Vec<Reply>;
+}
+
+/// How a service decides what a connection receives.
+#[derive(Clone)]
+enum Mode {
+    /// Binance-style: streams named in the URL under one of these route prefixes.
+    Routes(&'static [&'static str]),
+    /// Subscriptions driven by client messages.
+    Protocol(Arc<dyn ClientProtocol>),
 }
 
 /// What a connection asked for, decoded from its request path.
@@ -182,6 +288,25 @@ impl WsService {
         tls: Arc<rustls::ServerConfig>,
         stop: Arc<AtomicBool>,
     ) -> io::Result<WsService> {
+        Self::start_mode(bind, Mode::Routes(prefixes), tls, stop)
+    }
+
+    /// Bind `bind:0` and serve a message-driven protocol over TLS.
+    pub fn start_protocol(
+        bind: &str,
+        protocol: Arc<dyn ClientProtocol>,
+        tls: Arc<rustls::ServerConfig>,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<WsService> {
+        Self::start_mode(bind, Mode::Protocol(protocol), tls, stop)
+    }
+
+    fn start_mode(
+        bind: &str,
+        mode: Mode,
+        tls: Arc<rustls::ServerConfig>,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<WsService> {
         let listener = TcpListener::bind((bind, 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -190,7 +315,7 @@ impl WsService {
         let (c, h) = (control.clone(), hub.clone());
         let handle = thread::Builder::new()
             .name(format!("sim-ws-{}", addr.port()))
-            .spawn(move || accept_loop(listener, prefixes, tls, h, c, stop))?;
+            .spawn(move || accept_loop(listener, mode, tls, h, c, stop))?;
         Ok(WsService {
             addr,
             control,
@@ -209,7 +334,7 @@ impl WsService {
 
 fn accept_loop(
     listener: TcpListener,
-    prefixes: &'static [&'static str],
+    mode: Mode,
     tls: Arc<rustls::ServerConfig>,
     hub: Arc<FeedHub>,
     control: Arc<ServiceControl>,
@@ -219,12 +344,17 @@ fn accept_loop(
         match listener.accept() {
             Ok((sock, _)) => {
                 control.accepted.fetch_add(1, Ordering::Relaxed);
-                let (tls, hub, control, stop) =
-                    (tls.clone(), hub.clone(), control.clone(), stop.clone());
+                let (mode, tls, hub, control, stop) = (
+                    mode.clone(),
+                    tls.clone(),
+                    hub.clone(),
+                    control.clone(),
+                    stop.clone(),
+                );
                 let _ = thread::Builder::new()
                     .name("sim-ws-conn".into())
                     .spawn(move || {
-                        let _ = serve_connection(sock, prefixes, tls, hub, control, stop);
+                        let _ = serve_connection(sock, mode, tls, hub, control, stop);
                     });
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -239,7 +369,7 @@ type TlsSock = rustls::StreamOwned<rustls::ServerConnection, TcpStream>;
 
 fn serve_connection(
     sock: TcpStream,
-    prefixes: &'static [&'static str],
+    mode: Mode,
     tls: Arc<rustls::ServerConfig>,
     hub: Arc<FeedHub>,
     control: Arc<ServiceControl>,
@@ -252,6 +382,7 @@ fn serve_connection(
     let conn = rustls::ServerConnection::new(tls).map_err(io::Error::other)?;
     let stream = rustls::StreamOwned::new(conn, sock);
     let mut route: Option<Route> = None;
+    let mut accepted = false;
     let cfg = WebSocketConfig::default();
     #[expect(
         clippy::result_large_err,
@@ -259,27 +390,70 @@ fn serve_connection(
     )]
     let callback = |req: &Request, resp: Response| {
         let pq = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
-        route = prefixes.iter().find_map(|p| parse_route(pq, p));
+        match &mode {
+            Mode::Routes(prefixes) => {
+                route = prefixes.iter().find_map(|p| parse_route(pq, p));
+                accepted = route.is_some();
+            }
+            Mode::Protocol(p) => accepted = p.accepts(pq),
+        }
         Ok(resp)
     };
     let mut ws = tungstenite::accept_hdr_with_config(stream, callback, Some(cfg))
         .map_err(|e| io::Error::other(e.to_string()))?;
-    let Some(route) = route else {
+    if !accepted {
         let _ = ws.close(None);
         let _ = ws.flush();
         return Ok(());
-    };
+    }
     ws.get_mut().sock.set_nonblocking(true)?;
+    let (route, protocol) = match mode {
+        Mode::Routes(_) => (
+            route.unwrap_or(Route {
+                streams: Vec::new(),
+                combined: false,
+            }),
+            None,
+        ),
+        Mode::Protocol(p) => (
+            Route {
+                streams: Vec::new(),
+                combined: false,
+            },
+            Some(p),
+        ),
+    };
     let (id, rx) = hub.subscribe(route.streams.clone());
-    let result = pump(&mut ws, &rx, &route, &control, generation, &stop);
+    let link = Link {
+        hub: &hub,
+        sub_id: id,
+        protocol: protocol.as_deref(),
+    };
+    let result = pump(&mut ws, &rx, &route, &link, &control, generation, &stop);
     hub.unsubscribe(id);
     result
+}
+
+/// The connection's place in its hub, and its protocol when message-driven.
+struct Link<'a> {
+    hub: &'a FeedHub,
+    sub_id: u64,
+    protocol: Option<&'a dyn ClientProtocol>,
+}
+
+fn send_text(ws: &mut WebSocket<TlsSock>, text: String) -> io::Result<()> {
+    match ws.write(Message::text(text)) {
+        Ok(()) => Ok(()),
+        Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+        Err(e) => Err(io::Error::other(e.to_string())),
+    }
 }
 
 fn pump(
     ws: &mut WebSocket<TlsSock>,
     rx: &Receiver<Published>,
     route: &Route,
+    link: &Link<'_>,
     control: &ServiceControl,
     generation: u64,
     stop: &AtomicBool,
@@ -330,6 +504,26 @@ fn pump(
                 Ok(Message::Close(_)) => {
                     let _ = ws.flush();
                     return Ok(());
+                }
+                Ok(Message::Text(t)) => {
+                    if let Some(p) = link.protocol {
+                        for reply in p.on_text(t.as_str(), link.hub, link.sub_id) {
+                            match reply {
+                                Reply::Control(text) => send_text(ws, text)?,
+                                Reply::Data(text) => {
+                                    if !control.silent.load(Ordering::Relaxed) {
+                                        send_text(ws, text)?;
+                                    }
+                                }
+                            }
+                        }
+                        match ws.flush() {
+                            Ok(()) => {}
+                            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                            }
+                            Err(e) => return Err(io::Error::other(e.to_string())),
+                        }
+                    }
                 }
                 Ok(_) => continue,
                 Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
