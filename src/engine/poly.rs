@@ -221,7 +221,10 @@ impl PolyFeeds {
         let mut sink = Sink { tracked };
         let delivered = market_ws.poll_read(t_ready, |payload, _is_text| {
             let summary = parser.on_frame(payload, books, t_ready, &mut sink);
-            market_hist.record(Stage::SocketToDecode, crate::clock::mono_ns() - t_ready);
+            market_hist.record(
+                Stage::SocketToDecode,
+                crate::clock::mono_ns().saturating_sub(t_ready),
+            );
             if summary.errors > 0 {
                 counters.market_frame_errors += 1;
             }
@@ -249,7 +252,10 @@ impl PolyFeeds {
             if oracle.on_frame(payload, t_ready, now_ms).is_err() {
                 counters.oracle_errors += 1;
             }
-            rtds_hist.record(Stage::SocketToDecode, crate::clock::mono_ns() - t_ready);
+            rtds_hist.record(
+                Stage::SocketToDecode,
+                crate::clock::mono_ns().saturating_sub(t_ready),
+            );
         });
         if let Ok(n) = delivered {
             self.counters.rtds_messages += n as u64;
@@ -501,13 +507,13 @@ impl PolyFeeds {
             let flag =
                 |f: fn(&crate::book::TokenBook) -> bool| [ub, db].iter().any(|b| b.is_some_and(f));
             let latest = self.oracle.latest(asset);
-            let oracle_px = latest.map(|l| (l.price_e18 / E18_TO_E8) as i64);
+            let oracle_px = latest.and_then(|l| i64::try_from(l.price_e18 / E18_TO_E8).ok());
             let oracle_age_ms = self.oracle.staleness_ms(asset, now_ms);
             let price_to_beat = self
                 .oracle
                 .price_to_beat(asset, r.start_s)
                 .ok()
-                .map(|p| (p / E18_TO_E8) as i64);
+                .and_then(|p| i64::try_from(p / E18_TO_E8).ok());
             let bpx = binance_px(asset);
             let end_ms = r.end_s.saturating_mul(1000);
             let start_ms = r.start_s.saturating_mul(1000);

@@ -1,0 +1,210 @@
+//! End to end, Polymarket side: the engine against the embedded simulator over TLS on loopback
+//! (blocking poll). Discovery (Gamma + CLOB on the risk thread) finds the configured markets,
+//! the hot thread subscribes their tokens on the market channel and follows RTDS; the periodic
+//! market views must show filled Up/Down books, the oracle price, and the price to beat marked
+//! missing (the engine starts mid-window, so the start tick was never observed). A second test
+//! drops the market channel once and silences it once: the engine re-subscribes, the books are
+//! flagged stale/awaiting meanwhile and are fresh again at the end.
+//!
+//! The simulator runs the real 300/900 s windows here: discovery validates each Gamma event
+//! against the real window length, so shortened windows (and with them window roll-overs within
+//! a test's time) cannot be followed yet.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sattebaaz::config::{Config, PollMode};
+use sattebaaz::engine::feeds::{configured_assets, BinanceUrls};
+use sattebaaz::engine::hot::POLY_MARKET_LABEL;
+use sattebaaz::engine::market_view::{feed_asset, Phase};
+use sattebaaz::engine::messages::MarketView;
+use sattebaaz::engine::{run, EngineOptions, EngineSummary, PolymarketUrls};
+use sattebaaz::sim::{SimOptions, Simulator};
+
+fn test_config(tag: &str) -> (Config, PathBuf) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let mut cfg = Config::load(path).expect("shipped config loads");
+    let dir = std::env::temp_dir().join(format!("sattebaaz-poly-{tag}-{}", std::process::id()));
+    cfg.engine.run_dir = dir.clone();
+    cfg.poll.mode = PollMode::Blocking;
+    cfg.telemetry.heartbeat_interval_ms = 100;
+    cfg.net.websocket.silence_timeout_ms = 1_000;
+    cfg.net.websocket.ws_ping_interval_ms = 300;
+    cfg.net.backoff.initial_ms = 50;
+    cfg.net.backoff.max_ms = 400;
+    cfg.discovery.step_interval_ms = 50;
+    (cfg, dir)
+}
+
+fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
+    Simulator::start(&SimOptions {
+        seed: 5,
+        bind: "127.0.0.1".into(),
+        assets: configured_assets(cfg)
+            .iter()
+            .map(|a| a.short_name().to_string())
+            .collect(),
+        ca_file: dir.join("ca.pem"),
+        step: Duration::from_millis(5),
+    })
+    .expect("simulator starts")
+}
+
+fn options(sim: &Simulator, secs: u64) -> EngineOptions {
+    EngineOptions {
+        binance: BinanceUrls {
+            spot: sim.binance_spot_url(),
+            futures_public: sim.binance_futures_public_url(),
+            futures_market: sim.binance_futures_market_url(),
+        },
+        polymarket: Some(PolymarketUrls {
+            market_ws: sim.polymarket_market_url(),
+            rtds_ws: sim.polymarket_rtds_url(),
+            gamma: sim.gamma_url(),
+            clob: sim.clob_url(),
+        }),
+        extra_ca: Some(sim.ca_file().to_path_buf()),
+        poll_mode: None,
+        duration: Some(Duration::from_secs(secs)),
+        live_table: false,
+    }
+}
+
+/// The final view of the configured market type's window that contains `at_ms`.
+fn current_view(summary: &EngineSummary, m: &sattebaaz::config::MarketConfig) -> MarketView {
+    let v = summary
+        .risk
+        .markets
+        .iter()
+        .find(|v| {
+            v.asset == feed_asset(m.asset)
+                && v.window == m.window
+                && v.start_s * 1000 <= v.at_ms
+                && v.at_ms < v.end_s * 1000
+        })
+        .copied();
+    v.unwrap_or_else(|| panic!("no current market for {:?} {:?}", m.asset, m.window))
+}
+
+fn assert_fresh_books(v: &MarketView) {
+    let (ub, ua, db, da) = (
+        v.up_bid.expect("up bid"),
+        v.up_ask.expect("up ask"),
+        v.down_bid.expect("down bid"),
+        v.down_ask.expect("down ask"),
+    );
+    assert!(0 < ub && ub < ua && ua < 1_000_000, "up book {ub}/{ua}");
+    assert!(0 < db && db < da && da < 1_000_000, "down book {db}/{da}");
+    let sum = v.ask_sum.expect("ask sum");
+    assert_eq!(sum, ua + da);
+    // Complementary books: the asks sum to about $1 (never far below: that would be free money).
+    assert!((950_000..=1_200_000).contains(&sum), "ask sum {sum}");
+    assert!(!v.stale && !v.awaiting_snapshot, "fresh: {v:?}");
+    assert!(v.snapshots >= 2, "both books got a snapshot");
+}
+
+#[test]
+fn engine_discovers_markets_fills_books_and_follows_the_oracle() {
+    let (cfg, dir) = test_config("plain");
+    let sim = start_sim(&cfg, &dir);
+    let summary = run(&cfg, options(&sim, 6)).expect("engine runs");
+
+    let d = summary.risk.discovery.clone().expect("discovery ran");
+    assert!(d.discovered as usize >= cfg.markets.len(), "{d:?}");
+    assert_eq!(d.gamma_invalid + d.clob_invalid + d.clob_mismatches, 0);
+    let poly = summary.hot.poly.as_ref().expect("polymarket side ran");
+    assert!(poly.counters.new_markets >= cfg.markets.len() as u64);
+    assert_eq!(poly.counters.add_failures, 0);
+    assert_eq!(poly.counters.send_failures, 0);
+    assert!(poly.counters.initial_subscriptions >= 1);
+    assert!(poly.books.snapshots >= 2 * cfg.markets.len() as u64);
+    assert_eq!(summary.hot.stats.parse_errors, 0);
+    assert_eq!(summary.hot.stats.open_connections, 5);
+
+    for m in &cfg.markets {
+        let v = current_view(&summary, m);
+        assert_fresh_books(&v);
+        assert_ne!(v.phase, Phase::Upcoming);
+        assert_ne!(v.phase, Phase::Resolved);
+        let oracle = v.oracle_px.expect("oracle price");
+        assert!(v.binance_px > 0);
+        // The simulated Chainlink follows the simulated Binance closely.
+        let dev = (oracle - v.binance_px).abs() as f64 / v.binance_px as f64;
+        assert!(dev < 0.01, "oracle {oracle} vs binance {}", v.binance_px);
+        assert!(v.oracle_age_ms.is_some());
+        // Started mid-window: the start second's tick was never seen, so it is missing (never
+        // guessed), and without it there is no fair value.
+        if summary.elapsed.as_secs() + 1 < v.at_ms / 1000 - v.start_s {
+            assert_eq!(v.price_to_beat, None);
+            assert_eq!(v.fair_up, None);
+        }
+    }
+    // Per-stage latency of the new feeds was recorded and written.
+    assert!(summary
+        .histogram_files
+        .iter()
+        .any(|p| p.starts_with(dir.join("histograms/polymarket_market"))));
+}
+
+#[test]
+fn engine_resubscribes_after_market_channel_drop_and_silence() {
+    let (cfg, dir) = test_config("faults");
+    let sim = Arc::new(start_sim(&cfg, &dir));
+    let injector = {
+        let sim = sim.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(2_500));
+            sim.polymarket_market.control.drop_all();
+            std::thread::sleep(Duration::from_millis(1_500));
+            // Quiet (pings still answered) for longer than the watchdog allows.
+            sim.polymarket_market
+                .control
+                .silent
+                .store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(1_800));
+            sim.polymarket_market
+                .control
+                .silent
+                .store(false, Ordering::SeqCst);
+        })
+    };
+    let summary = run(&cfg, options(&sim, 9)).expect("engine runs");
+    injector.join().expect("injector");
+
+    let net = summary
+        .hot
+        .net
+        .iter()
+        .find(|(l, _)| *l == POLY_MARKET_LABEL)
+        .map(|(_, c)| *c)
+        .expect("market channel counters");
+    assert!(net.drops >= 1, "drop seen: {net:?}");
+    assert!(net.watchdog_fires >= 1, "silence detected: {net:?}");
+    assert!(net.connects >= 3, "reconnected twice: {net:?}");
+    let poly = summary.hot.poly.as_ref().expect("polymarket side ran");
+    // One initial subscription per open, each with every live token.
+    assert!(
+        poly.counters.initial_subscriptions >= 3,
+        "{:?}",
+        poly.counters
+    );
+
+    // Meanwhile the books were flagged; at the end they are fresh again.
+    let history = &summary.risk.market_history;
+    let first_full = history
+        .iter()
+        .position(|v| v.up_ask.is_some() && !v.stale && !v.awaiting_snapshot)
+        .expect("books filled before the faults");
+    assert!(
+        history[first_full..]
+            .iter()
+            .any(|v| v.stale || v.awaiting_snapshot),
+        "books flagged while the channel was down"
+    );
+    for m in &cfg.markets {
+        assert_fresh_books(&current_view(&summary, m));
+    }
+    assert_eq!(summary.hot.stats.parse_errors, 0);
+}
