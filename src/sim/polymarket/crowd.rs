@@ -552,6 +552,11 @@ impl Crowd {
             return;
         }
         let left = resting - size;
+        if left == 0 {
+            // Makers refill an emptied top level within ~100 ms.
+            let refill = inp.t_s + exponential(&mut self.rng, 10.0);
+            self.next_requote_s = self.next_requote_s.min(refill);
+        }
         self.set_level(token, level_side, price, left, out);
         if self.mirrored {
             self.mirror_level(token, level_side, price, left, out);
