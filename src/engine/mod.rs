@@ -140,6 +140,9 @@ fn poll_mode(cfg: &Config, over: Option<ConfigPollMode>) -> PollMode {
     }
 }
 
+/// RTDS wants a text `PING` every 5 s (its docs and SDK), whatever the market channel uses.
+const RTDS_PING_INTERVAL: Duration = Duration::from_secs(5);
+
 /// Polymarket connections additionally send the text `PING` keep-alive and swallow `PONG`.
 fn poly_ws_options(cfg: &Config) -> Result<WsOptions, EngineError> {
     let ms = cfg.net.websocket.app_ping_interval_ms;
@@ -284,6 +287,10 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
                 rtds_url: urls.rtds_ws.clone(),
                 rtds_connector: connector(POLY_RTDS_LABEL, &urls.rtds_ws, &tls)?,
                 ws_options: poly_ws_options(cfg)?,
+                rtds_ws_options: WsOptions {
+                    app_ping_interval: Some(RTDS_PING_INTERVAL),
+                    ..poly_ws_options(cfg)?
+                },
                 max_markets: cfg.discovery.max_markets as usize,
                 assets: cfg.markets.iter().map(|m| feed_asset(m.asset)).fold(
                     Vec::new(),

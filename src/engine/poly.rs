@@ -42,8 +42,10 @@ pub struct PolySetup {
     /// RTDS URL and its resolved connector.
     pub rtds_url: String,
     pub rtds_connector: MaybeTlsConnector,
-    /// WebSocket settings for both (application `PING`/`PONG` set).
+    /// WebSocket settings of the market channel (text `PING` every 10 s, `PONG` swallowed).
     pub ws_options: WsOptions,
+    /// WebSocket settings of RTDS (text `PING` every 5 s).
+    pub rtds_ws_options: WsOptions,
     /// Book slots (markets tracked at once).
     pub max_markets: usize,
     /// Assets whose oracle prices are followed.
@@ -145,7 +147,7 @@ impl PolyFeeds {
             setup.market_connector,
             &setup.market_url,
             &[],
-            setup.ws_options.clone(),
+            setup.ws_options,
             registry,
             Token(market_token),
             market_token as u16,
@@ -154,7 +156,7 @@ impl PolyFeeds {
             setup.rtds_connector,
             &setup.rtds_url,
             &[],
-            setup.ws_options,
+            setup.rtds_ws_options,
             registry,
             Token(rtds_token),
             rtds_token as u16,
