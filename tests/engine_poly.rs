@@ -222,3 +222,77 @@ fn engine_resubscribes_after_market_channel_drop_and_silence() {
     }
     assert_eq!(summary.hot.stats.parse_errors, 0);
 }
+
+/// Follows a real window roll-over (the simulator runs 300 s windows): waits until 20 s before
+/// the next 5-minute boundary (up to 5 minutes), then runs 45 s. Ignored by default for its
+/// length; run with `cargo test --test engine_poly -- --ignored`.
+#[test]
+#[ignore = "waits for a real 5-minute window boundary (up to ~6 minutes)"]
+fn engine_follows_a_window_rollover_without_gap() {
+    let (cfg, dir) = test_config("rollover");
+    let now_ms = sattebaaz::clock::wall_ms();
+    let left_ms = 300_000 - now_ms % 300_000;
+    if left_ms > 20_000 {
+        std::thread::sleep(Duration::from_millis(left_ms - 20_000));
+    } else {
+        std::thread::sleep(Duration::from_millis(left_ms + 280_000));
+    }
+    let boundary_s = sattebaaz::clock::wall_ms().div_ceil(300_000) * 300;
+    let sim = start_sim(&cfg, &dir);
+    let summary = run(&cfg, options(&sim, 45)).expect("engine runs");
+
+    let btc5 = cfg
+        .markets
+        .iter()
+        .find(|m| m.window == sattebaaz::config::Window::Min5)
+        .expect("a 5m market configured");
+    let asset = feed_asset(btc5.asset);
+    let history: Vec<&MarketView> = summary
+        .risk
+        .market_history
+        .iter()
+        .filter(|v| v.asset == asset && v.window == btc5.window)
+        .collect();
+    // The next window was tracked before the current one ended.
+    assert!(
+        history
+            .iter()
+            .any(|v| v.start_s == boundary_s && v.at_ms < boundary_s * 1000),
+        "next window subscribed ahead"
+    );
+    // No gap: at every view time after the first, some tracked market covers that instant.
+    let first = history.first().expect("views").at_ms;
+    for v in history.iter().filter(|v| v.at_ms > first + 1_000) {
+        assert!(
+            history.iter().any(|w| w.at_ms == v.at_ms
+                && w.start_s * 1000 <= v.at_ms
+                && v.at_ms < w.end_s * 1000),
+            "coverage at {}",
+            v.at_ms
+        );
+    }
+    // The new window's books are fresh, its price to beat was observed at its start.
+    let new = summary
+        .risk
+        .markets
+        .iter()
+        .find(|v| v.asset == asset && v.window == btc5.window && v.start_s == boundary_s)
+        .copied()
+        .expect("new window tracked at the end");
+    assert_fresh_books(&new);
+    let ptb = new
+        .price_to_beat
+        .expect("price to beat observed at the window start");
+    assert!((ptb - new.binance_px).abs() < new.binance_px / 100);
+    let fair = new.fair_up.expect("fair value");
+    assert!(fair > 0.0 && fair < 1.0);
+    // The old window resolved and was retired.
+    let poly = summary.hot.poly.as_ref().expect("polymarket side ran");
+    assert!(poly.counters.resolved >= 1, "{:?}", poly.counters);
+    assert!(poly.counters.retired >= 1, "{:?}", poly.counters);
+    assert!(summary
+        .risk
+        .markets
+        .iter()
+        .all(|v| !(v.asset == asset && v.window == btc5.window && v.end_s == boundary_s)));
+}

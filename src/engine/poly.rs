@@ -127,6 +127,8 @@ pub struct PolyFeeds {
     assets: Vec<Asset>,
     oracle_max_age_ms: u64,
     market_was_open: bool,
+    /// The initial subscription frame went out on the current market-channel connection.
+    initial_sent: bool,
     /// Market channel: socket readable → frame parsed and applied to the books
     /// (`SocketToDecode`; the parser applies while it walks, so there is no separate book stage).
     pub market_hist: StageHistograms,
@@ -176,6 +178,7 @@ impl PolyFeeds {
             assets: setup.assets,
             oracle_max_age_ms: setup.oracle_max_age_ms,
             market_was_open: false,
+            initial_sent: false,
             market_hist: StageHistograms::new(),
             rtds_hist: StageHistograms::new(),
             counters: PolyCounters::default(),
@@ -277,6 +280,7 @@ impl PolyFeeds {
         if self.market_ws.take_just_opened() {
             // Books come back as fresh snapshots: until then they wait.
             self.mark_all_awaiting();
+            self.initial_sent = false;
             self.send_initial(now_ns);
         }
         self.market_was_open = market_open;
@@ -303,6 +307,7 @@ impl PolyFeeds {
             frame,
             market_ws,
             counters,
+            initial_sent,
             ..
         } = self;
         let live = tracked
@@ -319,7 +324,10 @@ impl PolyFeeds {
         }
         match write_initial_subscription(frame, live, true) {
             Ok(n) => match market_ws.send_text(now_ns, frame.get(..n).unwrap_or(&[])) {
-                Ok(()) => counters.initial_subscriptions += 1,
+                Ok(()) => {
+                    counters.initial_subscriptions += 1;
+                    *initial_sent = true;
+                }
                 Err(_) => counters.send_failures += 1,
             },
             Err(_) => counters.send_failures += 1,
@@ -441,8 +449,8 @@ impl PolyFeeds {
                     });
                 }
                 let (u, d) = MarketBooks::tokens_of(m);
-                if self.tracked_count() == 1 && self.market_ws.state() == WsState::Open {
-                    // The first token on an open socket: the initial frame form.
+                if !self.initial_sent && self.market_ws.state() == WsState::Open {
+                    // The first tokens on this connection: the initial frame form.
                     self.send_initial(now_ns);
                 } else {
                     self.send_dynamic(now_ns, SubscriptionOp::Subscribe, [u, d], 2);
