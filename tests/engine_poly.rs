@@ -6,6 +6,9 @@
 //! drops the market channel once and silences it once: the engine re-subscribes, the books are
 //! flagged stale/awaiting meanwhile and are fresh again at the end.
 //!
+//! A last test proves the hot thread's market bookkeeping (discovery commands, id conversion,
+//! book registration, views, timers) allocates nothing after warm-up.
+//!
 //! The simulator runs the real 300/900 s windows here: discovery validates each Gamma event
 //! against the real window length, so shortened windows (and with them window roll-overs within
 //! a test's time) cannot be followed yet.
@@ -22,6 +25,10 @@ use sattebaaz::engine::market_view::{feed_asset, Phase};
 use sattebaaz::engine::messages::MarketView;
 use sattebaaz::engine::{run, EngineOptions, EngineSummary, PolymarketUrls};
 use sattebaaz::sim::{SimOptions, Simulator};
+use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
+
+#[global_allocator]
+static A: CountingAlloc = CountingAlloc;
 
 fn test_config(tag: &str) -> (Config, PathBuf) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
@@ -295,4 +302,108 @@ fn engine_follows_a_window_rollover_without_gap() {
         .markets
         .iter()
         .all(|v| !(v.asset == asset && v.window == btc5.window && v.end_s == boundary_s)));
+}
+
+fn record(idx: u16, start_s: u64, up: &str, down: &str) -> sattebaaz::discovery::MarketRecord {
+    use sattebaaz::discovery::{MarketIdx, Settlement, TokenId};
+    let mut condition_id = [0u8; 32];
+    condition_id[31] = idx as u8;
+    condition_id[0] = 0xc0;
+    sattebaaz::discovery::MarketRecord {
+        idx: MarketIdx(idx),
+        asset: sattebaaz::config::Asset::Btc,
+        window: sattebaaz::config::Window::Min5,
+        start_s,
+        end_s: start_s + 300,
+        condition_id,
+        up_token: TokenId::parse(up).expect("token id").key,
+        down_token: TokenId::parse(down).expect("token id").key,
+        tick_micros: 10_000,
+        min_size_micros: 5_000_000,
+        neg_risk: false,
+        fee_rate_ppm: 0,
+        fee_exponent: 0,
+        fee_taker_only: true,
+        settlement: Settlement::Point,
+    }
+}
+
+#[test]
+fn market_bookkeeping_allocates_nothing_after_warm_up() {
+    use sattebaaz::discovery::{DiscoveryMsg, MarketIdx, Outcome};
+    use sattebaaz::engine::poly::{PolyFeeds, PolySetup};
+    use sattebaaz::feeds::binance::records::Asset;
+    use sattebaaz::net::ws::{MaybeTlsConnector, WsOptions};
+
+    let poll = mio::Poll::new().expect("poll");
+    let nowhere = MaybeTlsConnector {
+        addr: "127.0.0.1:9".parse().expect("addr"),
+        tls: None,
+    };
+    let mut feeds = PolyFeeds::new(
+        PolySetup {
+            market_url: "ws://127.0.0.1:9/ws/market".into(),
+            market_connector: nowhere.clone(),
+            rtds_url: "ws://127.0.0.1:9/".into(),
+            rtds_connector: nowhere,
+            ws_options: WsOptions::default(),
+            rtds_ws_options: WsOptions::default(),
+            max_markets: 4,
+            assets: vec![Asset::Btc],
+            oracle_max_age_ms: 5_000,
+        },
+        poll.registry(),
+        0,
+        1,
+    )
+    .expect("clients built");
+    let up = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    let down = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+    let now_ms = sattebaaz::clock::wall_ms();
+    let start_s = now_ms / 1000 - 10;
+    let mut views = 0;
+    // Records are built outside the measured part (parsing the ids allocates their text).
+    let records = [record(1, start_s, up, down), record(2, start_s, up, down)];
+    let cycle = |feeds: &mut PolyFeeds, idx: u16, views: &mut usize| {
+        let now_ns = sattebaaz::clock::mono_ns();
+        let rec = records[usize::from(idx) - 1];
+        feeds.on_discovery(DiscoveryMsg::NewMarket(rec), now_ns);
+        feeds.on_timer(now_ns);
+        feeds.views(
+            now_ms,
+            now_ns,
+            |_| 6_500_000_000_000,
+            |v| {
+                assert_eq!(v.market, idx);
+                assert_eq!(v.phase, Phase::Early);
+                assert!(v.awaiting_snapshot && v.stale && v.up_bid.is_none());
+                *views += 1;
+            },
+        );
+        let resolved = DiscoveryMsg::MarketResolved {
+            idx: MarketIdx(idx),
+            winner: Outcome::Up,
+        };
+        feeds.on_discovery(resolved, now_ns);
+        let tracked = feeds.tracked_count();
+        let gone = feeds.on_discovery(
+            DiscoveryMsg::RetireMarket {
+                idx: MarketIdx(idx),
+            },
+            now_ns,
+        );
+        (tracked, gone)
+    };
+    // Warm-up, then the same work again under the counter.
+    assert_eq!(cycle(&mut feeds, 1, &mut views), (1, Some(1)));
+    let (allocs, result) = count_allocations(|| cycle(&mut feeds, 2, &mut views));
+    assert_eq!(result, (1, Some(2)));
+    assert_eq!(allocs, 0, "market bookkeeping allocated");
+    assert_eq!(views, 2);
+    // The ids were converted exactly: the token resolves while the market is live.
+    let rec = record(3, start_s, up, down);
+    feeds.on_discovery(DiscoveryMsg::NewMarket(rec), sattebaaz::clock::mono_ns());
+    assert!(feeds.books().token(up.as_bytes()).is_some());
+    assert!(feeds.books().token(down.as_bytes()).is_some());
+    assert_eq!(feeds.counters.add_failures, 0);
 }

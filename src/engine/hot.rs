@@ -1,7 +1,8 @@
 //! The hot thread: one mio poll loop over every feed connection. Per readiness event it drains
 //! every available WebSocket message, parses it in place (simd-json, reused buffers) and applies
 //! it to fixed-memory per-asset state, recording per-stage latency into histograms it owns.
-//! Timers (keep-alives, watchdogs, reconnects) run at most once per millisecond.
+//! Timers (keep-alives, watchdogs, reconnects, due subscriptions, discovery commands from the
+//! risk thread) run at most once per millisecond; market views go out with the loop stats.
 //!
 //! Invariants: after start-up nothing here blocks (busy or short blocking poll only), allocates,
 //! or formats text; everything that leaves the thread is a `Copy` message pushed into an SPSC ring

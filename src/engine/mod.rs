@@ -1,7 +1,9 @@
-//! The engine: wires the hot thread (`hot`: the mio poll loop over every venue connection) and
-//! the risk/telemetry thread (`risk`) together through two SPSC rings (`messages`), pins each to
-//! its configured CPU, resolves DNS and builds TLS configuration before either starts, and on
-//! shutdown dumps the hot thread's latency histograms.
+//! The engine: wires the hot thread (`hot`: the mio poll loop over every venue connection —
+//! Binance, and through `poly` the Polymarket market channel and RTDS) and the risk/telemetry
+//! thread (`risk`: market discovery, views, the live table) together through two SPSC rings
+//! (`messages`), pins each to its configured CPU, resolves DNS and builds TLS configuration
+//! (including discovery's Gamma/CLOB clients) before either starts, and on shutdown dumps the
+//! hot thread's latency histograms (Polymarket feeds in their own sub-directories).
 //!
 //! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
 //! hot thread only connects, polls, parses and applies.
