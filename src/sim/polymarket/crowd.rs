@@ -197,7 +197,7 @@ impl Crowd {
     /// A crowd for one market, seeded.
     pub fn new(seed: u64) -> Self {
         let mut rng = StdRng::seed_from_u64(seed);
-        let discounts = [rng.random_range(0.005..0.05), rng.random_range(0.005..0.05)];
+        let discounts = [rng.random_range(0.015..0.06), rng.random_range(0.015..0.06)];
         Crowd {
             rng,
             books: [Book::default(), Book::default()],
@@ -621,5 +621,22 @@ mod tests {
             assert_eq!(oa.changes, ob.changes);
             assert_eq!(oa.trades, ob.trades);
         }
+    }
+
+    #[test]
+    fn opening_asks_sum_below_one() {
+        let mut sums = Vec::new();
+        for seed in 0..60 {
+            let mut c = Crowd::new(seed);
+            for i in 0..200 {
+                c.step(&inputs(i as f64 * 0.005, Phase::Opening, 0.005));
+            }
+            let (up, down) = (c.book(Token::Up), c.book(Token::Down));
+            sums.push(up.best_ask().unwrap() + down.best_ask().unwrap());
+        }
+        sums.sort_unstable();
+        assert!(sums.iter().all(|s| *s < ONE), "{sums:?}");
+        let median = sums[sums.len() / 2];
+        assert!((900..=975).contains(&median), "median {median}: {sums:?}");
     }
 }
