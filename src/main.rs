@@ -328,7 +328,7 @@ fn run_demo(
     if window_secs != 0 {
         eprintln!(
             "warning: --window-secs {window_secs}: discovery checks windows against the real \
-             300/900 s lengths, so shortened markets are refused (counted as invalid)"
+             300/900 s lengths, so shortened markets are not tracked (their slugs are not found or refused)"
         );
     }
     let poly_sim = PolySimOptions {
