@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 
 use sattebaaz::config::{Config, PollMode};
 use sattebaaz::engine::feeds::BinanceUrls;
-use sattebaaz::engine::{EngineOptions, EngineSummary};
+use sattebaaz::engine::{EngineOptions, EngineSummary, PolymarketUrls};
+use sattebaaz::sim::polymarket::PolySimOptions;
 use sattebaaz::sim::{SimOptions, Simulator};
 
 #[derive(Parser)]
@@ -68,6 +69,11 @@ enum Command {
         /// Do not print the live table (totals are still printed).
         #[arg(long)]
         quiet: bool,
+        /// Simulated market window length in seconds (default: `sim.window_secs_override`;
+        /// 0 = the real 300/900 s). Discovery validates windows against the real lengths, so a
+        /// shortened window is listed by the simulator but not tracked by the engine.
+        #[arg(long)]
+        window_secs: Option<u32>,
     },
     /// Watch the real venues configured in `[venues]` (market data only, no orders): the same
     /// live table as the demo, until Ctrl-C or --duration.
@@ -214,7 +220,8 @@ fn main() -> ExitCode {
             config,
             poll,
             quiet,
-        } => run_demo(duration, seed, &config, poll, quiet),
+            window_secs,
+        } => run_demo(duration, seed, &config, poll, quiet, window_secs),
         Command::Monitor {
             config,
             duration,
@@ -307,6 +314,7 @@ fn run_demo(
     config: &std::path::Path,
     poll: PollArg,
     quiet: bool,
+    window_secs: Option<u32>,
 ) -> ExitCode {
     let Some(cfg) = load_config(config) else {
         return ExitCode::from(1);
@@ -316,13 +324,25 @@ fn run_demo(
         .iter()
         .map(|a| a.short_name().to_string())
         .collect();
-    let mut sim = match Simulator::start(&SimOptions {
+    let window_secs = window_secs.unwrap_or(cfg.sim.window_secs_override);
+    if window_secs != 0 {
+        eprintln!(
+            "warning: --window-secs {window_secs}: discovery checks windows against the real \
+             300/900 s lengths, so shortened markets are not tracked (their slugs are not found or refused)"
+        );
+    }
+    let poly_sim = PolySimOptions {
+        window_secs_override: (window_secs != 0).then_some(u64::from(window_secs)),
+        ..PolySimOptions::default()
+    };
+    let sim_options = SimOptions {
         seed,
         bind: cfg.sim.bind.to_string(),
         assets,
         ca_file: cfg.engine.run_dir.join("sim-ca.pem"),
         step: Duration::from_millis(5),
-    }) {
+    };
+    let mut sim = match Simulator::start_with(&sim_options, &poly_sim) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: starting the simulator: {e}");
@@ -339,6 +359,12 @@ fn run_demo(
             futures_public: sim.binance_futures_public_url(),
             futures_market: sim.binance_futures_market_url(),
         },
+        polymarket: Some(PolymarketUrls {
+            market_ws: sim.polymarket_market_url(),
+            rtds_ws: sim.polymarket_rtds_url(),
+            gamma: sim.gamma_url(),
+            clob: sim.clob_url(),
+        }),
         extra_ca: Some(sim.ca_file().to_path_buf()),
         poll_mode: poll.resolve(),
         duration: Some(Duration::from_secs(duration)),
@@ -355,6 +381,7 @@ fn run_monitor(config: &std::path::Path, duration: Option<u64>, poll: PollArg) -
     };
     let opts = EngineOptions {
         binance: BinanceUrls::from_config(&cfg),
+        polymarket: Some(PolymarketUrls::from_config(&cfg)),
         extra_ca: None,
         poll_mode: poll.resolve(),
         duration: duration.map(Duration::from_secs),
@@ -392,10 +419,45 @@ fn finish(
         )
     );
     let s = &summary.hot.stats;
+    if let Some(p) = &summary.hot.poly {
+        let c = &p.counters;
+        println!(
+            "polymarket: {} markets announced, {} resolved, {} retired, {} tracked at the end; \
+             {} market-channel + {} RTDS messages; {} snapshots, {} level updates, {} resyncs, \
+             {} stale marks; {} subscribe frames ({} initial), {} unsubscribes, {} send failures",
+            c.new_markets,
+            c.resolved,
+            c.retired,
+            p.tracked,
+            c.market_messages,
+            c.rtds_messages,
+            p.books.snapshots,
+            p.books.level_updates,
+            c.resyncs,
+            p.books.stale_marks,
+            c.dynamic_subscriptions + c.initial_subscriptions,
+            c.initial_subscriptions,
+            c.unsubscriptions,
+            c.send_failures
+        );
+    }
+    if let Some(d) = &summary.risk.discovery {
+        println!(
+            "discovery: {} discovered, {} gamma + {} clob requests, {} not listed yet, \
+             {} invalid, {} transport errors, {} timeouts",
+            d.discovered,
+            d.gamma_requests,
+            d.clob_requests,
+            d.not_listed,
+            d.gamma_invalid + d.clob_invalid + d.clob_mismatches,
+            d.transport_errors,
+            d.timeouts
+        );
+    }
     println!(
         "totals ({data} data): {} messages, {} parse errors, {} hot->risk queue drops, \
          {} hung-loop checks failed, {:.1} s",
-        s.messages,
+        s.messages + s.messages_poly,
         s.parse_errors,
         s.queue_drops,
         summary.risk.hot_stalls,

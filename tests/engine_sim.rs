@@ -49,6 +49,7 @@ fn options(sim: &Simulator, secs: u64) -> EngineOptions {
             futures_public: sim.binance_futures_public_url(),
             futures_market: sim.binance_futures_market_url(),
         },
+        polymarket: None,
         extra_ca: Some(sim.ca_file().to_path_buf()),
         poll_mode: None,
         duration: Some(Duration::from_secs(secs)),

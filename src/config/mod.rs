@@ -32,9 +32,9 @@ use std::str::FromStr;
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use load::{is_secret_like, SYNTAX_PATH};
 pub use schema::{
-    Asset, BackoffConfig, BinanceVenueConfig, Config, EngineConfig, EngineMode, HttpConfig,
-    MarketConfig, NetConfig, PollConfig, PollMode, PolymarketVenueConfig, QueuesConfig, SimConfig,
-    TelemetryConfig, ThreadsConfig, VenuesConfig, WebsocketConfig, Window,
+    Asset, BackoffConfig, BinanceVenueConfig, Config, DiscoveryConfig, EngineConfig, EngineMode,
+    HttpConfig, MarketConfig, NetConfig, OracleConfig, PollConfig, PollMode, PolymarketVenueConfig,
+    QueuesConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig, WebsocketConfig, Window,
 };
 
 /// The shipped `config.toml`, embedded at build time (tests and tools can start from it).

@@ -36,6 +36,10 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// `[sim]`: the embedded venue simulator.
     pub sim: SimConfig,
+    /// `[discovery]`: finding, resolving and retiring the configured markets.
+    pub discovery: DiscoveryConfig,
+    /// `[oracle]`: Chainlink (RTDS) freshness.
+    pub oracle: OracleConfig,
 }
 
 impl Config {
@@ -315,4 +319,36 @@ pub struct SimConfig {
     pub window_secs_override: u32,
     /// Address the simulator's listeners bind to.
     pub bind: IpAddr,
+}
+
+/// `[discovery]`: market discovery on the risk thread (Gamma + CLOB lookups).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DiscoveryConfig {
+    /// Look a window up once its start is at most this many seconds ahead.
+    pub lead_s: u32,
+    /// Do not newly discover a window ending within this many seconds.
+    pub min_remaining_s: u32,
+    /// First resolution check this many seconds after a window's end.
+    pub resolve_after_s: u32,
+    /// Then check again every this many seconds until resolved.
+    pub resolve_every_s: u32,
+    /// Retire a resolved market once its end is this many seconds in the past.
+    pub retire_after_s: u32,
+    /// Retire a still-unresolved market this many seconds after its end.
+    pub give_up_unresolved_s: u32,
+    /// Lookups per discovery step at most (bounds how long one step blocks).
+    pub max_lookups_per_step: u32,
+    /// Milliseconds between discovery steps.
+    pub step_interval_ms: u32,
+    /// Cross-check every Gamma result with the CLOB's `/clob-markets/<conditionId>`.
+    pub verify_with_clob: bool,
+    /// Markets tracked at once (book slots on the hot thread, registry capacity).
+    pub max_markets: u32,
+}
+
+/// `[oracle]`: freshness of the Chainlink price relayed by RTDS.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OracleConfig {
+    /// The latest Chainlink observation older than this is shown as stale, milliseconds.
+    pub max_age_ms: u32,
 }

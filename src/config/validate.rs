@@ -53,6 +53,18 @@ pub const PRIORITY: RangeInclusive<u32> = 1..=1_000;
 pub const HEARTBEAT_INTERVAL_MS: RangeInclusive<u32> = 10..=3_600_000;
 /// `sim.window_secs_override` when non-zero.
 pub const SIM_WINDOW_SECS: RangeInclusive<u32> = 1..=3_600;
+/// `discovery.*_s` schedule offsets (seconds).
+pub const DISCOVERY_SECS: RangeInclusive<u32> = 0..=86_400;
+/// `discovery.resolve_every_s`.
+pub const DISCOVERY_RESOLVE_EVERY_S: RangeInclusive<u32> = 1..=3_600;
+/// `discovery.max_lookups_per_step`.
+pub const DISCOVERY_LOOKUPS_PER_STEP: RangeInclusive<u32> = 1..=64;
+/// `discovery.step_interval_ms`.
+pub const DISCOVERY_STEP_INTERVAL_MS: RangeInclusive<u32> = 10..=60_000;
+/// `discovery.max_markets`.
+pub const DISCOVERY_MAX_MARKETS: RangeInclusive<u32> = 1..=1_024;
+/// `oracle.max_age_ms`.
+pub const ORACLE_MAX_AGE_MS: RangeInclusive<u32> = 100..=600_000;
 
 /// Collects validation errors; every `check_*` appends and carries on.
 #[derive(Debug, Default)]
@@ -132,6 +144,12 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_markets(&config.markets, &mut checker);
     check_telemetry(config, &mut checker);
     check_sim(config, &mut checker);
+    check_discovery(config, &mut checker);
+    checker.in_range(
+        "oracle.max_age_ms",
+        config.oracle.max_age_ms,
+        ORACLE_MAX_AGE_MS,
+    );
     checker.into_errors()
 }
 
@@ -422,6 +440,49 @@ fn check_sim(config: &Config, checker: &mut Checker) {
     let override_secs = config.sim.window_secs_override;
     if override_secs != 0 {
         checker.in_range("sim.window_secs_override", override_secs, SIM_WINDOW_SECS);
+    }
+}
+
+fn check_discovery(config: &Config, checker: &mut Checker) {
+    let d = &config.discovery;
+    for (path, value) in [
+        ("discovery.lead_s", d.lead_s),
+        ("discovery.min_remaining_s", d.min_remaining_s),
+        ("discovery.resolve_after_s", d.resolve_after_s),
+        ("discovery.retire_after_s", d.retire_after_s),
+        ("discovery.give_up_unresolved_s", d.give_up_unresolved_s),
+    ] {
+        checker.in_range(path, value, DISCOVERY_SECS);
+    }
+    checker.in_range(
+        "discovery.resolve_every_s",
+        d.resolve_every_s,
+        DISCOVERY_RESOLVE_EVERY_S,
+    );
+    checker.in_range(
+        "discovery.max_lookups_per_step",
+        d.max_lookups_per_step,
+        DISCOVERY_LOOKUPS_PER_STEP,
+    );
+    checker.in_range(
+        "discovery.step_interval_ms",
+        d.step_interval_ms,
+        DISCOVERY_STEP_INTERVAL_MS,
+    );
+    checker.in_range(
+        "discovery.max_markets",
+        d.max_markets,
+        DISCOVERY_MAX_MARKETS,
+    );
+    if d.give_up_unresolved_s < d.retire_after_s {
+        checker.fail(
+            "discovery.give_up_unresolved_s",
+            ErrorKind::OutOfRange,
+            format!(
+                "{} must be at least discovery.retire_after_s ({})",
+                d.give_up_unresolved_s, d.retire_after_s
+            ),
+        );
     }
 }
 

@@ -49,6 +49,32 @@ impl BinanceUrls {
     }
 }
 
+/// Polymarket endpoints, as configured or pointed at the simulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolymarketUrls {
+    /// CLOB market channel (`.../ws/market`).
+    pub market_ws: String,
+    /// RTDS (Chainlink prices).
+    pub rtds_ws: String,
+    /// Gamma REST base URL.
+    pub gamma: String,
+    /// CLOB REST base URL.
+    pub clob: String,
+}
+
+impl PolymarketUrls {
+    /// The URLs in the configuration.
+    pub fn from_config(cfg: &Config) -> Self {
+        let p = &cfg.venues.polymarket;
+        PolymarketUrls {
+            market_ws: p.market_ws_url.clone(),
+            rtds_ws: p.rtds_ws_url.clone(),
+            gamma: p.gamma_url.clone(),
+            clob: p.clob_url.clone(),
+        }
+    }
+}
+
 /// The distinct assets of the configured markets, in config order.
 pub fn configured_assets(cfg: &Config) -> Vec<Asset> {
     let mut out: Vec<Asset> = Vec::new();

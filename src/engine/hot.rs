@@ -1,7 +1,8 @@
 //! The hot thread: one mio poll loop over every feed connection. Per readiness event it drains
 //! every available WebSocket message, parses it in place (simd-json, reused buffers) and applies
 //! it to fixed-memory per-asset state, recording per-stage latency into histograms it owns.
-//! Timers (keep-alives, watchdogs, reconnects) run at most once per millisecond.
+//! Timers (keep-alives, watchdogs, reconnects, due subscriptions, discovery commands from the
+//! risk thread) run at most once per millisecond; market views go out with the loop stats.
 //!
 //! Invariants: after start-up nothing here blocks (busy or short blocking poll only), allocates,
 //! or formats text; everything that leaves the thread is a `Copy` message pushed into an SPSC ring
@@ -15,6 +16,8 @@ use mio::Token;
 
 use super::feeds::FeedPlan;
 use super::messages::{AssetView, Command, HotEvent, LoopStats};
+use super::poly::{PolyCounters, PolyFeeds, PolySetup};
+use crate::book::BookCounters;
 use crate::clock::mono_ns;
 use crate::feeds::binance::parse::BinanceParser;
 use crate::feeds::binance::records::{Asset, Venue};
@@ -68,6 +71,23 @@ pub struct HotSetup {
     pub heartbeat: Arc<AtomicU64>,
     /// Set when the hot thread has left its loop.
     pub finished: Arc<AtomicBool>,
+    /// The Polymarket market channel and RTDS, when configured.
+    pub poly: Option<PolySetup>,
+}
+
+/// Discovery commands applied per timer tick at most (bounds one tick's work).
+const COMMANDS_PER_TICK: usize = 64;
+
+/// What the Polymarket side hands back.
+pub struct PolyReport {
+    /// Market channel latency (`SocketToDecode` = readable → parsed and applied to books).
+    pub market_histograms: StageHistograms,
+    /// RTDS latency (`SocketToDecode` = readable → parsed and applied to the oracle rings).
+    pub rtds_histograms: StageHistograms,
+    pub counters: PolyCounters,
+    pub books: BookCounters,
+    /// Markets still tracked at the end.
+    pub tracked: usize,
 }
 
 /// What the hot thread hands back when it stops.
@@ -78,7 +98,14 @@ pub struct HotReport {
     pub stats: LoopStats,
     /// Per-connection network counters, labelled.
     pub net: Vec<(&'static str, NetCounters)>,
+    /// The Polymarket side, when it ran.
+    pub poly: Option<PolyReport>,
 }
+
+/// Label of the Polymarket market-channel connection.
+pub const POLY_MARKET_LABEL: &str = "polymarket market";
+/// Label of the RTDS connection.
+pub const POLY_RTDS_LABEL: &str = "polymarket rtds";
 
 struct FeedConn {
     label: &'static str,
@@ -99,9 +126,11 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         mut from_risk,
         heartbeat,
         finished,
+        poly,
     } = setup;
     let result = run_loop(
         feeds,
+        poly,
         ws_options,
         poll_mode,
         events_capacity,
@@ -121,6 +150,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
 )]
 fn run_loop(
     feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
+    poly: Option<PolySetup>,
     ws_options: WsOptions,
     poll_mode: PollMode,
     events_capacity: usize,
@@ -130,9 +160,11 @@ fn run_loop(
     from_risk: &mut Consumer<Command>,
     heartbeat: &AtomicU64,
 ) -> Result<HotReport, HotError> {
-    if feeds.len() > MAX_CONNECTIONS {
-        return Err(HotError::TooManyConnections(feeds.len()));
+    let total = feeds.len() + if poly.is_some() { 2 } else { 0 };
+    if total > MAX_CONNECTIONS {
+        return Err(HotError::TooManyConnections(total));
     }
+    let n_binance = feeds.len();
     let mut poller = Poller::new(poll_mode, events_capacity).map_err(HotError::Poller)?;
     let mut conns: Vec<FeedConn> = Vec::with_capacity(feeds.len());
     let now = mono_ns();
@@ -158,10 +190,22 @@ fn run_loop(
             parser: BinanceParser::new(plan.venue),
         });
     }
+    let mut poly = match poly {
+        Some(setup) => {
+            let mut p = PolyFeeds::new(setup, poller.registry(), n_binance, n_binance + 1)
+                .map_err(|source| HotError::Connection {
+                    label: POLY_MARKET_LABEL,
+                    source,
+                })?;
+            p.start(now);
+            Some(p)
+        }
+        None => None,
+    };
     let mut state = BinanceState::new(TradeSource::AggTrade);
     let mut hist = StageHistograms::new();
     let mut stats = LoopStats {
-        connections: conns.len() as u16,
+        connections: total as u16,
         ..LoopStats::default()
     };
     let mut next_timer_ns = 0u64;
@@ -203,6 +247,15 @@ fn run_loop(
                     stats.messages += n as u64;
                 }
             }
+            if let Some(p) = poly.as_mut() {
+                if std::mem::take(&mut ready[n_binance]) {
+                    // Errors are counted and a reconnect scheduled by the client.
+                    let _ = p.on_market_ready(t_ready);
+                }
+                if std::mem::take(&mut ready[n_binance + 1]) {
+                    let _ = p.on_rtds_ready(t_ready);
+                }
+            }
             hist.record(Stage::LoopIteration, mono_ns().saturating_sub(t_ready));
         }
 
@@ -220,9 +273,27 @@ fn run_loop(
                     let _ = to_risk.push(HotEvent::Net(ev));
                 });
             }
+            if let Some(p) = poly.as_mut() {
+                open += p.on_timer(t_ready);
+                for ws in [&mut p.market_ws, &mut p.rtds_ws] {
+                    ws.drain_events(|ev| {
+                        let _ = to_risk.push(HotEvent::Net(ev));
+                    });
+                }
+            }
             stats.open_connections = open;
-            if let Some(Command::Stop) = from_risk.try_pop() {
-                break 'outer;
+            for _ in 0..COMMANDS_PER_TICK {
+                match from_risk.try_pop() {
+                    None => break,
+                    Some(Command::Stop) => break 'outer,
+                    Some(Command::Discovery(msg)) => {
+                        if let Some(p) = poly.as_mut() {
+                            if let Some(gone) = p.on_discovery(msg, t_ready) {
+                                let _ = to_risk.push(HotEvent::MarketGone(gone));
+                            }
+                        }
+                    }
+                }
             }
         }
 
@@ -234,8 +305,20 @@ fn run_loop(
                     let _ = to_risk.push(HotEvent::Asset(view));
                 }
             }
+            if let Some(p) = poly.as_ref() {
+                let now_ms = crate::clock::wall_ms();
+                p.views(
+                    now_ms,
+                    t_ready,
+                    |asset| binance_price(&state, asset),
+                    |v| {
+                        let _ = to_risk.push(HotEvent::Market(v));
+                    },
+                );
+                stats.messages_poly = p.counters.market_messages + p.counters.rtds_messages;
+            }
             stats.queue_drops = to_risk.dropped();
-            stats.parse_errors = conns.iter().map(|c| c.parser.counts().total_errors()).sum();
+            stats.parse_errors = parse_errors(&conns, poly.as_ref());
             stats.at_ns = t_ready;
             let _ = to_risk.push(HotEvent::Loop(stats));
         }
@@ -247,14 +330,49 @@ fn run_loop(
         conn.ws.close(now);
         net.push((conn.label, conn.ws.net_counters()));
     }
+    let poly = poly.map(|mut p| {
+        p.market_ws.close(now);
+        p.rtds_ws.close(now);
+        net.push((POLY_MARKET_LABEL, p.market_ws.net_counters()));
+        net.push((POLY_RTDS_LABEL, p.rtds_ws.net_counters()));
+        stats.parse_errors = parse_errors(&conns, Some(&p));
+        stats.messages_poly = p.counters.market_messages + p.counters.rtds_messages;
+        PolyReport {
+            counters: p.counters,
+            books: *p.books().counters(),
+            tracked: p.tracked_count(),
+            market_histograms: std::mem::take(&mut p.market_hist),
+            rtds_histograms: std::mem::take(&mut p.rtds_hist),
+        }
+    });
+    if poly.is_none() {
+        stats.parse_errors = parse_errors(&conns, None);
+    }
     stats.queue_drops = to_risk.dropped();
-    stats.parse_errors = conns.iter().map(|c| c.parser.counts().total_errors()).sum();
     stats.at_ns = now;
     Ok(HotReport {
         histograms: hist,
         stats,
         net,
+        poly,
     })
+}
+
+fn parse_errors(conns: &[FeedConn], poly: Option<&PolyFeeds>) -> u64 {
+    conns
+        .iter()
+        .map(|c| c.parser.counts().total_errors())
+        .sum::<u64>()
+        + poly.map_or(0, |p| p.parse_errors())
+}
+
+/// Binance spot mid (last trade before the first book update), 1e-8; 0 when unknown.
+fn binance_price(state: &BinanceState, asset: Asset) -> i64 {
+    let s = state.get(Venue::Spot, asset);
+    s.mid_x2()
+        .map(|m| m / 2)
+        .or_else(|| s.last_px())
+        .unwrap_or(0)
 }
 
 fn view_of(state: &mut BinanceState, venue: Venue, asset: Asset, now_ns: u64) -> AssetView {

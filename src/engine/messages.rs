@@ -2,6 +2,9 @@
 //! through the SPSC rings without allocation; the producer never blocks (a full ring drops the
 //! message and counts it).
 
+use super::market_view::Phase;
+use crate::config::Window;
+use crate::discovery::DiscoveryMsg;
 use crate::feeds::binance::records::{Asset, Venue};
 use crate::net::counters::NetEvent;
 
@@ -14,6 +17,56 @@ pub enum HotEvent {
     Asset(AssetView),
     /// Periodic hot-loop statistics (also the liveness heartbeat).
     Loop(LoopStats),
+    /// Periodic view of one tracked Polymarket market, for the live table.
+    Market(MarketView),
+    /// A market left the hot thread (retired): the risk thread forgets its view.
+    MarketGone(u16),
+}
+
+/// One tracked market as the hot thread sees it. Book prices are micro-units (1e-6 USD),
+/// Binance and oracle prices fixed-point 1e-8 USD, times wall-clock ms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarketView {
+    /// Discovery's market index (stable while the market is tracked).
+    pub market: u16,
+    pub asset: Asset,
+    pub window: Window,
+    /// Window start / end, unix seconds.
+    pub start_s: u64,
+    pub end_s: u64,
+    /// Phase at `at_ms`.
+    pub phase: Phase,
+    /// The venue announced the resolution.
+    pub resolved: bool,
+    /// Binance spot mid (last trade when there is no book yet); 0 if none.
+    pub binance_px: i64,
+    /// Latest Chainlink price (1e-8, truncated) and its age at `at_ms`; `None` before the first.
+    pub oracle_px: Option<i64>,
+    pub oracle_age_ms: Option<u64>,
+    /// Oracle older than `oracle.max_age_ms` (or absent).
+    pub oracle_stale: bool,
+    /// Price to beat (1e-8, truncated): the exact Chainlink tick at the window start; `None`
+    /// while missing (not observed, not yet reached, or inexact).
+    pub price_to_beat: Option<i64>,
+    /// Fair P(Up) = Φ(d) from the Binance price against the price to beat (statistic).
+    pub fair_up: Option<f64>,
+    /// Best prices of the Up and Down books (micro-units).
+    pub up_bid: Option<i64>,
+    pub up_ask: Option<i64>,
+    pub down_bid: Option<i64>,
+    pub down_ask: Option<i64>,
+    /// Up ask + Down ask when both exist.
+    pub ask_sum: Option<i64>,
+    /// Age of the older of the two books' last updates, `None` before any update.
+    pub book_age_ms: Option<u64>,
+    /// Either book is stale (consistency check failed, connection lost, resync pending).
+    pub stale: bool,
+    /// Either book is waiting for a `book` snapshot.
+    pub awaiting_snapshot: bool,
+    /// Snapshots applied to this market's books since it was added.
+    pub snapshots: u32,
+    /// Wall time of the view.
+    pub at_ms: u64,
 }
 
 /// One (venue, asset) as the hot thread sees it. Prices are fixed-point 1e-8 USD.
@@ -45,8 +98,10 @@ pub struct AssetView {
 pub struct LoopStats {
     /// Loop iterations so far.
     pub iterations: u64,
-    /// Data messages delivered by all feed connections.
+    /// Data messages delivered by the Binance connections.
     pub messages: u64,
+    /// Data messages delivered by the Polymarket market channel and RTDS.
+    pub messages_poly: u64,
     /// Frames the parsers rejected (malformed, unknown, wrong type...).
     pub parse_errors: u64,
     /// Hot → risk messages dropped because the ring was full.
@@ -64,4 +119,6 @@ pub struct LoopStats {
 pub enum Command {
     /// Finish the current iteration, close connections and return.
     Stop,
+    /// Market discovery: a market appeared, resolved, or is to be forgotten.
+    Discovery(DiscoveryMsg),
 }

@@ -1,16 +1,22 @@
-//! The engine: wires the hot thread (`hot`: the mio poll loop over every venue connection) and
-//! the risk/telemetry thread (`risk`) together through two SPSC rings (`messages`), pins each to
-//! its configured CPU, resolves DNS and builds TLS configuration before either starts, and on
-//! shutdown dumps the hot thread's latency histograms.
+//! The engine: wires the hot thread (`hot`: the mio poll loop over every venue connection —
+//! Binance, and through `poly` the Polymarket market channel and RTDS) and the risk/telemetry
+//! thread (`risk`: market discovery, views, the live table) together through two SPSC rings
+//! (`messages`), pins each to its configured CPU, resolves DNS and builds TLS configuration
+//! (including discovery's Gamma/CLOB clients) before either starts, and on shutdown dumps the
+//! hot thread's latency histograms (Polymarket feeds in their own sub-directories).
 //!
 //! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
 //! hot thread only connects, polls, parses and applies.
 
 pub mod feeds;
 pub mod hot;
+pub mod market_view;
 pub mod messages;
+pub mod poly;
 pub mod risk;
 pub mod table;
+
+pub use self::feeds::PolymarketUrls;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -19,10 +25,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use self::feeds::{configured_assets, plan_binance, BinanceUrls, FeedPlan};
-use self::hot::{HotReport, HotSetup};
+use self::hot::{HotReport, HotSetup, POLY_MARKET_LABEL, POLY_RTDS_LABEL};
+use self::market_view::feed_asset;
 use self::messages::{Command, HotEvent};
-use self::risk::{RiskReport, RiskSetup};
+use self::poly::PolySetup;
+use self::risk::{DiscoverySetup, RiskReport, RiskSetup};
 use crate::config::{Config, PollMode as ConfigPollMode};
+use crate::discovery::{
+    DiscoveryWorker, FetchConfig, MarketKind, MarketRegistry, ScheduleConfig, WorkerConfig,
+};
 use crate::net::backoff::BackoffPolicy;
 use crate::net::dns::Endpoint;
 use crate::net::poll::PollMode;
@@ -65,6 +76,8 @@ pub enum EngineError {
     Hot(#[from] hot::HotError),
     #[error("writing histograms: {0}")]
     Histograms(#[from] crate::telemetry::latency::LatencyError),
+    #[error("discovery client for {label}: {reason}")]
+    Discovery { label: &'static str, reason: String },
 }
 
 /// How a run differs from the plain configuration.
@@ -72,6 +85,8 @@ pub enum EngineError {
 pub struct EngineOptions {
     /// Binance endpoints (the configuration's, or the simulator's).
     pub binance: BinanceUrls,
+    /// Polymarket endpoints (market channel, RTDS, Gamma, CLOB); `None` runs Binance only.
+    pub polymarket: Option<PolymarketUrls>,
     /// CA file to trust besides the web roots (overrides `net.tls_extra_ca_file`).
     pub extra_ca: Option<PathBuf>,
     /// Poll mode override (the demo on shared cores uses a short blocking poll).
@@ -109,6 +124,7 @@ pub fn ws_options(cfg: &Config) -> Result<WsOptions, EngineError> {
         max_message_bytes: ws.max_message_bytes as usize,
         max_frame_bytes: ws.max_frame_bytes as usize,
         app_ping_interval: None,
+        app_pong_text: None,
         ws_ping_interval: ms(ws.ws_ping_interval_ms),
         silence_timeout: ms(ws.silence_timeout_ms),
         connect_timeout: Duration::from_millis(u64::from(cfg.net.connect_timeout_ms)),
@@ -126,36 +142,116 @@ fn poll_mode(cfg: &Config, over: Option<ConfigPollMode>) -> PollMode {
     }
 }
 
-/// Resolve each planned feed's host (blocking DNS, here at start-up) into a connector.
+/// RTDS wants a text `PING` every 5 s (its docs and SDK), whatever the market channel uses.
+const RTDS_PING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Polymarket connections additionally send the text `PING` keep-alive and swallow `PONG`.
+fn poly_ws_options(cfg: &Config) -> Result<WsOptions, EngineError> {
+    let ms = cfg.net.websocket.app_ping_interval_ms;
+    Ok(WsOptions {
+        app_ping_interval: (ms > 0).then(|| Duration::from_millis(u64::from(ms))),
+        app_ping_text: b"PING".to_vec(),
+        app_pong_text: Some(b"PONG".to_vec()),
+        ..ws_options(cfg)?
+    })
+}
+
+/// Resolve `url`'s host (blocking DNS, here at start-up) into a connector.
+fn connector(
+    label: &'static str,
+    url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<MaybeTlsConnector, EngineError> {
+    let endpoint = Endpoint::parse(url).map_err(|e| EngineError::Url {
+        label,
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    let addr = endpoint
+        .resolve()
+        .map_err(|e| EngineError::Dns {
+            label,
+            host: endpoint.host.clone(),
+            reason: e.to_string(),
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| EngineError::Dns {
+            label,
+            host: endpoint.host.clone(),
+            reason: "no address".into(),
+        })?;
+    let tls = endpoint.tls().then(|| (tls.clone(), endpoint.host.clone()));
+    Ok(MaybeTlsConnector { addr, tls })
+}
+
+/// Resolve each planned feed's host into a connector.
 fn connectors(
     plans: Vec<FeedPlan>,
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<Vec<(FeedPlan, MaybeTlsConnector)>, EngineError> {
     let mut out = Vec::with_capacity(plans.len());
     for plan in plans {
-        let endpoint = Endpoint::parse(&plan.url).map_err(|e| EngineError::Url {
-            label: plan.label,
-            url: plan.url.clone(),
-            reason: e.to_string(),
-        })?;
-        let addr = endpoint
-            .resolve()
-            .map_err(|e| EngineError::Dns {
-                label: plan.label,
-                host: endpoint.host.clone(),
-                reason: e.to_string(),
-            })?
-            .into_iter()
-            .next()
-            .ok_or_else(|| EngineError::Dns {
-                label: plan.label,
-                host: endpoint.host.clone(),
-                reason: "no address".into(),
-            })?;
-        let tls = endpoint.tls().then(|| (tls.clone(), endpoint.host.clone()));
-        out.push((plan, MaybeTlsConnector { addr, tls }));
+        let c = connector(plan.label, &plan.url, tls)?;
+        out.push((plan, c));
     }
     Ok(out)
+}
+
+/// The discovery worker for the configured market types, its Gamma and CLOB clients resolved
+/// and configured here (blocking DNS at start-up, never on the hot thread).
+fn discovery_setup(
+    cfg: &Config,
+    urls: &PolymarketUrls,
+    tls: &Arc<rustls::ClientConfig>,
+) -> Result<DiscoverySetup, EngineError> {
+    let d = &cfg.discovery;
+    let http = &cfg.net.http;
+    let fetch_config = FetchConfig {
+        connect_timeout: Duration::from_millis(u64::from(cfg.net.connect_timeout_ms)),
+        request_timeout: Duration::from_millis(u64::from(http.request_timeout_ms)),
+        max_body_bytes: http.max_body_bytes as usize,
+    };
+    let backoff = ws_options(cfg)?.backoff;
+    let client = |label: &'static str, url: &str| {
+        crate::discovery::fetch::connect_url(url, tls.clone(), fetch_config, backoff).map_err(|e| {
+            EngineError::Discovery {
+                label,
+                reason: e.to_string(),
+            }
+        })
+    };
+    let gamma = client("gamma", &urls.gamma)?;
+    let clob = client("clob", &urls.clob)?;
+    let kinds = cfg
+        .markets
+        .iter()
+        .map(|m| MarketKind::new(m.asset, m.window))
+        .collect();
+    let schedule = ScheduleConfig {
+        lead_s: u64::from(d.lead_s),
+        min_remaining_s: u64::from(d.min_remaining_s),
+        resolve_after_s: u64::from(d.resolve_after_s),
+        resolve_every_s: u64::from(d.resolve_every_s),
+        retire_after_s: u64::from(d.retire_after_s),
+        give_up_unresolved_s: u64::from(d.give_up_unresolved_s),
+    };
+    let capacity = u16::try_from(d.max_markets).unwrap_or(u16::MAX);
+    let registry = MarketRegistry::new(kinds, schedule, capacity);
+    let worker = DiscoveryWorker::new(
+        registry,
+        gamma,
+        clob,
+        WorkerConfig {
+            max_lookups_per_step: d.max_lookups_per_step as usize,
+            retry: backoff,
+            verify_with_clob: d.verify_with_clob,
+        },
+    );
+    Ok(DiscoverySetup {
+        worker,
+        step_interval: Duration::from_millis(u64::from(d.step_interval_ms)),
+    })
 }
 
 /// Run the engine until SIGINT/SIGTERM or the configured duration.
@@ -176,13 +272,43 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
 
     let assets = configured_assets(cfg);
     let plans = plan_binance(&opts.binance, &assets)?;
-    let labels: Vec<&'static str> = plans.iter().map(|p| p.label).collect();
+    let mut labels: Vec<&'static str> = plans.iter().map(|p| p.label).collect();
     let extra_ca = opts
         .extra_ca
         .clone()
         .or_else(|| cfg.net.tls_extra_ca_path().map(|p| p.to_path_buf()));
     let tls = crate::net::tls::client_config(extra_ca.as_deref())?;
     let feeds = connectors(plans, &tls)?;
+    let (poly, discovery) = match &opts.polymarket {
+        Some(urls) => {
+            labels.push(POLY_MARKET_LABEL);
+            labels.push(POLY_RTDS_LABEL);
+            let poly = PolySetup {
+                market_url: urls.market_ws.clone(),
+                market_connector: connector(POLY_MARKET_LABEL, &urls.market_ws, &tls)?,
+                rtds_url: urls.rtds_ws.clone(),
+                rtds_connector: connector(POLY_RTDS_LABEL, &urls.rtds_ws, &tls)?,
+                ws_options: poly_ws_options(cfg)?,
+                rtds_ws_options: WsOptions {
+                    app_ping_interval: Some(RTDS_PING_INTERVAL),
+                    ..poly_ws_options(cfg)?
+                },
+                max_markets: cfg.discovery.max_markets as usize,
+                assets: cfg.markets.iter().map(|m| feed_asset(m.asset)).fold(
+                    Vec::new(),
+                    |mut v, a| {
+                        if !v.contains(&a) {
+                            v.push(a);
+                        }
+                        v
+                    },
+                ),
+                oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
+            };
+            (Some(poly), Some(discovery_setup(cfg, urls, &tls)?))
+        }
+        None => (None, None),
+    };
 
     let (to_risk, from_hot) =
         spsc::channel::<HotEvent>(cfg.queues.hot_to_risk as usize).map_err(|e| {
@@ -213,6 +339,7 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         from_risk,
         heartbeat: heartbeat.clone(),
         finished: hot_finished.clone(),
+        poly,
     };
     let risk_setup = RiskSetup {
         from_hot,
@@ -224,6 +351,7 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         labels,
         heartbeat,
         hot_finished: hot_finished.clone(),
+        discovery,
     };
 
     let hot = thread::Builder::new()
@@ -251,7 +379,12 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
     let (hot_pin, hot_result) = hot.join().map_err(|_| EngineError::Panicked("hot"))?;
     let (risk_pin, risk_report) = risk.join().map_err(|_| EngineError::Panicked("risk"))?;
     let hot_report = hot_result?;
-    let histogram_files = hot_report.histograms.dump(&cfg.histogram_path())?;
+    let mut histogram_files = hot_report.histograms.dump(&cfg.histogram_path())?;
+    if let Some(p) = &hot_report.poly {
+        let dir = cfg.histogram_path();
+        histogram_files.extend(p.market_histograms.dump(&dir.join("polymarket_market"))?);
+        histogram_files.extend(p.rtds_histograms.dump(&dir.join("polymarket_rtds"))?);
+    }
     Ok(EngineSummary {
         hot: hot_report,
         risk: risk_report,

@@ -8,9 +8,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::messages::{AssetView, Command, HotEvent, LoopStats};
+use std::collections::VecDeque;
+
+use super::messages::{AssetView, Command, HotEvent, LoopStats, MarketView};
 use super::table::render_table;
+use crate::discovery::fetch::UrlConnector;
+use crate::discovery::{DiscoveryCounters, DiscoveryMsg, DiscoveryWorker, HttpFetch};
 use crate::net::counters::{NetCounters, NetEventKind};
+use crate::net::tls::MaybeTls;
 use crate::queue::spsc::{Consumer, Producer};
 
 /// Everything the risk/telemetry thread needs.
@@ -31,7 +36,22 @@ pub struct RiskSetup {
     pub heartbeat: Arc<AtomicU64>,
     /// Set when the hot thread has left its loop.
     pub hot_finished: Arc<AtomicBool>,
+    /// Market discovery, when the Polymarket side runs.
+    pub discovery: Option<DiscoverySetup>,
 }
+
+/// The blocking Gamma / CLOB client used by discovery (DNS and TLS set up at start-up).
+pub type Fetcher = HttpFetch<MaybeTls, UrlConnector>;
+
+/// Discovery as the risk thread runs it.
+pub struct DiscoverySetup {
+    pub worker: DiscoveryWorker<Fetcher, Fetcher>,
+    /// Time between discovery steps.
+    pub step_interval: Duration,
+}
+
+/// Most market views kept in [`RiskReport::market_history`].
+pub const MARKET_HISTORY_MAX: usize = 100_000;
 
 /// What the risk/telemetry thread saw.
 #[derive(Debug, Default)]
@@ -46,6 +66,16 @@ pub struct RiskReport {
     pub hot_stalls: u64,
     /// Events received.
     pub events: u64,
+    /// Latest view per tracked market (removed when the market is retired).
+    pub markets: Vec<MarketView>,
+    /// Every market view received, oldest first (at most [`MARKET_HISTORY_MAX`]).
+    pub market_history: Vec<MarketView>,
+    /// Discovery counters at the end, when discovery ran.
+    pub discovery: Option<DiscoveryCounters>,
+    /// Discovery messages sent to the hot thread.
+    pub discovery_sent: u64,
+    /// Slugs of the markets discovery knows (for the table), refreshed every step.
+    pub known_slugs: Vec<(u16, String)>,
 }
 
 /// Run until the hot thread has finished.
@@ -60,7 +90,34 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     let mut last_heartbeat = setup.heartbeat.load(Ordering::Relaxed);
     let mut stop_sent = false;
     let mut last_print = Instant::now();
+    let mut next_discovery = Instant::now();
+    let mut discovered: Vec<DiscoveryMsg> = Vec::new();
+    // Messages the ring refused (full): retried first, never dropped.
+    let mut outbox: VecDeque<DiscoveryMsg> = VecDeque::new();
     loop {
+        if !stop_sent {
+            if let Some(d) = setup.discovery.as_mut() {
+                if Instant::now() >= next_discovery {
+                    next_discovery = Instant::now() + d.step_interval;
+                    // Blocks on HTTP for at most max_lookups_per_step requests.
+                    d.worker.step(crate::clock::wall_ms(), &mut discovered);
+                    outbox.extend(discovered.drain(..));
+                    report.known_slugs = d
+                        .worker
+                        .registry()
+                        .iter()
+                        .map(|(idx, info, _)| (idx.0, info.slug.clone()))
+                        .collect();
+                }
+            }
+            while let Some(msg) = outbox.front().copied() {
+                if setup.to_hot.push(Command::Discovery(msg)).is_err() {
+                    break;
+                }
+                outbox.pop_front();
+                report.discovery_sent += 1;
+            }
+        }
         let n = setup
             .from_hot
             .drain_with(4096, |ev| handle(&mut report, ev));
@@ -74,6 +131,10 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             setup
                 .from_hot
                 .drain_with(usize::MAX, |ev| handle(&mut report, ev));
+            report.discovery = setup
+                .discovery
+                .as_ref()
+                .map(|d| d.worker.counters().clone());
             break;
         }
         let now = Instant::now();
@@ -130,5 +191,15 @@ fn handle(report: &mut RiskReport, ev: HotEvent) {
             }
         }
         HotEvent::Loop(s) => report.last_loop = s,
+        HotEvent::Market(v) => {
+            if report.market_history.len() < MARKET_HISTORY_MAX {
+                report.market_history.push(v);
+            }
+            match report.markets.iter_mut().find(|x| x.market == v.market) {
+                Some(slot) => *slot = v,
+                None => report.markets.push(v),
+            }
+        }
+        HotEvent::MarketGone(idx) => report.markets.retain(|m| m.market != idx),
     }
 }
