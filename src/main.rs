@@ -354,21 +354,10 @@ fn run_demo(
          simulated venues, nothing leaves this machine)"
     );
     let opts = EngineOptions {
-        binance: BinanceUrls {
-            spot: sim.binance_spot_url(),
-            futures_public: sim.binance_futures_public_url(),
-            futures_market: sim.binance_futures_market_url(),
-        },
-        polymarket: Some(PolymarketUrls {
-            market_ws: sim.polymarket_market_url(),
-            rtds_ws: sim.polymarket_rtds_url(),
-            gamma: sim.gamma_url(),
-            clob: sim.clob_url(),
-        }),
-        extra_ca: Some(sim.ca_file().to_path_buf()),
         poll_mode: poll.resolve(),
         duration: Some(Duration::from_secs(duration)),
         live_table: !quiet,
+        ..EngineOptions::against_simulator(&sim)
     };
     let result = sattebaaz::engine::run(&cfg, opts);
     sim.stop();

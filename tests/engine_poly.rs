@@ -19,11 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sattebaaz::config::{Config, PollMode};
-use sattebaaz::engine::feeds::{configured_assets, BinanceUrls};
+use sattebaaz::engine::feeds::configured_assets;
 use sattebaaz::engine::hot::POLY_MARKET_LABEL;
 use sattebaaz::engine::market_view::{feed_asset, Phase};
 use sattebaaz::engine::messages::MarketView;
-use sattebaaz::engine::{run, EngineOptions, EngineSummary, PolymarketUrls};
+use sattebaaz::engine::{run, EngineOptions, EngineSummary};
 use sattebaaz::sim::{SimOptions, Simulator};
 use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 
@@ -73,21 +73,8 @@ fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
 
 fn options(sim: &Simulator, secs: u64) -> EngineOptions {
     EngineOptions {
-        binance: BinanceUrls {
-            spot: sim.binance_spot_url(),
-            futures_public: sim.binance_futures_public_url(),
-            futures_market: sim.binance_futures_market_url(),
-        },
-        polymarket: Some(PolymarketUrls {
-            market_ws: sim.polymarket_market_url(),
-            rtds_ws: sim.polymarket_rtds_url(),
-            gamma: sim.gamma_url(),
-            clob: sim.clob_url(),
-        }),
-        extra_ca: Some(sim.ca_file().to_path_buf()),
-        poll_mode: None,
         duration: Some(Duration::from_secs(secs)),
-        live_table: false,
+        ..EngineOptions::against_simulator(sim)
     }
 }
 

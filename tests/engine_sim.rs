@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sattebaaz::config::{Config, PollMode};
-use sattebaaz::engine::feeds::{configured_assets, BinanceUrls};
+use sattebaaz::engine::feeds::configured_assets;
 use sattebaaz::engine::{run, EngineOptions};
 use sattebaaz::feeds::binance::records::Venue;
 use sattebaaz::sim::{SimOptions, Simulator};
@@ -44,16 +44,10 @@ fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
 
 fn options(sim: &Simulator, secs: u64) -> EngineOptions {
     EngineOptions {
-        binance: BinanceUrls {
-            spot: sim.binance_spot_url(),
-            futures_public: sim.binance_futures_public_url(),
-            futures_market: sim.binance_futures_market_url(),
-        },
+        // Binance only: this file checks the Binance path and its faults.
         polymarket: None,
-        extra_ca: Some(sim.ca_file().to_path_buf()),
-        poll_mode: None,
         duration: Some(Duration::from_secs(secs)),
-        live_table: false,
+        ..EngineOptions::against_simulator(sim)
     }
 }
 

@@ -97,6 +97,30 @@ pub struct EngineOptions {
     pub live_table: bool,
 }
 
+impl EngineOptions {
+    /// Every endpoint pointed at a running simulator, trusting its CA; no duration, no table,
+    /// the configured poll mode. Callers adjust the rest with struct-update syntax.
+    pub fn against_simulator(sim: &crate::sim::Simulator) -> Self {
+        EngineOptions {
+            binance: BinanceUrls {
+                spot: sim.binance_spot_url(),
+                futures_public: sim.binance_futures_public_url(),
+                futures_market: sim.binance_futures_market_url(),
+            },
+            polymarket: Some(PolymarketUrls {
+                market_ws: sim.polymarket_market_url(),
+                rtds_ws: sim.polymarket_rtds_url(),
+                gamma: sim.gamma_url(),
+                clob: sim.clob_url(),
+            }),
+            extra_ca: Some(sim.ca_file().to_path_buf()),
+            poll_mode: None,
+            duration: None,
+            live_table: false,
+        }
+    }
+}
+
 /// The outcome of a run.
 pub struct EngineSummary {
     pub hot: HotReport,
