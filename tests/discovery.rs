@@ -964,3 +964,144 @@ fn http_fetch_over_tls_with_tls_connector() {
     assert_eq!(f.counters().connects_started, 1, "keep-alive reused");
     assert_eq!(f.net_counters().tls_errors, 0);
 }
+
+// Short (simulated) windows: an explicit window-length override
+
+/// `text` with every occurrence of `from` replaced by `to` (the fixture must contain it).
+fn replaced(body: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8(body.to_vec()).expect("utf-8 fixture");
+    assert!(text.contains(from), "fixture holds {from}");
+    text.replace(from, to).into_bytes()
+}
+
+#[test]
+fn window_override_drives_grid_end_and_keeps_the_label() {
+    let short = MarketKind::with_window_secs(Asset::Btc, Window::Min5, Some(20));
+    assert_eq!(short.secs(), 20);
+    assert!(short.is_overridden());
+    assert!(!BTC_5M.is_overridden());
+    // No override (or 0) is the real length.
+    assert_eq!(
+        MarketKind::with_window_secs(Asset::Btc, Window::Min5, None),
+        BTC_5M
+    );
+    assert_eq!(
+        MarketKind::with_window_secs(Asset::Btc, Window::Min5, Some(0)),
+        BTC_5M
+    );
+    let start = 1_780_876_800; // a multiple of 20 and of 300
+    let key = short.window_at(start + 19);
+    assert_eq!(key.start_s, start);
+    assert_eq!(key.end_s(), start + 20);
+    assert!(key.contains(start + 19) && !key.contains(start + 20));
+    assert_eq!(key.slug(), "btc-updown-5m-1780876800", "label stays 5m");
+    assert_eq!(short.next_after(start).start_s, start + 20);
+    assert_eq!(
+        short.key_at(start + 40).map(|k| k.end_s()),
+        Some(start + 60)
+    );
+    assert_eq!(short.key_at(start + 10), None, "off the 20 s grid");
+    let starts: Vec<u64> = short
+        .windows_from(start + 5, 3)
+        .map(|k| k.start_s)
+        .collect();
+    assert_eq!(starts, [start, start + 20, start + 40]);
+    // The same slug under the real length is a different key (300 s long).
+    assert_ne!(parse_slug(&key.slug()), Ok(key));
+    assert_eq!(parse_slug(&key.slug()).map(|k| k.end_s()), Ok(start + 300));
+}
+
+#[test]
+fn gamma_time_check_follows_the_window_override() {
+    let short = MarketKind::with_window_secs(Asset::Btc, Window::Min5, Some(20));
+    let key = short.key_at(1_780_876_800).expect("aligned");
+    // The real fixture ends 300 s after its start: refused for a 20 s window.
+    assert_eq!(
+        parse_events(&fixture("events_live.json"), key, BEFORE_START),
+        Err(GammaError::WindowMismatch {
+            field: "endDate",
+            expected_ms: 1_780_876_820_000,
+            got_ms: 1_780_877_100_000,
+        })
+    );
+    // Ending 20 s after the start (as the simulator lists it): accepted, end from the key.
+    let body = replaced(
+        &fixture("events_live.json"),
+        "2026-06-08T00:05:00Z",
+        "2026-06-08T00:00:20Z",
+    );
+    let m = parse_events(&body, key, BEFORE_START).expect("short window parses");
+    assert_eq!((m.start_s, m.end_s), (1_780_876_800, 1_780_876_820));
+    assert_eq!(m.key, key);
+    // And that short body is refused under the real length.
+    assert!(matches!(
+        parse_events(&body, fixture_key(), BEFORE_START),
+        Err(GammaError::WindowMismatch {
+            field: "endDate",
+            ..
+        })
+    ));
+    // A 60 s TWAP lookback is a property of the oracle stream: still accepted in a 30 s window.
+    let eth = MarketKind::with_window_secs(Asset::Eth, Window::Min15, Some(30));
+    let key = eth.key_at(1_790_586_000).expect("aligned");
+    let body = replaced(
+        &fixture("events_eth_15m_twap.json"),
+        "2026-09-28T09:15:00Z",
+        "2026-09-28T09:00:30Z",
+    );
+    let m = parse_events(&body, key, 1_790_585_000).expect("short twap window parses");
+    assert_eq!(m.settlement, Settlement::Twap { lookback_s: 60 });
+    assert_eq!(m.end_s, 1_790_586_030);
+}
+
+#[test]
+fn registry_plans_short_windows_with_a_fitted_schedule() {
+    let short = MarketKind::with_window_secs(Asset::Btc, Window::Min5, Some(20));
+    let fitted = schedule().fit_to_window(20);
+    assert_eq!((fitted.lead_s, fitted.min_remaining_s), (20, 10));
+    assert_eq!(fitted.retire_after_s, schedule().retire_after_s);
+    // Already within bounds: unchanged.
+    assert_eq!(schedule().fit_to_window(900), schedule());
+    let mut reg = MarketRegistry::new(vec![short], fitted, 8);
+    let start = 1_780_876_800;
+    // 5 s into a window: the current one (15 s left) and the next (starts in 15 s) are due.
+    let plan: Vec<String> = reg.plan(start + 5).into_iter().map(|l| l.slug).collect();
+    assert_eq!(
+        plan,
+        ["btc-updown-5m-1780876800", "btc-updown-5m-1780876820"]
+    );
+    // 12 s in: the current one ends within min_remaining_s; only the next is due.
+    let plan: Vec<u64> = reg
+        .plan(start + 12)
+        .into_iter()
+        .map(|l| l.key.start_s)
+        .collect();
+    assert_eq!(plan, [start + 20]);
+    // The lifecycle follows the 20 s clock.
+    let body = replaced(
+        &fixture("events_live.json"),
+        "2026-06-08T00:05:00Z",
+        "2026-06-08T00:00:20Z",
+    );
+    let key = short.key_at(start).expect("aligned");
+    let m = parse_events(&body, key, BEFORE_START).expect("short window parses");
+    let idx = reg
+        .insert(MarketInfo::from_gamma(&m), start + 5)
+        .expect("inserted");
+    assert_eq!(reg.state(idx), Some(Lifecycle::Live));
+    let plan: Vec<u64> = reg
+        .plan(start + 5)
+        .into_iter()
+        .map(|l| l.key.start_s)
+        .collect();
+    assert_eq!(plan, [start + 20], "known window not planned again");
+    let events = reg.advance(start + 20);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].to, Lifecycle::Ended);
+    let due: Vec<LookupPurpose> = reg
+        .plan(start + 20 + fitted.resolve_after_s)
+        .into_iter()
+        .map(|l| l.purpose)
+        .collect();
+    assert!(due.contains(&LookupPurpose::Resolve(idx)));
+}

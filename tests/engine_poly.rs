@@ -9,9 +9,10 @@
 //! A last test proves the hot thread's market bookkeeping (discovery commands, id conversion,
 //! book registration, views, timers) allocates nothing after warm-up.
 //!
-//! The simulator runs the real 300/900 s windows here: discovery validates each Gamma event
-//! against the real window length, so shortened windows (and with them window roll-overs within
-//! a test's time) cannot be followed yet.
+//! The first tests run the real 300/900 s windows (and avoid a roll-over inside their run). The
+//! roll-over test runs the simulator and the engine's discovery with 15 s windows and follows
+//! two roll-overs: the next window is subscribed before the current one ends, each new window
+//! is priced from the oracle, old windows resolve and retire.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -24,6 +25,7 @@ use sattebaaz::engine::hot::POLY_MARKET_LABEL;
 use sattebaaz::engine::market_view::{feed_asset, Phase};
 use sattebaaz::engine::messages::MarketView;
 use sattebaaz::engine::{run, EngineOptions, EngineSummary};
+use sattebaaz::sim::polymarket::PolySimOptions;
 use sattebaaz::sim::{SimOptions, Simulator};
 use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 
@@ -57,8 +59,8 @@ fn avoid_rollover(run_secs: u64) {
     }
 }
 
-fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
-    Simulator::start(&SimOptions {
+fn sim_options(cfg: &Config, dir: &std::path::Path) -> SimOptions {
+    SimOptions {
         seed: 5,
         bind: "127.0.0.1".into(),
         assets: configured_assets(cfg)
@@ -67,8 +69,11 @@ fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
             .collect(),
         ca_file: dir.join("ca.pem"),
         step: Duration::from_millis(5),
-    })
-    .expect("simulator starts")
+    }
+}
+
+fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
+    Simulator::start(&sim_options(cfg, dir)).expect("simulator starts")
 }
 
 fn options(sim: &Simulator, secs: u64) -> EngineOptions {
@@ -217,78 +222,137 @@ fn engine_resubscribes_after_market_channel_drop_and_silence() {
     assert_eq!(summary.hot.stats.parse_errors, 0);
 }
 
-/// Follows a real window roll-over (the simulator runs 300 s windows): waits until 20 s before
-/// the next 5-minute boundary (up to 5 minutes), then runs 45 s. Ignored by default for its
-/// length; run with `cargo test --test engine_poly -- --ignored`.
-#[test]
-#[ignore = "waits for a real 5-minute window boundary (up to ~6 minutes)"]
-fn engine_follows_a_window_rollover_without_gap() {
-    let (cfg, dir) = test_config("rollover");
-    let now_ms = sattebaaz::clock::wall_ms();
-    let left_ms = 300_000 - now_ms % 300_000;
-    if left_ms > 20_000 {
-        std::thread::sleep(Duration::from_millis(left_ms - 20_000));
-    } else {
-        std::thread::sleep(Duration::from_millis(left_ms + 280_000));
-    }
-    let boundary_s = sattebaaz::clock::wall_ms().div_ceil(300_000) * 300;
-    let sim = start_sim(&cfg, &dir);
-    let summary = run(&cfg, options(&sim, 45)).expect("engine runs");
+/// Window length of the roll-over test: short, so two roll-overs fit in well under a minute.
+const SHORT_WINDOW_S: u64 = 15;
 
-    let btc5 = cfg
-        .markets
-        .iter()
-        .find(|m| m.window == sattebaaz::config::Window::Min5)
-        .expect("a 5m market configured");
-    let asset = feed_asset(btc5.asset);
-    let history: Vec<&MarketView> = summary
-        .risk
-        .market_history
-        .iter()
-        .filter(|v| v.asset == asset && v.window == btc5.window)
-        .collect();
-    // The next window was tracked before the current one ended.
-    assert!(
-        history
-            .iter()
-            .any(|v| v.start_s == boundary_s && v.at_ms < boundary_s * 1000),
-        "next window subscribed ahead"
+/// The simulator and the engine's discovery both run 15 s windows (slugs keep their `5m`/`15m`
+/// labels). The engine starts just after a window boundary and runs until two more boundaries
+/// and the retirement of the window ending at the second have passed. Every wait is bounded by
+/// the engine's fixed run length.
+#[test]
+fn engine_follows_two_short_window_rollovers_without_gap() {
+    let (mut cfg, dir) = test_config("rollover");
+    // Quick resolution checks and retirement, so both old windows retire within the run.
+    cfg.discovery.resolve_after_s = 1;
+    cfg.discovery.resolve_every_s = 1;
+    cfg.discovery.retire_after_s = 4;
+    let window_ms = SHORT_WINDOW_S * 1000;
+    // Start 1 s after a boundary (waits at most one window), so the engine is up and has
+    // discovered the next window well before the first roll-over.
+    let into_ms = sattebaaz::clock::wall_ms() % window_ms;
+    let wait_ms = (window_ms + 1_000 - into_ms) % window_ms;
+    std::thread::sleep(Duration::from_millis(wait_ms));
+    let first_start_s = sattebaaz::clock::wall_ms() / window_ms * SHORT_WINDOW_S;
+    let boundaries = [
+        first_start_s + SHORT_WINDOW_S,
+        first_start_s + 2 * SHORT_WINDOW_S,
+    ];
+    let sim = Simulator::start_with(
+        &sim_options(&cfg, &dir),
+        &PolySimOptions {
+            window_secs_override: Some(SHORT_WINDOW_S),
+            // Every oracle second is relayed: each window's start tick is observed.
+            rtds_gap_prob: 0.0,
+            resolve_delay_ms: 500,
+            ..PolySimOptions::default()
+        },
+    )
+    .expect("simulator starts");
+    assert_eq!(sim.window_secs_override(), Some(SHORT_WINDOW_S as u32));
+    // Until 7 s past the second boundary (retire_after_s = 4 plus resolution slack).
+    let run_ms = (boundaries[1] + 7) * 1000 - sattebaaz::clock::wall_ms();
+    let opts = EngineOptions {
+        duration: Some(Duration::from_millis(run_ms)),
+        ..EngineOptions::against_simulator(&sim)
+    };
+    assert_eq!(opts.window_secs_override, Some(SHORT_WINDOW_S as u32));
+    let summary = run(&cfg, opts).expect("engine runs");
+
+    let d = summary.risk.discovery.clone().expect("discovery ran");
+    assert_eq!(
+        d.gamma_invalid + d.clob_invalid + d.clob_mismatches,
+        0,
+        "{d:?}"
     );
-    // No gap: at every view time after the first, some tracked market covers that instant.
-    let first = history.first().expect("views").at_ms;
-    for v in history.iter().filter(|v| v.at_ms > first + 1_000) {
-        assert!(
-            history.iter().any(|w| w.at_ms == v.at_ms
-                && w.start_s * 1000 <= v.at_ms
-                && v.at_ms < w.end_s * 1000),
-            "coverage at {}",
-            v.at_ms
-        );
-    }
-    // The new window's books are fresh, its price to beat was observed at its start.
-    let new = summary
-        .risk
-        .markets
-        .iter()
-        .find(|v| v.asset == asset && v.window == btc5.window && v.start_s == boundary_s)
-        .copied()
-        .expect("new window tracked at the end");
-    assert_fresh_books(&new);
-    let ptb = new
-        .price_to_beat
-        .expect("price to beat observed at the window start");
-    assert!((ptb - new.binance_px).abs() < new.binance_px / 100);
-    let fair = new.fair_up.expect("fair value");
-    assert!(fair > 0.0 && fair < 1.0);
-    // The old window resolved and was retired.
     let poly = summary.hot.poly.as_ref().expect("polymarket side ran");
-    assert!(poly.counters.resolved >= 1, "{:?}", poly.counters);
-    assert!(poly.counters.retired >= 1, "{:?}", poly.counters);
-    assert!(summary
-        .risk
-        .markets
-        .iter()
-        .all(|v| !(v.asset == asset && v.window == btc5.window && v.end_s == boundary_s)));
+    assert_eq!(poly.counters.add_failures, 0, "{:?}", poly.counters);
+    assert_eq!(summary.hot.stats.parse_errors, 0);
+
+    for m in &cfg.markets {
+        let asset = feed_asset(m.asset);
+        let history: Vec<&MarketView> = summary
+            .risk
+            .market_history
+            .iter()
+            .filter(|v| v.asset == asset && v.window == m.window)
+            .collect();
+        let label = format!("{:?} {:?}", m.asset, m.window);
+        // Every tracked window has the short length.
+        assert!(
+            history
+                .iter()
+                .all(|v| v.end_s - v.start_s == SHORT_WINDOW_S),
+            "{label}: 15 s windows"
+        );
+        for &boundary_s in &boundaries {
+            // The window starting at the boundary was tracked before the one ending there ended.
+            assert!(
+                history
+                    .iter()
+                    .any(|v| v.start_s == boundary_s && v.at_ms < boundary_s * 1000),
+                "{label}: window at {boundary_s} subscribed ahead"
+            );
+            // Once open, it got its price to beat from the oracle's start tick and a fair P(Up).
+            let priced = history
+                .iter()
+                .find(|v| {
+                    v.start_s == boundary_s && v.price_to_beat.is_some() && v.fair_up.is_some()
+                })
+                .unwrap_or_else(|| panic!("{label}: window at {boundary_s} priced"));
+            let ptb = priced.price_to_beat.expect("price to beat");
+            assert!(
+                (ptb - priced.binance_px).abs() < priced.binance_px / 100,
+                "{label}: price to beat {ptb} vs binance {}",
+                priced.binance_px
+            );
+            let fair = priced.fair_up.expect("fair value");
+            assert!(fair > 0.0 && fair < 1.0, "{label}: fair {fair}");
+            assert_ne!(priced.phase, Phase::Upcoming);
+            // The window ending at the boundary is no longer tracked at the end (retired).
+            assert!(
+                summary
+                    .risk
+                    .markets
+                    .iter()
+                    .all(|v| !(v.asset == asset && v.window == m.window && v.end_s <= boundary_s)),
+                "{label}: window ending at {boundary_s} retired"
+            );
+            // And it was seen resolved before that.
+            assert!(
+                history
+                    .iter()
+                    .any(|v| v.end_s == boundary_s && v.phase == Phase::Resolved),
+                "{label}: window ending at {boundary_s} resolved"
+            );
+        }
+        // No gap: at every view time after the first second, a tracked window covers it.
+        let first = history.first().expect("views").at_ms;
+        for v in history.iter().filter(|v| v.at_ms > first + 1_000) {
+            assert!(
+                history.iter().any(|w| w.at_ms == v.at_ms
+                    && w.start_s * 1000 <= v.at_ms
+                    && v.at_ms < w.end_s * 1000),
+                "{label}: coverage at {}",
+                v.at_ms
+            );
+        }
+        // The window open at the end has fresh books.
+        assert_fresh_books(&current_view(&summary, m));
+    }
+    // Both roll-overs' old windows, for every market type, resolved and retired.
+    let types = cfg.markets.len() as u64;
+    assert!(poly.counters.resolved >= 2 * types, "{:?}", poly.counters);
+    assert!(poly.counters.retired >= 2 * types, "{:?}", poly.counters);
 }
 
 fn record(idx: u16, start_s: u64, up: &str, down: &str) -> sattebaaz::discovery::MarketRecord {

@@ -278,7 +278,7 @@ impl Window {
     }
 
     /// Real window length in seconds.
-    pub fn secs(self) -> u32 {
+    pub const fn secs(self) -> u32 {
         match self {
             Self::Min5 => 300,
             Self::Min15 => 900,

@@ -4,9 +4,11 @@
 //! and the parse fails closed with a typed [`GammaError`]: the event and market must carry the
 //! requested slug (Gamma silently ignores unknown filters and may return unrelated data), the
 //! outcomes must be exactly `Up` and `Down` (token ids are mapped by outcome *name*, never by
-//! position alone), `eventStartTime`/`endDate` must be the slug's window (`startDate` is the
-//! listing time and is ignored), stale "zombie" events (`enableOrderBook=false`, end passed)
-//! are refused, and the settlement rule (Chainlink point price or TWAP with a lookback) must be
+//! position alone), `eventStartTime`/`endDate` must be the key's window (its kind's length,
+//! which may be a simulated override; `startDate` is the listing time and is ignored), stale
+//! "zombie" events (`enableOrderBook=false`, end passed) are refused, and the settlement rule
+//! (Chainlink point price or TWAP with a lookback shorter than the label's real window length:
+//! a property of the oracle stream, not of a shortened simulated window) must be
 //! recognisable. Tick size, minimum size and fee rates become integers (micro-units and parts
 //! per million, see [`super::fields`]); no f64 is used for money.
 //!
@@ -485,7 +487,7 @@ fn settlement(m: &Map<String, Value>, key: MarketKey) -> Result<Settlement, Gamm
                         .get("twapLookbackSeconds")
                         .and_then(fields::unsigned)
                         .and_then(|s| u32::try_from(s).ok())
-                        .filter(|&s| s > 0 && u64::from(s) < key.kind.secs())
+                        .filter(|&s| s > 0 && s < key.kind.window.secs())
                         .ok_or(GammaError::UnknownSettlement)?;
                     Ok(Settlement::Twap { lookback_s })
                 }
@@ -517,7 +519,7 @@ fn settlement(m: &Map<String, Value>, key: MarketKey) -> Result<Settlement, Gamm
         .strip_prefix("-twap-")
         .and_then(|r| r.split('s').next())
         .and_then(|n| n.parse::<u32>().ok())
-        .filter(|&s| s > 0 && u64::from(s) < key.kind.secs())
+        .filter(|&s| s > 0 && s < key.kind.window.secs())
         .ok_or(GammaError::UnknownSettlement)?;
     Ok(Settlement::Twap {
         lookback_s: seconds,

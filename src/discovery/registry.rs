@@ -189,6 +189,20 @@ pub struct ScheduleConfig {
     pub give_up_unresolved_s: u64,
 }
 
+impl ScheduleConfig {
+    /// The schedule for windows of `window_secs` seconds (simulated short windows): look ahead
+    /// at most one window (the venue lists only the current and the next one) and keep the
+    /// current window discoverable for at least half its length. Other timings are unchanged;
+    /// a schedule already within these bounds is returned as is.
+    pub fn fit_to_window(self, window_secs: u64) -> Self {
+        Self {
+            lead_s: self.lead_s.min(window_secs),
+            min_remaining_s: self.min_remaining_s.min(window_secs / 2),
+            ..self
+        }
+    }
+}
+
 /// Why a lookup is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LookupPurpose {

@@ -5,6 +5,12 @@
 //! `{asset}-updown-{5m|15m}-{start}`. Invariants: every [`MarketKey`] built here has an aligned
 //! start; [`parse_slug`] accepts exactly the strings [`MarketKey::slug`] produces (round trip),
 //! nothing else. Pure arithmetic, no clock reads: callers pass wall-clock seconds.
+//!
+//! The window length is part of the kind: [`MarketKind::new`] uses the real 300/900 s, while
+//! [`MarketKind::with_window_secs`] takes an override (the simulator's short windows). Every
+//! length-dependent computation (grid, `end_s`, Gamma's time check, the registry's plan) reads
+//! [`MarketKind::secs`], so an override applies everywhere at once; the slug keeps the
+//! `5m`/`15m` label of the configured window.
 
 use std::fmt;
 
@@ -15,24 +21,52 @@ pub const ASSETS: [Asset; 4] = [Asset::Btc, Asset::Eth, Asset::Sol, Asset::Xrp];
 /// Every window length the slug grammar knows.
 pub const WINDOWS: [Window; 2] = [Window::Min5, Window::Min15];
 
-/// One configured market type: which asset, which window length.
+/// One configured market type: which asset, which window label, how long its windows last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MarketKind {
     /// Underlying asset.
     pub asset: Asset,
-    /// Window length.
+    /// Window label (`5m`/`15m`), part of the slug.
     pub window: Window,
+    /// Window length in seconds (never 0): the real length of `window` unless overridden.
+    secs: u32,
 }
 
 impl MarketKind {
-    /// The pair.
+    /// The pair, with the real window length (300 s / 900 s).
     pub const fn new(asset: Asset, window: Window) -> Self {
-        Self { asset, window }
+        Self {
+            asset,
+            window,
+            secs: window.secs(),
+        }
     }
 
-    /// Window length in seconds.
-    pub fn secs(self) -> u64 {
-        u64::from(self.window.secs())
+    /// The pair with windows of `override_secs` seconds instead of the real length (simulated
+    /// short windows); `None` or `Some(0)` keeps the real length.
+    pub const fn with_window_secs(
+        asset: Asset,
+        window: Window,
+        override_secs: Option<u32>,
+    ) -> Self {
+        match override_secs {
+            Some(secs) if secs > 0 => Self {
+                asset,
+                window,
+                secs,
+            },
+            _ => Self::new(asset, window),
+        }
+    }
+
+    /// Window length in seconds (the override when one was given).
+    pub const fn secs(self) -> u64 {
+        self.secs as u64
+    }
+
+    /// True when the window length differs from the real one of the label.
+    pub const fn is_overridden(self) -> bool {
+        self.secs != self.window.secs()
     }
 
     /// The window containing wall-clock second `t_s` (start ≤ t_s < end).
@@ -129,8 +163,8 @@ pub enum SlugError {
     Unaligned,
 }
 
-/// Parse `{asset}-updown-{5m|15m}-{start}` back into a key (strict: lower case, no leading
-/// zeros, aligned start).
+/// Parse `{asset}-updown-{5m|15m}-{start}` back into a key with the real window length
+/// (strict: lower case, no leading zeros, aligned start).
 pub fn parse_slug(slug: &str) -> Result<MarketKey, SlugError> {
     let mut parts = slug.split('-');
     let (Some(asset), Some("updown"), Some(window), Some(start), None) = (

@@ -385,7 +385,7 @@ impl<G: Fetch, C: Fetch> DiscoveryWorker<G, C> {
         self.counters.retries_scheduled += 1;
         let policy = self.config.retry;
         let retry = self.retries.entry(key).or_insert_with(|| Retry {
-            backoff: Backoff::new(policy, key.start_s ^ u64::from(key.kind.window.secs())),
+            backoff: Backoff::new(policy, key.start_s ^ key.kind.secs()),
             not_before_ms: 0,
         });
         let delay_ms = retry.backoff.next_delay_ns() / 1_000_000;

@@ -95,11 +95,15 @@ pub struct EngineOptions {
     pub duration: Option<Duration>,
     /// Print the live table.
     pub live_table: bool,
+    /// Market window length in seconds for discovery instead of the real 300/900 s (a
+    /// simulator running short windows); `None` = real lengths.
+    pub window_secs_override: Option<u32>,
 }
 
 impl EngineOptions {
-    /// Every endpoint pointed at a running simulator, trusting its CA; no duration, no table,
-    /// the configured poll mode. Callers adjust the rest with struct-update syntax.
+    /// Every endpoint pointed at a running simulator, trusting its CA, discovering windows of
+    /// the simulator's length; no duration, no table, the configured poll mode. Callers adjust
+    /// the rest with struct-update syntax.
     pub fn against_simulator(sim: &crate::sim::Simulator) -> Self {
         EngineOptions {
             binance: BinanceUrls {
@@ -117,6 +121,7 @@ impl EngineOptions {
             poll_mode: None,
             duration: None,
             live_table: false,
+            window_secs_override: sim.window_secs_override(),
         }
     }
 }
@@ -222,12 +227,39 @@ fn connectors(
     Ok(out)
 }
 
+/// The discovery registry for the configured market types: windows of `window_secs_override`
+/// seconds when given (the schedule fitted to that length), else the real lengths and the
+/// configured schedule.
+pub fn discovery_registry(cfg: &Config, window_secs_override: Option<u32>) -> MarketRegistry {
+    let d = &cfg.discovery;
+    let kinds: Vec<MarketKind> = cfg
+        .markets
+        .iter()
+        .map(|m| MarketKind::with_window_secs(m.asset, m.window, window_secs_override))
+        .collect();
+    let schedule = ScheduleConfig {
+        lead_s: u64::from(d.lead_s),
+        min_remaining_s: u64::from(d.min_remaining_s),
+        resolve_after_s: u64::from(d.resolve_after_s),
+        resolve_every_s: u64::from(d.resolve_every_s),
+        retire_after_s: u64::from(d.retire_after_s),
+        give_up_unresolved_s: u64::from(d.give_up_unresolved_s),
+    };
+    let schedule = match window_secs_override.filter(|&s| s > 0) {
+        Some(secs) => schedule.fit_to_window(u64::from(secs)),
+        None => schedule,
+    };
+    let capacity = u16::try_from(d.max_markets).unwrap_or(u16::MAX);
+    MarketRegistry::new(kinds, schedule, capacity)
+}
+
 /// The discovery worker for the configured market types, its Gamma and CLOB clients resolved
 /// and configured here (blocking DNS at start-up, never on the hot thread).
 fn discovery_setup(
     cfg: &Config,
     urls: &PolymarketUrls,
     tls: &Arc<rustls::ClientConfig>,
+    window_secs_override: Option<u32>,
 ) -> Result<DiscoverySetup, EngineError> {
     let d = &cfg.discovery;
     let http = &cfg.net.http;
@@ -247,21 +279,7 @@ fn discovery_setup(
     };
     let gamma = client("gamma", &urls.gamma)?;
     let clob = client("clob", &urls.clob)?;
-    let kinds = cfg
-        .markets
-        .iter()
-        .map(|m| MarketKind::new(m.asset, m.window))
-        .collect();
-    let schedule = ScheduleConfig {
-        lead_s: u64::from(d.lead_s),
-        min_remaining_s: u64::from(d.min_remaining_s),
-        resolve_after_s: u64::from(d.resolve_after_s),
-        resolve_every_s: u64::from(d.resolve_every_s),
-        retire_after_s: u64::from(d.retire_after_s),
-        give_up_unresolved_s: u64::from(d.give_up_unresolved_s),
-    };
-    let capacity = u16::try_from(d.max_markets).unwrap_or(u16::MAX);
-    let registry = MarketRegistry::new(kinds, schedule, capacity);
+    let registry = discovery_registry(cfg, window_secs_override);
     let worker = DiscoveryWorker::new(
         registry,
         gamma,
@@ -329,7 +347,10 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
                 ),
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
             };
-            (Some(poly), Some(discovery_setup(cfg, urls, &tls)?))
+            (
+                Some(poly),
+                Some(discovery_setup(cfg, urls, &tls, opts.window_secs_override)?),
+            )
         }
         None => (None, None),
     };

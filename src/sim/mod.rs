@@ -79,6 +79,7 @@ pub struct Simulator {
     pub polymarket_state: SharedState,
     /// Path of the CA certificate clients must trust.
     pub ca_file: PathBuf,
+    window_secs_override: Option<u32>,
     stop: Arc<AtomicBool>,
     world: Option<JoinHandle<()>>,
 }
@@ -196,6 +197,9 @@ impl Simulator {
             clob,
             polymarket_state,
             ca_file: opts.ca_file.clone(),
+            window_secs_override: poly
+                .window_secs_override
+                .map(|s| u32::try_from(s.max(2)).unwrap_or(u32::MAX)),
             stop,
             world: Some(handle),
         })
@@ -248,6 +252,12 @@ impl Simulator {
     /// The CA certificate file.
     pub fn ca_file(&self) -> &Path {
         &self.ca_file
+    }
+
+    /// The simulated market window length when it overrides the real 300/900 s (as the
+    /// Polymarket world applies it), `None` for real lengths.
+    pub fn window_secs_override(&self) -> Option<u32> {
+        self.window_secs_override
     }
 
     /// Stop every thread and wait for the world and accept threads.
