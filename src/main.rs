@@ -105,8 +105,9 @@ enum Command {
         /// The file to check.
         path: PathBuf,
     },
-    /// Run the venue simulator alone (Binance streams over TLS on loopback) until Ctrl-C or
-    /// --duration; prints its URLs and the CA certificate to trust.
+    /// Run the venue simulator alone (Binance streams, Polymarket market channel, RTDS, Gamma and
+    /// CLOB market data, over TLS on loopback, real window lengths) until Ctrl-C or --duration;
+    /// prints its URLs and the CA certificate to trust.
     Sim {
         /// Seed of the simulated world (same seed, same price paths).
         #[arg(long, default_value_t = 1)]
