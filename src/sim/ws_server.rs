@@ -55,37 +55,7 @@ pub struct FeedHub {
 impl FeedHub {
     /// Publish `payload` on `stream` to every subscriber of it.
     pub fn publish(&self, stream: &str, payload: Arc<[u8]>) {
-        let mut subs = match self.subscribers.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if subs.is_empty() {
-            return;
-        }
-        let name: Arc<str> = Arc::from(stream);
-        let mut delivered = false;
-        subs.retain(|s| {
-            if !s.streams.iter().any(|x| x == stream) {
-                return true;
-            }
-            match s.tx.try_send(Published {
-                stream: name.clone(),
-                payload: payload.clone(),
-            }) {
-                Ok(()) => {
-                    delivered = true;
-                    true
-                }
-                Err(TrySendError::Full(_)) => {
-                    self.slow_client_drops.fetch_add(1, Ordering::Relaxed);
-                    false
-                }
-                Err(TrySendError::Disconnected(_)) => false,
-            }
-        });
-        if delivered {
-            self.frames_published.fetch_add(1, Ordering::Relaxed);
-        }
+        self.publish_any(&[stream], payload);
     }
 
     /// Number of connected subscribers.
