@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use sattebaaz::config::{Config, PollMode};
 use sattebaaz::engine::feeds::configured_assets;
-use sattebaaz::engine::hot::POLY_MARKET_LABEL;
+use sattebaaz::engine::hot::{POLY_MARKET_LABEL, POLY_RTDS_LABEL};
 use sattebaaz::engine::market_view::{feed_asset, Phase};
 use sattebaaz::engine::messages::MarketView;
 use sattebaaz::engine::{run, EngineOptions, EngineSummary};
@@ -161,7 +161,7 @@ fn engine_discovers_markets_fills_books_and_follows_the_oracle() {
 }
 
 #[test]
-fn engine_resubscribes_after_market_channel_drop_and_silence() {
+fn engine_resubscribes_after_market_channel_and_rtds_drop_and_silence() {
     let (cfg, dir) = test_config("faults");
     avoid_rollover(9);
     let sim = Arc::new(start_sim(&cfg, &dir));
@@ -170,17 +170,16 @@ fn engine_resubscribes_after_market_channel_drop_and_silence() {
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(2_500));
             sim.polymarket_market.control.drop_all();
+            sim.polymarket_rtds.control.drop_all();
             std::thread::sleep(Duration::from_millis(1_500));
             // Quiet (pings still answered) for longer than the watchdog allows.
-            sim.polymarket_market
-                .control
-                .silent
-                .store(true, Ordering::SeqCst);
+            for service in [&sim.polymarket_market, &sim.polymarket_rtds] {
+                service.control.silent.store(true, Ordering::SeqCst);
+            }
             std::thread::sleep(Duration::from_millis(1_800));
-            sim.polymarket_market
-                .control
-                .silent
-                .store(false, Ordering::SeqCst);
+            for service in [&sim.polymarket_market, &sim.polymarket_rtds] {
+                service.control.silent.store(false, Ordering::SeqCst);
+            }
         })
     };
     let summary = run(&cfg, options(&sim, 9)).expect("engine runs");
@@ -196,6 +195,16 @@ fn engine_resubscribes_after_market_channel_drop_and_silence() {
     assert!(net.drops >= 1, "drop seen: {net:?}");
     assert!(net.watchdog_fires >= 1, "silence detected: {net:?}");
     assert!(net.connects >= 3, "reconnected twice: {net:?}");
+    let rtds = summary
+        .hot
+        .net
+        .iter()
+        .find(|(l, _)| *l == POLY_RTDS_LABEL)
+        .map(|(_, c)| *c)
+        .expect("RTDS counters");
+    assert!(rtds.drops >= 1, "RTDS drop seen: {rtds:?}");
+    assert!(rtds.watchdog_fires >= 1, "RTDS silence detected: {rtds:?}");
+    assert!(rtds.connects >= 3, "RTDS reconnected twice: {rtds:?}");
     let poly = summary.hot.poly.as_ref().expect("polymarket side ran");
     // One initial subscription per open, each with every live token.
     assert!(
@@ -217,7 +226,13 @@ fn engine_resubscribes_after_market_channel_drop_and_silence() {
         "books flagged while the channel was down"
     );
     for m in &cfg.markets {
-        assert_fresh_books(&current_view(&summary, m));
+        let v = current_view(&summary, m);
+        assert_fresh_books(&v);
+        // The oracle came back after its drop and silence (re-subscribed on reconnect).
+        assert!(
+            v.oracle_px.is_some() && !v.oracle_stale,
+            "oracle fresh: {v:?}"
+        );
     }
     assert_eq!(summary.hot.stats.parse_errors, 0);
 }
