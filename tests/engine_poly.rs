@@ -19,8 +19,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sattebaaz::config::{Config, PollMode};
-use sattebaaz::engine::feeds::configured_assets;
+use sattebaaz::config::Config;
 use sattebaaz::engine::hot::{POLY_MARKET_LABEL, POLY_RTDS_LABEL};
 use sattebaaz::engine::market_view::{feed_asset, Phase};
 use sattebaaz::engine::messages::MarketView;
@@ -32,17 +31,10 @@ use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
 
+mod common;
+
 fn test_config(tag: &str) -> (Config, PathBuf) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
-    let mut cfg = Config::load(path).expect("shipped config loads");
-    let dir = std::env::temp_dir().join(format!("sattebaaz-poly-{tag}-{}", std::process::id()));
-    cfg.engine.run_dir = dir.clone();
-    cfg.poll.mode = PollMode::Blocking;
-    cfg.telemetry.heartbeat_interval_ms = 100;
-    cfg.net.websocket.silence_timeout_ms = 1_000;
-    cfg.net.websocket.ws_ping_interval_ms = 300;
-    cfg.net.backoff.initial_ms = 50;
-    cfg.net.backoff.max_ms = 400;
+    let (mut cfg, dir) = common::test_config("poly", tag);
     cfg.discovery.step_interval_ms = 50;
     (cfg, dir)
 }
@@ -60,16 +52,7 @@ fn avoid_rollover(run_secs: u64) {
 }
 
 fn sim_options(cfg: &Config, dir: &std::path::Path) -> SimOptions {
-    SimOptions {
-        seed: 5,
-        bind: "127.0.0.1".into(),
-        assets: configured_assets(cfg)
-            .iter()
-            .map(|a| a.short_name().to_string())
-            .collect(),
-        ca_file: dir.join("ca.pem"),
-        step: Duration::from_millis(5),
-    }
+    common::sim_options(cfg, dir, 5)
 }
 
 fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {

@@ -8,38 +8,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sattebaaz::config::{Config, PollMode};
+use sattebaaz::config::Config;
 use sattebaaz::engine::feeds::configured_assets;
 use sattebaaz::engine::{run, EngineOptions};
 use sattebaaz::feeds::binance::records::Venue;
-use sattebaaz::sim::{SimOptions, Simulator};
+use sattebaaz::sim::Simulator;
+
+mod common;
 
 fn test_config(tag: &str) -> (Config, PathBuf) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
-    let mut cfg = Config::load(path).expect("shipped config loads");
-    let dir = std::env::temp_dir().join(format!("sattebaaz-e2e-{tag}-{}", std::process::id()));
-    cfg.engine.run_dir = dir.clone();
-    cfg.poll.mode = PollMode::Blocking;
-    cfg.telemetry.heartbeat_interval_ms = 100;
-    cfg.net.websocket.silence_timeout_ms = 1_000;
-    cfg.net.websocket.ws_ping_interval_ms = 300;
-    cfg.net.backoff.initial_ms = 50;
-    cfg.net.backoff.max_ms = 400;
-    (cfg, dir)
+    common::test_config("e2e", tag)
 }
 
 fn start_sim(cfg: &Config, dir: &std::path::Path) -> Simulator {
-    Simulator::start(&SimOptions {
-        seed: 3,
-        bind: "127.0.0.1".into(),
-        assets: configured_assets(cfg)
-            .iter()
-            .map(|a| a.short_name().to_string())
-            .collect(),
-        ca_file: dir.join("ca.pem"),
-        step: Duration::from_millis(5),
-    })
-    .expect("simulator starts")
+    Simulator::start(&common::sim_options(cfg, dir, 3)).expect("simulator starts")
 }
 
 fn options(sim: &Simulator, secs: u64) -> EngineOptions {
