@@ -896,27 +896,15 @@ fn http_fetch_over_tls_with_tls_connector() {
     use sattebaaz::net::http::TlsConnector;
     use sattebaaz::net::tls::TlsClientConfigBuilder;
 
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "sattebaaz discovery test CA");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf cert");
+    let certs = sattebaaz::sim::certs::SimCertificates::generate().expect("certificates");
     let dir = std::env::temp_dir();
     let pid = std::process::id();
     let ca = TempFile(dir.join(format!("sattebaaz-discovery-ca-{pid}.pem")));
     let cert = TempFile(dir.join(format!("sattebaaz-discovery-leaf-{pid}.pem")));
     let key = TempFile(dir.join(format!("sattebaaz-discovery-leaf-{pid}.key")));
-    std::fs::write(&ca.0, ca_cert.pem()).expect("write");
-    std::fs::write(&cert.0, leaf.pem()).expect("write");
-    std::fs::write(&key.0, leaf_key.serialize_pem()).expect("write");
+    std::fs::write(&ca.0, &certs.ca_pem).expect("write");
+    std::fs::write(&cert.0, &certs.server_cert_pem).expect("write");
+    std::fs::write(&key.0, &certs.server_key_pem).expect("write");
 
     let events = fixture("events_live.json");
     let body = String::from_utf8(events.clone()).expect("utf8");

@@ -581,22 +581,10 @@ impl Drop for TempFile {
     }
 }
 
-/// A test CA (PEM) and a "localhost" leaf certificate + key it issued (PEM).
+/// A test CA (PEM) and a "localhost" leaf certificate + key it issued (PEM): the simulator's.
 fn ca_and_leaf() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "sattebaaz http test CA");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .expect("leaf params")
-        .signed_by(&leaf_key, &issuer)
-        .expect("leaf cert");
-    (ca_cert.pem(), leaf.pem(), leaf_key.serialize_pem())
+    let certs = sattebaaz::sim::certs::SimCertificates::generate().expect("certificates");
+    (certs.ca_pem, certs.server_cert_pem, certs.server_key_pem)
 }
 
 #[test]

@@ -301,7 +301,7 @@ fn run_loop(
             next_stats_ns = t_ready + stats_interval_ns;
             for &asset in assets {
                 for venue in [Venue::Spot, Venue::Futures] {
-                    let view = view_of(&mut state, venue, asset, t_ready);
+                    let view = view_of(&mut state, venue, asset);
                     let _ = to_risk.push(HotEvent::Asset(view));
                 }
             }
@@ -375,13 +375,12 @@ fn binance_price(state: &BinanceState, asset: Asset) -> i64 {
         .unwrap_or(0)
 }
 
-fn view_of(state: &mut BinanceState, venue: Venue, asset: Asset, now_ns: u64) -> AssetView {
+fn view_of(state: &mut BinanceState, venue: Venue, asset: Asset) -> AssetView {
     let s = state.get_mut(venue, asset);
     let now_ms = crate::clock::wall_ms();
     let flow = s.taker_flow_at(FlowWindow::S60, now_ms);
     let (bid_px, ask_px) = s.book().map(|b| (b.bid_px, b.ask_px)).unwrap_or((0, 0));
     let last_recv_ns = s.last_trade().map(|t| t.recv_ns).unwrap_or(0);
-    let _ = now_ns;
     AssetView {
         venue,
         asset,

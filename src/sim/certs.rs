@@ -1,7 +1,7 @@
 //! Certificates for the simulator: a throw-away CA and a `localhost`/`127.0.0.1` server
 //! certificate signed by it, generated at start-up with rcgen. The CA certificate is written as
 //! PEM so the engine can trust it through `net.tls_extra_ca_file`; the private keys stay in
-//! memory only.
+//! memory (tests hand the server key to their own servers).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,10 +23,15 @@ pub enum CertError {
     },
 }
 
-/// The simulator's CA (as PEM, for clients) and a ready rustls server configuration.
+/// The simulator's CA (as PEM, for clients), its server certificate and key (as PEM, for servers
+/// not built on rustls, such as the tests' Python servers) and a ready rustls server configuration.
 pub struct SimCertificates {
     /// PEM of the CA certificate that signed the server certificate.
     pub ca_pem: String,
+    /// PEM of the `localhost`/`127.0.0.1` server certificate.
+    pub server_cert_pem: String,
+    /// PEM (PKCS#8) of the server certificate's private key (a throw-away test key).
+    pub server_key_pem: String,
     /// Server configuration presenting the `localhost`/`127.0.0.1` certificate.
     pub server_config: Arc<rustls::ServerConfig>,
 }
@@ -55,6 +60,8 @@ impl SimCertificates {
         let chain: Vec<CertificateDer<'static>> =
             vec![leaf_cert.der().clone(), ca_cert.der().clone()];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let server_cert_pem = leaf_cert.pem();
+        let server_key_pem = leaf_key.serialize_pem();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server_config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
@@ -62,6 +69,8 @@ impl SimCertificates {
             .with_single_cert(chain, key)?;
         Ok(SimCertificates {
             ca_pem: ca_cert.pem(),
+            server_cert_pem,
+            server_key_pem,
             server_config: Arc::new(server_config),
         })
     }
