@@ -4,7 +4,8 @@
 //! * Gamma: `GET /events?slug=<slug>[&slug=..]` → the events array (market object fields as in
 //!   the protocol notes §7; unknown slugs are simply absent).
 //! * CLOB: `GET /clob-markets/<conditionId>`, `GET /book?token_id=`, `GET /tick-size?token_id=`,
-//!   `GET /time` (unix seconds, plain integer), `GET /ok`.
+//!   `GET /time` (unix seconds, plain integer), `GET /ok`; and the exchange's routes
+//!   ([`crate::sim::exchange::routes`]: orders, cancels, account data, auth, heartbeats).
 //!
 //! Faults follow [`ServiceControl`]: `drop_all` closes every open connection; `silent` holds
 //! requests unanswered until cleared. One thread per connection; the simulator may block.
@@ -35,6 +36,10 @@ pub struct HttpRequest {
     pub path: String,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// Request headers (name as sent, value), in order.
+    pub headers: Vec<(String, String)>,
+    /// The `Content-Length` body (UTF-8, lossy), empty when none.
+    pub body: String,
 }
 
 impl HttpRequest {
@@ -45,22 +50,45 @@ impl HttpRequest {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// First header `name` (case-insensitive; `_` and `-` are equivalent).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let norm = |c: char| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        };
+        self.headers
+            .iter()
+            .find(|(k, _)| k.len() == name.len() && k.chars().map(norm).eq(name.chars().map(norm)))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A response: status and JSON (or plain) body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Extra headers (`Retry-After`).
+    pub headers: Vec<(String, String)>,
+    /// Injected fault: answer this many ms late (the request is already processed).
+    pub delay_ms: u64,
+    /// Injected fault: drop the connection instead of answering.
+    pub drop_connection: bool,
 }
 
 impl HttpResponse {
-    fn json(status: u16, v: &Value) -> Self {
+    /// A JSON response.
+    pub fn json(status: u16, v: &Value) -> Self {
         HttpResponse {
             status,
             content_type: "application/json",
             body: v.to_string(),
+            ..HttpResponse::default()
         }
     }
 }
@@ -170,7 +198,21 @@ fn serve(
                         h.name.eq_ignore_ascii_case("connection")
                             && h.value.eq_ignore_ascii_case(b"close")
                     });
+                    let headers = req
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let body =
+                        String::from_utf8_lossy(&buf[head_len..head_len + body_len]).into_owned();
                     let parsed = HttpRequest {
+                        headers,
+                        body,
                         method: req.method.unwrap_or("GET").to_string(),
                         path: req
                             .path
@@ -192,6 +234,13 @@ fn serve(
                         thread::sleep(Duration::from_millis(10));
                     }
                     let resp = route(api, &parsed, state);
+                    if resp.delay_ms > 0 {
+                        thread::sleep(Duration::from_millis(resp.delay_ms));
+                    }
+                    if resp.drop_connection {
+                        let _ = stream.sock.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
                     write_response(&mut stream, &resp, close)?;
                     if close {
                         stream.conn.send_close_notify();
@@ -225,11 +274,23 @@ fn write_response(w: &mut impl Write, resp: &HttpResponse, close: bool) -> io::R
     let reason = match resp.status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
+        425 => "Too Early",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Error",
     };
+    let mut extra = String::new();
+    for (k, v) in &resp.headers {
+        extra.push_str(k);
+        extra.push_str(": ");
+        extra.push_str(v);
+        extra.push_str("\r\n");
+    }
     let head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n{extra}\r\n",
         resp.status,
         resp.content_type,
         resp.body.len(),
@@ -286,8 +347,14 @@ pub fn parse_query(target: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Answer one request.
+/// Answer one request. The CLOB host serves the exchange routes too
+/// ([`crate::sim::exchange::routes`]).
 pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
+    if api == Api::Clob {
+        if let Some(resp) = crate::sim::exchange::routes::handle(req, state) {
+            return resp;
+        }
+    }
     if req.method != "GET" {
         return HttpResponse::json(404, &json!({"error": "not found"}));
     }
@@ -307,11 +374,13 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
             status: 200,
             content_type: "application/json",
             body: (st.now_ms / 1000).to_string(),
+            ..HttpResponse::default()
         },
         (Api::Clob, "/ok") => HttpResponse {
             status: 200,
             content_type: "text/plain",
             body: "OK".into(),
+            ..HttpResponse::default()
         },
         (Api::Clob, "/book") => match req.param("token_id").and_then(|t| st.by_token(t)) {
             Some((m, token)) => HttpResponse::json(200, &rest_book(m, token, st.now_ms)),
@@ -339,7 +408,7 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
 
 fn rest_book(m: &MarketState, token: Token, now_ms: u64) -> Value {
     let asset = &m.info.token_ids[token as usize];
-    let book = m.crowd.book(token);
+    let book = &m.view[token as usize];
     let (bids, asks) = levels_json(book);
     let ltp = m
         .last_trade
@@ -409,7 +478,7 @@ fn resolution_source(info: &MarketInfo, rule: SettlementRule) -> String {
 /// The Gamma market object of `m`.
 pub fn gamma_market(m: &MarketState, rule: SettlementRule, now_ms: u64) -> Value {
     let info = &m.info;
-    let up = m.crowd.book(Token::Up);
+    let up = &m.view[Token::Up as usize];
     let (bid, ask) = (up.best_bid().unwrap_or(0), up.best_ask().unwrap_or(0));
     let outcome_prices = match m.winner {
         Some(Token::Up) => "[\"1\", \"0\"]".to_string(),
