@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::crowd::{Token, ONE};
-use super::market_ws::{book_hash, levels_json, question};
+use super::market_ws::{levels_json, question};
 use super::oracle::{e18_to_f64, TWAP_LOOKBACK_S};
 use super::{iso8601, lock, px, MarketInfo, MarketState, SettlementRule, SharedState};
 use crate::sim::ws_server::ServiceControl;
@@ -396,6 +396,19 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
             ),
             None => HttpResponse::json(404, &json!({"error": "market not found"})),
         },
+        (Api::Clob, p) if p.starts_with("/markets-by-token/") => {
+            match st.by_token(&p["/markets-by-token/".len()..]) {
+                Some((m, _)) => HttpResponse::json(
+                    200,
+                    &json!({
+                        "condition_id": m.info.condition_id,
+                        "primary_token_id": m.info.token_ids[0],
+                        "secondary_token_id": m.info.token_ids[1],
+                    }),
+                ),
+                None => HttpResponse::json(404, &json!({"error": "market not found"})),
+            }
+        }
         (Api::Clob, p) if p.starts_with("/clob-markets/") => {
             match st.by_condition(&p["/clob-markets/".len()..]) {
                 Some(m) => HttpResponse::json(200, &clob_market(m)),
@@ -415,18 +428,53 @@ fn rest_book(m: &MarketState, token: Token, now_ms: u64) -> Value {
         .map(|(p, _)| if token == Token::Up { p } else { ONE - p })
         .map(px)
         .unwrap_or_default();
-    json!({
+    let mut v = json!({
         "market": m.info.condition_id,
         "asset_id": asset,
         "timestamp": now_ms.to_string(),
-        "hash": book_hash(&m.info.condition_id, asset, now_ms, book),
+        "hash": "",
         "bids": bids,
         "asks": asks,
         "min_order_size": "5",
         "tick_size": px(m.crowd.tick()),
         "neg_risk": false,
         "last_trade_price": ltp,
-    })
+    });
+    v["hash"] = Value::String(summary_hash(&v));
+    v
+}
+
+/// The venue's order-book hash (protocol §3.2; py-clob-client `generate_orderbook_summary_hash`):
+/// SHA-1 hex of the compact JSON of the book with `hash: ""`, keys in the order market,
+/// asset_id, timestamp, hash, bids, asks, min_order_size, tick_size, neg_risk, last_trade_price.
+pub fn summary_hash(book: &Value) -> String {
+    use sha1::Digest as _;
+    let field = |k: &str| serde_json::to_string(&book[k]).unwrap_or_default();
+    let levels = |k: &str| {
+        let items: Vec<String> = book[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|l| format!("{{\"price\":{},\"size\":{}}}", l["price"], l["size"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!("[{}]", items.join(","))
+    };
+    let text = format!(
+        "{{\"market\":{},\"asset_id\":{},\"timestamp\":{},\"hash\":\"\",\"bids\":{},\"asks\":{},\"min_order_size\":{},\"tick_size\":{},\"neg_risk\":{},\"last_trade_price\":{}}}",
+        field("market"),
+        field("asset_id"),
+        field("timestamp"),
+        levels("bids"),
+        levels("asks"),
+        field("min_order_size"),
+        field("tick_size"),
+        field("neg_risk"),
+        field("last_trade_price"),
+    );
+    let digest = sha1::Sha1::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn clob_market(m: &MarketState) -> Value {
@@ -586,5 +634,19 @@ mod tests {
         );
         assert!(parse_query("/time").is_empty());
         assert_eq!(parse_query("/x?a=%2")[0].1, "%2");
+    }
+
+    #[test]
+    fn summary_hash_is_sha1_of_the_python_compact_json() {
+        let book = json!({
+            "market": "0xabc", "asset_id": "123", "timestamp": "1000", "hash": "x",
+            "bids": [{"price": "0.4", "size": "10"}], "asks": [],
+            "min_order_size": "5", "tick_size": "0.01", "neg_risk": false, "last_trade_price": "",
+        });
+        // hashlib.sha1(b'{"market":"0xabc","asset_id":"123","timestamp":"1000","hash":"",
+        //   "bids":[{"price":"0.4","size":"10"}],"asks":[],"min_order_size":"5",
+        //   "tick_size":"0.01","neg_risk":false,"last_trade_price":""}').hexdigest()
+        let want = "8b3872c019dc04723929460d7cec095f01c9bdc7";
+        assert_eq!(summary_hash(&book), want);
     }
 }
