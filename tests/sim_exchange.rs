@@ -807,7 +807,7 @@ fn fills_user_channel_failed_trades_and_heartbeat() {
         .expect("a MAKER trade event");
     assert_eq!(maker_trade["maker_orders"][0]["order_id"], sell_id.as_str());
     let after_mm = sim.ledger_snapshot(&a.account());
-    let p = (bid + 10) as i64;
+    let p = bid + 10;
     assert_eq!(
         after_mm.collateral - before_mm.collateral,
         10_000_000 * p / 1000

@@ -509,10 +509,7 @@ pub fn cancel(
     }
     let cond = o.condition_id.clone();
     let mi = markets.iter().position(|m| m.info.condition_id == cond);
-    let m = match mi {
-        Some(i) => Some(&mut markets[i]),
-        None => None,
-    };
+    let m = mi.map(|i| &mut markets[i]);
     match m {
         Some(m) => {
             close(ex, Some(&mut *m), id, status);
