@@ -61,7 +61,7 @@ fn options() -> ExchangeOptions {
         taker_delay_ms: 0,
         mined_delay_ms: 150,
         confirmed_delay_ms: 150,
-        heartbeat_timeout_ms: 1_000,
+        heartbeat_timeout_ms: 3_000,
         order_rate: BucketSpec {
             rate_per_s: 200.0,
             burst: 12.0,

@@ -68,6 +68,7 @@ pub fn handle(req: &HttpRequest, state: &SharedState) -> Option<HttpResponse> {
                 | ("GET", "/auth/derive-api-key")
                 | ("POST", "/auth/api-key")
                 | ("GET", "/data/orders")
+                | ("GET", "/auth/api-keys")
                 | ("GET", "/data/trades")
                 | ("GET", "/balance-allowance")
                 | ("GET", "/balance-allowance/update")
@@ -391,6 +392,16 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .collect();
             cancel_ids(st, key, &ids, now_ms)
         }
+        ("GET", "/auth/api-keys") => {
+            let keys: Vec<&String> = st
+                .exchange
+                .keys
+                .iter()
+                .filter(|(_, k)| k.address == key.address)
+                .map(|(id, _)| id)
+                .collect();
+            ok(&json!({ "apiKeys": keys }))
+        }
         ("GET", "/data/orders") => {
             let ex = &st.exchange;
             let items: Vec<Value> =
@@ -427,6 +438,14 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .filter(|t| {
                     req.param("asset_id")
                         .is_none_or(|a| t.token_id == a || t.makers.iter().any(|l| l.token_id == a))
+                })
+                .filter(|t| {
+                    req.param("maker_address").is_none_or(|a| {
+                        t.taker_address.eq_ignore_ascii_case(a)
+                            || t.makers
+                                .iter()
+                                .any(|l| l.maker_address.eq_ignore_ascii_case(a))
+                    })
                 })
                 .filter(|t| after.is_none_or(|a| t.match_ms / 1000 >= a))
                 .filter(|t| before.is_none_or(|b| t.match_ms / 1000 <= b))
