@@ -503,3 +503,36 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
         _ => err(404, "not found"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_pagination() {
+        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let first = page(items.clone(), 0, 2);
+        assert_eq!(first["data"], json!([0, 1]));
+        assert_eq!(first["next_cursor"], "Mg==");
+        let req = HttpRequest {
+            method: "GET".into(),
+            path: "/data/orders".into(),
+            query: vec![("next_cursor".into(), "Mg==".into())],
+            headers: Vec::new(),
+            body: String::new(),
+        };
+        let second = page(items.clone(), cursor_offset(&req), 2);
+        assert_eq!(second["data"], json!([2, 3]));
+        let last = page(items, 4, 2);
+        assert_eq!(
+            (last["count"].clone(), last["next_cursor"].clone()),
+            (json!(1), json!("LTE="))
+        );
+        // The first cursor `MA==` is offset 0.
+        let req = HttpRequest {
+            query: vec![("next_cursor".into(), "MA==".into())],
+            ..req
+        };
+        assert_eq!(cursor_offset(&req), 0);
+    }
+}
