@@ -550,6 +550,23 @@ fn orders_rest_validate_cancel_and_faults() {
         "the order owner has to be the owner of the API KEY"
     );
 
+    // Malformed payloads are refused with 400, never a dropped connection.
+    for bad in [
+        "{",
+        "[]",
+        r#"{"order":{"salt":"x"}}"#,
+        r#"{"order":{"salt":1,"maker":7},"owner":"k"}"#,
+        r#"{"order":{"salt":1e400},"owner":"k"}"#,
+    ] {
+        let r = a.call(&mut http, "POST", "/order", bad).expect("an answer");
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.body["error"], "Invalid order payload", "{bad}");
+    }
+    let r = a.call(&mut http, "POST", "/orders", "{}").unwrap();
+    assert_eq!(r.status, 400);
+    let r = a.call(&mut http, "DELETE", "/order", "[1]").unwrap();
+    assert_eq!(r.status, 400);
+
     // Batch: two good legs and a bad one, answered per leg; more than 15 → 400.
     let legs: Vec<Value> = [("0.03", "10"), ("0.04", "10"), ("0.05", "2")]
         .iter()
