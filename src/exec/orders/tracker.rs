@@ -633,7 +633,9 @@ impl Tracker {
                     }
                 } else {
                     r.trade_filled = r.trade_filled.saturating_sub(leg.size);
-                    if r.state == OrderState::Matched && r.matched() < r.size && !r.immediate {
+                    let reopen = (r.state == OrderState::Matched && !r.immediate)
+                        || r.state == OrderState::PartiallyFilled;
+                    if reopen && r.matched() < r.size {
                         r.state = if r.matched() > 0 {
                             OrderState::PartiallyFilled
                         } else {
