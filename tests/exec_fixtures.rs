@@ -73,22 +73,35 @@ fn every_documented_error_message_is_classified() {
         status_error(400, None, &fixture("error_http400.json")),
         Some(RestError::BadRequest(R::MinTickSize))
     );
-    assert_eq!(status_error(425, None, b""), Some(RestError::EngineRestarting));
-    assert_eq!(status_error(503, None, b""), Some(RestError::TradingDisabled));
+    assert_eq!(
+        status_error(425, None, b""),
+        Some(RestError::EngineRestarting)
+    );
+    assert_eq!(
+        status_error(503, None, b""),
+        Some(RestError::TradingDisabled)
+    );
     assert_eq!(status_error(401, None, b""), Some(RestError::Unauthorized));
 }
 
 #[test]
 fn batch_legs_in_order_with_the_empty_order_id_rule() {
     let mut legs = Vec::new();
-    let n = parse_batch_response(&fixture("batch_mixed.json"), |i, ack| legs.push((i, ack))).unwrap();
+    let n =
+        parse_batch_response(&fixture("batch_mixed.json"), |i, ack| legs.push((i, ack))).unwrap();
     assert_eq!(n, 4);
     assert!(legs[0].1.accepted());
-    assert!(legs[1].1.success && !legs[1].1.accepted(), "success:true + empty orderID");
+    assert!(
+        legs[1].1.success && !legs[1].1.accepted(),
+        "success:true + empty orderID"
+    );
     assert_eq!(legs[2].1.error, Some(OrderRejectReason::NotEnoughBalance));
     assert!(legs[3].1.accepted());
     assert_eq!(legs[3].1.order_id, Some(id(0x3c)));
-    assert_eq!(legs.iter().map(|l| l.0).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+    assert_eq!(
+        legs.iter().map(|l| l.0).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
 }
 
 #[test]
@@ -122,7 +135,10 @@ fn ledger_pages() {
     assert_eq!(page.next_cursor, "Mg==");
     assert!(!page.is_last());
     assert_eq!(page.rows, 2);
-    assert_eq!(rows[0], (id(0x1a), VenueOrderStatus::Live, 10_000_000, 0, 520_000));
+    assert_eq!(
+        rows[0],
+        (id(0x1a), VenueOrderStatus::Live, 10_000_000, 0, 520_000)
+    );
     assert_eq!(rows[1].3, 5_000_000);
     let last = parse_orders_page(&fixture("orders_page_last.json"), |_| panic!()).unwrap();
     assert!(last.is_last());
@@ -139,7 +155,9 @@ fn ledger_pages() {
 #[test]
 fn account_and_market_data() {
     assert_eq!(
-        parse_balance_allowance(&fixture("balance.json")).unwrap().balance_micros,
+        parse_balance_allowance(&fixture("balance.json"))
+            .unwrap()
+            .balance_micros,
         125_000_000
     );
     assert_eq!(
@@ -159,9 +177,20 @@ fn account_and_market_data() {
     assert_eq!(book.asks[0].price.0, 520_000, "best ask first");
     assert_eq!(book.tick_size.0, 10_000);
     assert_eq!(book.timestamp.0, 1_700_000_000_123);
-    assert_eq!(parse_midpoint(&fixture("midpoint_mid.json")).unwrap().0, 515_000);
-    assert_eq!(parse_midpoint(&fixture("midpoint_mid_price.json")).unwrap().0, 515_000);
-    assert_eq!(parse_tick_size(&fixture("tick_size.json")).unwrap().0, 10_000);
+    assert_eq!(
+        parse_midpoint(&fixture("midpoint_mid.json")).unwrap().0,
+        515_000
+    );
+    assert_eq!(
+        parse_midpoint(&fixture("midpoint_mid_price.json"))
+            .unwrap()
+            .0,
+        515_000
+    );
+    assert_eq!(
+        parse_tick_size(&fixture("tick_size.json")).unwrap().0,
+        10_000
+    );
     assert_eq!(parse_time(&fixture("time.txt")).unwrap(), 1_700_000_000);
     assert_eq!(parse_version(&fixture("version.json")).unwrap(), 2);
     let m = parse_clob_market(&fixture("clob_market.json")).unwrap();
@@ -212,7 +241,14 @@ fn user_events(name: &str) -> (Vec<String>, UserChannelCounters) {
 #[test]
 fn user_order_events() {
     let (ev, c) = user_events("user_order_placement.json");
-    assert_eq!(ev, vec![format!("order {:?} {:?} matched=0", OrderEventType::Placement, VenueOrderStatus::Live)]);
+    assert_eq!(
+        ev,
+        vec![format!(
+            "order {:?} {:?} matched=0",
+            OrderEventType::Placement,
+            VenueOrderStatus::Live
+        )]
+    );
     assert_eq!((c.orders, c.malformed), (1, 0));
     let (ev, _) = user_events("user_order_update.json");
     assert!(ev[0].contains("Update") && ev[0].contains("matched=4000000"));
@@ -223,7 +259,10 @@ fn user_order_events() {
 #[test]
 fn user_trade_events_single_array_and_statuses() {
     let (ev, _) = user_events("user_trade_matched.json");
-    assert_eq!(ev, vec!["trade trade-0001 Matched size=4000000 makers=1".to_string()]);
+    assert_eq!(
+        ev,
+        vec!["trade trade-0001 Matched size=4000000 makers=1".to_string()]
+    );
     let (ev, c) = user_events("user_trade_array.json");
     assert_eq!(ev.len(), 2);
     assert!(ev[0].starts_with("trade trade-0002 Mined"));

@@ -22,10 +22,14 @@ use sattebaaz::exec::rest::client::{ClientConfig, RestClient, RestEvent};
 use sattebaaz::exec::rest::errors::{LocalRefusal, OrderRejectReason, RestError};
 use sattebaaz::exec::rest::responses::HeartbeatAnswer;
 use sattebaaz::exec::signing::amounts::{limit_order_amounts, Side, TickSize};
-use sattebaaz::exec::signing::body::{write_order_body, BatchItem, BodyBuf, BodyKeyOrder, PostOptions};
+use sattebaaz::exec::signing::body::{
+    write_order_body, BatchItem, BodyBuf, BodyKeyOrder, PostOptions,
+};
 use sattebaaz::exec::signing::eip712::{Exchange, OrderVariables, CHAIN_ID};
 use sattebaaz::exec::signing::hmac::{l2_signature, L2Credentials};
-use sattebaaz::exec::signing::order::{OrderTemplate, OrderType, SignatureType, SignedOrder, TokenId};
+use sattebaaz::exec::signing::order::{
+    OrderTemplate, OrderType, SignatureType, SignedOrder, TokenId,
+};
 use sattebaaz::exec::signing::signer::EoaSigner;
 use sattebaaz::net::backoff::BackoffPolicy;
 use sattebaaz::net::http::{HttpPool, PoolConfig, RequestTemplate, TcpConnector};
@@ -259,8 +263,13 @@ impl Harness {
             },
             RequestTemplate::new("127.0.0.1", &[("Content-Type", "application/json")]).unwrap(),
             TcpConnector { addr },
-            BackoffPolicy::new(Duration::from_millis(10), 2.0, Duration::from_millis(100), 0.0)
-                .unwrap(),
+            BackoffPolicy::new(
+                Duration::from_millis(10),
+                2.0,
+                Duration::from_millis(100),
+                0.0,
+            )
+            .unwrap(),
             poll.registry(),
         )
         .unwrap();
@@ -271,7 +280,9 @@ impl Harness {
             client: RestClient::new(pool, creds, config),
             seen: Vec::new(),
         };
-        h.run_until("warm connections", |h| h.client.pool().idle_count() == connections);
+        h.run_until("warm connections", |h| {
+            h.client.pool().idle_count() == connections
+        });
         h
     }
 
@@ -285,13 +296,18 @@ impl Harness {
             self.client
                 .on_ready(ev.token(), now, &mut |e| seen.push(self::seen(e)));
         }
-        self.client.on_timer(mono_ns(), &mut |e| seen.push(self::seen(e)));
+        self.client
+            .on_timer(mono_ns(), &mut |e| seen.push(self::seen(e)));
     }
 
     fn run_until(&mut self, what: &str, mut done: impl FnMut(&Harness) -> bool) {
         let give_up = Instant::now() + GIVE_UP_AFTER;
         while !done(self) {
-            assert!(Instant::now() < give_up, "gave up waiting for {what}: {:?}", self.seen);
+            assert!(
+                Instant::now() < give_up,
+                "gave up waiting for {what}: {:?}",
+                self.seen
+            );
             self.step();
         }
     }
@@ -309,7 +325,10 @@ fn assert_l2(rec: &Recorded) {
     let path = rec.path.split('?').next().unwrap();
     let body = (!rec.body.is_empty()).then(|| std::str::from_utf8(&rec.body).unwrap());
     let expected = l2_signature(SECRET, ts, &rec.method, path, body).unwrap();
-    assert_eq!(rec.headers["POLY_SIGNATURE"], expected, "HMAC over the exact bytes sent");
+    assert_eq!(
+        rec.headers["POLY_SIGNATURE"], expected,
+        "HMAC over the exact bytes sent"
+    );
     assert_eq!(rec.headers["POLY_API_KEY"], API_KEY);
     assert_eq!(rec.headers["POLY_PASSPHRASE"], PASSPHRASE);
     assert_eq!(
@@ -327,7 +346,9 @@ fn submit_sends_the_exact_signed_body_with_l2_headers_and_reports_the_ack() {
     let ack = ack_json(&order.order_id);
     let server = Server::start(move |_, _| ok(&ack));
     let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
-    h.client.submit(&t, &order, &opts(false), mono_ns()).unwrap();
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
     h.run_until("ack", |h| !h.seen.is_empty());
     assert_eq!(h.seen, vec![Seen::Ack(order.order_id, true)]);
 
@@ -337,7 +358,14 @@ fn submit_sends_the_exact_signed_body_with_l2_headers_and_reports_the_ack() {
     assert_eq!((rec.method.as_str(), rec.path.as_str()), ("POST", "/order"));
     assert_l2(rec);
     let mut expected = BodyBuf::for_single_order();
-    write_order_body(&mut expected, &t, &order, &opts(false), BodyKeyOrder::PyClobClientV2).unwrap();
+    write_order_body(
+        &mut expected,
+        &t,
+        &order,
+        &opts(false),
+        BodyKeyOrder::PyClobClientV2,
+    )
+    .unwrap();
     assert_eq!(rec.body, expected.as_bytes());
     assert_eq!(h.client.counters().orders_accepted, 1);
 }
@@ -382,22 +410,34 @@ fn batches_are_split_at_fifteen_and_legs_map_to_their_orders() {
         .map(|r| {
             assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/orders"));
             assert_l2(r);
-            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body).unwrap().len()
+            serde_json::from_slice::<Vec<serde_json::Value>>(&r.body)
+                .unwrap()
+                .len()
         })
         .collect();
     sizes.sort_unstable();
     assert_eq!(sizes, vec![5, 15]);
     for o in &orders {
         assert_eq!(
-            h.seen.iter().filter(|s| matches!(s, Seen::Ack(id, _) if *id == o.order_id)).count(),
+            h.seen
+                .iter()
+                .filter(|s| matches!(s, Seen::Ack(id, _) if *id == o.order_id))
+                .count(),
             1,
             "one answer per order"
         );
     }
-    let accepted = h.seen.iter().filter(|s| matches!(s, Seen::Ack(_, true))).count();
+    let accepted = h
+        .seen
+        .iter()
+        .filter(|s| matches!(s, Seen::Ack(_, true)))
+        .count();
     // Chunks of 15 and 5 legs: even positions accepted (8 + 3); odd ones carry success:true
     // with an empty orderID and are not accepted.
-    assert_eq!(accepted, 11, "legs with success:true and an empty orderID are not accepted");
+    assert_eq!(
+        accepted, 11,
+        "legs with success:true and an empty orderID are not accepted"
+    );
 }
 
 #[test]
@@ -417,14 +457,21 @@ fn rate_limit_backs_off_until_retry_after() {
     h.run_until("429", |h| !h.seen.is_empty());
     assert_eq!(
         h.seen[0],
-        Seen::Failed(order.order_id, RestError::RateLimited { retry_after_s: Some(30) })
+        Seen::Failed(
+            order.order_id,
+            RestError::RateLimited {
+                retry_after_s: Some(30)
+            }
+        )
     );
     let until = h.client.backoff_until_ns();
     assert!(until >= sent_at + 30_000_000_000);
     let next = sign(&t, 22);
     assert_eq!(
         h.client.submit(&t, &next, &opts(true), mono_ns()),
-        Err(RestError::Refused(LocalRefusal::BackingOff { until_ns: until }))
+        Err(RestError::Refused(LocalRefusal::BackingOff {
+            until_ns: until
+        }))
     );
     // After the back-off (simulated clock), submits are sent again.
     assert!(h.client.submit(&t, &next, &opts(false), until + 1).is_ok());
@@ -440,9 +487,14 @@ fn engine_restart_opens_a_post_only_window_where_cancels_still_go() {
     let t = template();
     let order = sign(&t, 31);
     let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
-    h.client.submit(&t, &order, &opts(false), mono_ns()).unwrap();
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
     h.run_until("425", |h| !h.seen.is_empty());
-    assert_eq!(h.seen[0], Seen::Failed(order.order_id, RestError::EngineRestarting));
+    assert_eq!(
+        h.seen[0],
+        Seen::Failed(order.order_id, RestError::EngineRestarting)
+    );
     assert!(h.client.in_post_only_window(mono_ns()));
     let taker = sign(&t, 32);
     assert_eq!(
@@ -451,7 +503,9 @@ fn engine_restart_opens_a_post_only_window_where_cancels_still_go() {
     );
     // Cancels and post-only orders are still sent.
     h.client.cancel(&order.order_id, mono_ns()).unwrap();
-    h.run_until("cancel answer", |h| server.requests().len() == 2 && h.client.is_quiet());
+    h.run_until("cancel answer", |h| {
+        server.requests().len() == 2 && h.client.is_quiet()
+    });
     let maker = sign(&t, 33);
     h.client.submit(&t, &maker, &opts(true), mono_ns()).unwrap();
     h.run_until("post-only answer", |h| h.seen.len() == 2);
@@ -482,14 +536,22 @@ fn timeout_is_reconciled_by_order_hash_and_never_resent() {
         }
     });
     let mut h = Harness::new(server.addr, fast_config(), 2, 300_000_000);
-    h.client.submit(&t, &placed, &opts(false), mono_ns()).unwrap();
+    h.client
+        .submit(&t, &placed, &opts(false), mono_ns())
+        .unwrap();
     h.client.submit(&t, &lost, &opts(false), mono_ns()).unwrap();
     h.run_until("both reconciled", |h| {
-        h.seen.iter().filter(|s| matches!(s, Seen::Reconciled(..))).count() == 2
+        h.seen
+            .iter()
+            .filter(|s| matches!(s, Seen::Reconciled(..)))
+            .count()
+            == 2
     });
     assert!(h.seen.contains(&Seen::Unknown(placed.order_id)));
     assert!(h.seen.contains(&Seen::Unknown(lost.order_id)));
-    assert!(h.seen.contains(&Seen::Reconciled(placed.order_id, Some("LIVE".into()))));
+    assert!(h
+        .seen
+        .contains(&Seen::Reconciled(placed.order_id, Some("LIVE".into()))));
     assert!(h.seen.contains(&Seen::Reconciled(lost.order_id, None)));
     let reqs = server.requests();
     let posts = reqs.iter().filter(|r| r.method == "POST").count();
@@ -511,9 +573,14 @@ fn cancels_send_the_documented_bodies() {
     let answer = format!(r#"{{"canceled":["{ha}"],"not_canceled":{{"{hb}":"already matched"}}}}"#);
     let server = Server::start(move |_, _| ok(&answer));
     let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
-    h.client.cancel_many(&[a.order_id, b.order_id], mono_ns()).unwrap();
+    h.client
+        .cancel_many(&[a.order_id, b.order_id], mono_ns())
+        .unwrap();
     h.run_until("cancel answer", |h| h.seen.len() == 2);
-    assert_eq!(h.seen, vec![Seen::Canceled(a.order_id), Seen::NotCanceled(b.order_id)]);
+    assert_eq!(
+        h.seen,
+        vec![Seen::Canceled(a.order_id), Seen::NotCanceled(b.order_id)]
+    );
     h.client.cancel(&a.order_id, mono_ns()).unwrap();
     h.run_until("single cancel", |h| h.seen.len() == 4);
     h.client.cancel_all(mono_ns()).unwrap();
@@ -525,16 +592,32 @@ fn cancels_send_the_documented_bodies() {
         .iter()
         .map(|r| {
             assert_l2(r);
-            (r.method.clone(), r.path.clone(), String::from_utf8(r.body.clone()).unwrap())
+            (
+                r.method.clone(),
+                r.path.clone(),
+                String::from_utf8(r.body.clone()).unwrap(),
+            )
         })
         .collect();
     assert_eq!(
         shapes,
         vec![
-            ("DELETE".into(), "/orders".into(), format!(r#"["{ha}","{hb}"]"#)),
-            ("DELETE".into(), "/order".into(), format!(r#"{{"orderID":"{ha}"}}"#)),
+            (
+                "DELETE".into(),
+                "/orders".into(),
+                format!(r#"["{ha}","{hb}"]"#)
+            ),
+            (
+                "DELETE".into(),
+                "/order".into(),
+                format!(r#"{{"orderID":"{ha}"}}"#)
+            ),
             ("DELETE".into(), "/cancel-all".into(), String::new()),
-            ("DELETE".into(), "/cancel-market-orders".into(), r#"{"market":"0xabc"}"#.into()),
+            (
+                "DELETE".into(),
+                "/cancel-market-orders".into(),
+                r#"{"market":"0xabc"}"#.into()
+            ),
         ]
     );
 }
@@ -542,12 +625,16 @@ fn cancels_send_the_documented_bodies() {
 #[test]
 fn documented_rejections_arrive_typed() {
     let server = Server::start(|_, _| {
-        ok(r#"{"success":false,"errorMsg":"post-only mode: only post-only orders and cancels are allowed","orderID":"","status":""}"#)
+        ok(
+            r#"{"success":false,"errorMsg":"post-only mode: only post-only orders and cancels are allowed","orderID":"","status":""}"#,
+        )
     });
     let t = template();
     let order = sign(&t, 61);
     let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
-    h.client.submit(&t, &order, &opts(false), mono_ns()).unwrap();
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
     h.run_until("reject", |h| !h.seen.is_empty());
     assert_eq!(h.seen[0], Seen::Ack(order.order_id, false));
     // The venue's post-only mode also arms the local window.
@@ -569,7 +656,9 @@ fn warm_submit_and_cancel_allocate_nothing() {
     });
     let mut h = Harness::new(server.addr, fast_config(), 2, 2_000_000_000);
     // Warm-up round: first use of every path.
-    h.client.submit(&t, &orders[0], &opts(false), mono_ns()).unwrap();
+    h.client
+        .submit(&t, &orders[0], &opts(false), mono_ns())
+        .unwrap();
     h.run_until("warm ack", |h| h.client.is_quiet());
     h.client.cancel(&orders[0].order_id, mono_ns()).unwrap();
     h.run_until("warm cancel", |h| h.client.is_quiet());
@@ -590,7 +679,9 @@ fn warm_submit_and_cancel_allocate_nothing() {
     let give_up = Instant::now() + GIVE_UP_AFTER;
     while !answered {
         assert!(Instant::now() < give_up);
-        h.poll.poll(&mut h.events, Some(Duration::from_millis(5))).unwrap();
+        h.poll
+            .poll(&mut h.events, Some(Duration::from_millis(5)))
+            .unwrap();
         let tokens: Vec<mio::Token> = h.events.iter().map(|e| e.token()).collect();
         for token in tokens {
             let (allocs, ()) = count_allocations(|| {
@@ -639,12 +730,18 @@ fn heartbeats_follow_the_returned_and_the_expected_ids() {
     assert_eq!(hb.next_due_ns(), 5_000_000_010);
     assert_eq!(hb.tick(1, &mut clob, || 20), None, "not due yet");
     // Second beat: the venue expects another id; the client resends at once with it.
-    assert_eq!(hb.tick(5_000_000_010, &mut clob, || 30), Some(BeatOutcome::Accepted));
+    assert_eq!(
+        hb.tick(5_000_000_010, &mut clob, || 30),
+        Some(BeatOutcome::Accepted)
+    );
     assert_eq!(hb.heartbeat_id(), "after-hb-expected");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3);
     for r in &reqs {
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v1/heartbeats"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/v1/heartbeats")
+        );
         assert_l2(r);
     }
     assert_eq!(reqs[1].body, br#"{"heartbeat_id":"hb-1"}"#);
@@ -660,9 +757,11 @@ fn heartbeats_follow_the_returned_and_the_expected_ids() {
 #[test]
 fn keys_derive_falls_back_to_create_with_l1_headers() {
     let server = Server::start(|rec, _| match (rec.method.as_str(), rec.path.as_str()) {
-        ("GET", "/auth/derive-api-key") => {
-            Reply::Answer(400, Vec::new(), br#"{"error":"Could not derive api key!"}"#.to_vec())
-        }
+        ("GET", "/auth/derive-api-key") => Reply::Answer(
+            400,
+            Vec::new(),
+            br#"{"error":"Could not derive api key!"}"#.to_vec(),
+        ),
         ("POST", "/auth/api-key") => ok(
             r#"{"apiKey":"new-key","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","passphrase":"pp"}"#,
         ),
@@ -676,8 +775,7 @@ fn keys_derive_falls_back_to_create_with_l1_headers() {
         BackoffPolicy::default(),
     )
     .unwrap();
-    let (creds, origin) =
-        sattebaaz::exec::keys::derive_or_create(&mut clob, &signer(), 3).unwrap();
+    let (creds, origin) = sattebaaz::exec::keys::derive_or_create(&mut clob, &signer(), 3).unwrap();
     assert_eq!(origin, sattebaaz::exec::keys::KeysOrigin::Created);
     assert_eq!(creds.api_key, "new-key");
     let lines = sattebaaz::exec::keys::env_lines(&creds);
@@ -687,9 +785,13 @@ fn keys_derive_falls_back_to_create_with_l1_headers() {
     assert_eq!(reqs.len(), 2);
     for r in &reqs {
         assert_eq!(r.headers["POLY_NONCE"], "3");
-        assert_eq!(r.headers["POLY_ADDRESS"], signer().address().to_checksum_string());
+        assert_eq!(
+            r.headers["POLY_ADDRESS"],
+            signer().address().to_checksum_string()
+        );
         let ts: u64 = r.headers["POLY_TIMESTAMP"].parse().unwrap();
-        let expected = sattebaaz::exec::signing::commands::auth_l1_sign(&[0x42; 32], ts, 3).unwrap();
+        let expected =
+            sattebaaz::exec::signing::commands::auth_l1_sign(&[0x42; 32], ts, 3).unwrap();
         assert_eq!(r.headers["POLY_SIGNATURE"], expected);
     }
 }

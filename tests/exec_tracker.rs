@@ -34,7 +34,14 @@ fn id_text(id: &[u8; 32]) -> String {
     String::from_utf8(order_id_text(id).to_vec()).unwrap()
 }
 
-fn trade<'a>(trade_id: &'a str, taker: &'a str, side: &'a str, size: u64, price: u64, status: &'a str) -> TradeEvent<'a> {
+fn trade<'a>(
+    trade_id: &'a str,
+    taker: &'a str,
+    side: &'a str,
+    size: u64,
+    price: u64,
+    status: &'a str,
+) -> TradeEvent<'a> {
     TradeEvent {
         event_type: Cow::Borrowed("trade"),
         id: Cow::Borrowed(trade_id),
@@ -57,17 +64,25 @@ fn ack(json: &str) -> sattebaaz::exec::rest::responses::OrderAck {
 fn buy_reserves_collateral_and_fills_confirm_or_revert() {
     let mut t = tracker(16, 0);
     let id = [7u8; 32];
-    t.on_signed(id, token(), Side::Buy, 500_000, 10_000_000, false).unwrap();
+    t.on_signed(id, token(), Side::Buy, 500_000, 10_000_000, false)
+        .unwrap();
     assert_eq!(t.get(&id).unwrap().state, OrderState::Pending);
     assert_eq!(t.reserved_collateral(), 5_000_000);
     assert_eq!(t.available_collateral(), 95_000_000);
 
-    t.on_ack(&id, &ack(&format!(r#"{{"success":true,"errorMsg":"","orderID":"{}","status":"live"}}"#, id_text(&id))));
+    t.on_ack(
+        &id,
+        &ack(&format!(
+            r#"{{"success":true,"errorMsg":"","orderID":"{}","status":"live"}}"#,
+            id_text(&id)
+        )),
+    );
     assert_eq!(t.get(&id).unwrap().state, OrderState::Live);
 
     // A provisional 4-share fill: reservation shrinks, provisional spend grows, total unchanged.
     let oid = id_text(&id);
-    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "MATCHED")).unwrap();
+    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "MATCHED"))
+        .unwrap();
     let rec = *t.get(&id).unwrap();
     assert_eq!(rec.state, OrderState::PartiallyFilled);
     assert_eq!(rec.trade_filled, 4_000_000);
@@ -78,9 +93,11 @@ fn buy_reserves_collateral_and_fills_confirm_or_revert() {
     assert_eq!(t.positions().token(&token()).confirmed, 0);
 
     // RETRYING keeps it provisional; FAILED reverts it and the order's fill.
-    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "RETRYING")).unwrap();
+    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "RETRYING"))
+        .unwrap();
     assert_eq!(t.positions().collateral_provisional_spent(), 2_000_000);
-    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "FAILED")).unwrap();
+    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "FAILED"))
+        .unwrap();
     assert_eq!(t.positions().collateral_provisional_spent(), 0);
     assert_eq!(t.positions().token(&token()).provisional_bought, 0);
     assert_eq!(t.get(&id).unwrap().trade_filled, 0);
@@ -88,22 +105,27 @@ fn buy_reserves_collateral_and_fills_confirm_or_revert() {
     assert_eq!(t.reserved_collateral(), 5_000_000);
     assert_eq!(t.counters().fills_reverted, 1);
     // A replay of the terminal status changes nothing.
-    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "FAILED")).unwrap();
+    t.on_trade_event(&trade("t1", &oid, "BUY", 4_000_000, 500_000, "FAILED"))
+        .unwrap();
     assert_eq!(t.get(&id).unwrap().trade_filled, 0);
 
     // A second trade fills everything and confirms: settled state moves.
-    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "MATCHED")).unwrap();
+    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "MATCHED"))
+        .unwrap();
     assert_eq!(t.get(&id).unwrap().state, OrderState::Matched);
     assert_eq!(t.reserved_collateral(), 0);
     assert_eq!(t.open_orders(), 0);
-    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "MINED")).unwrap();
-    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "CONFIRMED")).unwrap();
+    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "MINED"))
+        .unwrap();
+    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "CONFIRMED"))
+        .unwrap();
     assert_eq!(t.positions().collateral_confirmed(), 95_000_000);
     assert_eq!(t.positions().collateral_provisional_spent(), 0);
     assert_eq!(t.positions().token(&token()).confirmed, 10_000_000);
     assert_eq!(t.available_collateral(), 95_000_000);
     // REST replay of the same confirmed trade after a reconnect: idempotent.
-    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "CONFIRMED")).unwrap();
+    t.on_trade_event(&trade("t2", &oid, "BUY", 10_000_000, 500_000, "CONFIRMED"))
+        .unwrap();
     assert_eq!(t.positions().token(&token()).confirmed, 10_000_000);
     assert!(t.counters().trade_replays >= 1);
 }
@@ -112,11 +134,13 @@ fn buy_reserves_collateral_and_fills_confirm_or_revert() {
 fn buy_reservation_includes_taker_fee_headroom_and_taker_fee_is_taken_in_tokens() {
     let mut t = tracker(16, 72_000);
     let id = [8u8; 32];
-    t.on_signed(id, token(), Side::Buy, 500_000, 100_000_000, false).unwrap();
+    t.on_signed(id, token(), Side::Buy, 500_000, 100_000_000, false)
+        .unwrap();
     // $50 notional + $1.80 fee headroom.
     assert_eq!(t.reserved_collateral(), 51_800_000);
     let oid = id_text(&id);
-    t.on_trade_event(&trade("f1", &oid, "BUY", 100_000_000, 500_000, "CONFIRMED")).unwrap();
+    t.on_trade_event(&trade("f1", &oid, "BUY", 100_000_000, 500_000, "CONFIRMED"))
+        .unwrap();
     assert_eq!(t.reserved_collateral(), 0);
     assert_eq!(t.positions().collateral_confirmed(), 50_000_000);
     // 1.8 USD fee at 0.5 = 3.6 tokens fewer.
@@ -128,7 +152,8 @@ fn sells_reserve_tokens_and_maker_legs_are_attributed_by_owner() {
     let mut t = tracker(16, 0);
     t.set_token_balance(&token(), 20_000_000).unwrap();
     let id = [9u8; 32];
-    t.on_signed(id, token(), Side::Sell, 600_000, 15_000_000, false).unwrap();
+    t.on_signed(id, token(), Side::Sell, 600_000, 15_000_000, false)
+        .unwrap();
     assert_eq!(t.positions().token(&token()).reserved_for_sells, 15_000_000);
     assert_eq!(t.positions().token(&token()).available_to_sell(), 5_000_000);
     // We are the maker: the trade's taker is someone else; our leg is found by owner.
@@ -200,7 +225,8 @@ fn unknown_outcome_is_reconciled_without_a_resend() {
     let placed = [1u8; 32];
     let lost = [2u8; 32];
     for id in [placed, lost] {
-        t.on_signed(id, token(), Side::Buy, 500_000, 2_000_000, false).unwrap();
+        t.on_signed(id, token(), Side::Buy, 500_000, 2_000_000, false)
+            .unwrap();
         t.on_unknown(&id);
         assert_eq!(t.get(&id).unwrap().state, OrderState::Unknown);
     }
@@ -232,15 +258,27 @@ fn unknown_outcome_is_reconciled_without_a_resend() {
 fn rejected_and_immediate_orders_release_reservations() {
     let mut t = tracker(16, 0);
     let rejected = [3u8; 32];
-    t.on_signed(rejected, token(), Side::Buy, 500_000, 2_000_000, false).unwrap();
-    t.on_ack(&rejected, &ack(r#"{"success":true,"errorMsg":"","orderID":"","status":""}"#));
+    t.on_signed(rejected, token(), Side::Buy, 500_000, 2_000_000, false)
+        .unwrap();
+    t.on_ack(
+        &rejected,
+        &ack(r#"{"success":true,"errorMsg":"","orderID":"","status":""}"#),
+    );
     assert_eq!(t.get(&rejected).unwrap().state, OrderState::Rejected);
     let fak = [4u8; 32];
-    t.on_signed(fak, token(), Side::Buy, 500_000, 2_000_000, true).unwrap();
-    t.on_ack(&fak, &ack(&format!(r#"{{"success":true,"errorMsg":"","orderID":"{}","status":"matched"}}"#, id_text(&fak))));
+    t.on_signed(fak, token(), Side::Buy, 500_000, 2_000_000, true)
+        .unwrap();
+    t.on_ack(
+        &fak,
+        &ack(&format!(
+            r#"{{"success":true,"errorMsg":"","orderID":"{}","status":"matched"}}"#,
+            id_text(&fak)
+        )),
+    );
     assert_eq!(t.get(&fak).unwrap().state, OrderState::Matched);
     let delayed = [5u8; 32];
-    t.on_signed(delayed, token(), Side::Buy, 500_000, 2_000_000, false).unwrap();
+    t.on_signed(delayed, token(), Side::Buy, 500_000, 2_000_000, false)
+        .unwrap();
     t.on_ack(&delayed, &ack(&format!(r#"{{"success":true,"errorMsg":"order match delayed due to market conditions","orderID":"{}","status":"delayed"}}"#, id_text(&delayed))));
     assert_eq!(t.get(&delayed).unwrap().state, OrderState::Delayed);
     assert_eq!(t.reserved_collateral(), 1_000_000);
@@ -255,7 +293,8 @@ fn capacity_exhaustion_is_a_clear_error_and_terminal_orders_are_evicted() {
         let mut id = [0u8; 32];
         id[0] = i;
         id[31] = 0xaa;
-        t.on_signed(id, token(), Side::Buy, 10_000, 1_000_000, false).unwrap();
+        t.on_signed(id, token(), Side::Buy, 10_000, 1_000_000, false)
+            .unwrap();
     }
     let mut extra = [0u8; 32];
     extra[0] = 200;
@@ -273,7 +312,8 @@ fn capacity_exhaustion_is_a_clear_error_and_terminal_orders_are_evicted() {
     for k in 0..3u8 {
         let mut id = [0u8; 32];
         id[0] = 100 + k;
-        t.on_signed(id, token(), Side::Buy, 10_000, 1_000_000, false).unwrap();
+        t.on_signed(id, token(), Side::Buy, 10_000, 1_000_000, false)
+            .unwrap();
     }
     assert_eq!(t.counters().evicted, 3);
     // Every open order is still found after the evictions (index intact).

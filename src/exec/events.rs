@@ -104,8 +104,7 @@ impl TradeStatus {
     /// Classify (case-insensitive, `TRADE_STATUS_` prefix accepted).
     pub fn parse(s: &str) -> TradeStatus {
         let s = strip_prefix_ignore_case(s, "TRADE_STATUS_");
-        if s.eq_ignore_ascii_case("matched") || s.eq_ignore_ascii_case("matched_not_broadcasted")
-        {
+        if s.eq_ignore_ascii_case("matched") || s.eq_ignore_ascii_case("matched_not_broadcasted") {
             TradeStatus::Matched
         } else if s.eq_ignore_ascii_case("mined") {
             TradeStatus::Mined
@@ -387,7 +386,10 @@ pub fn split_frame(frame: &[u8], mut f: impl FnMut(&[u8])) -> Result<usize, Fram
             let mut i = 1;
             let mut n = 0;
             loop {
-                while body.get(i).is_some_and(|b| b.is_ascii_whitespace() || *b == b',') {
+                while body
+                    .get(i)
+                    .is_some_and(|b| b.is_ascii_whitespace() || *b == b',')
+                {
                     i += 1;
                 }
                 match body.get(i) {
@@ -469,16 +471,25 @@ mod tests {
 
     #[test]
     fn statuses_and_frames() {
-        assert_eq!(TradeStatus::parse("TRADE_STATUS_CONFIRMED"), TradeStatus::Confirmed);
+        assert_eq!(
+            TradeStatus::parse("TRADE_STATUS_CONFIRMED"),
+            TradeStatus::Confirmed
+        );
         assert_eq!(
             VenueOrderStatus::parse("CANCELED_MARKET_RESOLVED"),
             VenueOrderStatus::Canceled
         );
         let mut seen = Vec::new();
-        let n = split_frame(br#"[{"a":"}"},{"b":[1,{"c":2}]}]"#, |e| seen.push(e.to_vec())).unwrap();
+        let n = split_frame(br#"[{"a":"}"},{"b":[1,{"c":2}]}]"#, |e| {
+            seen.push(e.to_vec())
+        })
+        .unwrap();
         assert_eq!(n, 2);
         assert_eq!(seen[0], br#"{"a":"}"}"#.to_vec());
-        assert_eq!(split_frame(br#"[{"a":1}"#, |_| {}), Err(FrameError::Truncated));
+        assert_eq!(
+            split_frame(br#"[{"a":1}"#, |_| {}),
+            Err(FrameError::Truncated)
+        );
         assert_eq!(split_frame(b"PONG", |_| {}), Err(FrameError::NotAnObject));
     }
 }

@@ -86,7 +86,11 @@ impl HeartbeatSender {
     }
 
     /// Apply a beat's answer at `now_ns` (separate from sending, for tests and other drivers).
-    pub fn on_answer(&mut self, answer: Result<HeartbeatAnswer, RestError>, now_ns: u64) -> BeatOutcome {
+    pub fn on_answer(
+        &mut self,
+        answer: Result<HeartbeatAnswer, RestError>,
+        now_ns: u64,
+    ) -> BeatOutcome {
         match answer {
             Ok(HeartbeatAnswer::Accepted { heartbeat_id }) => {
                 self.counters.accepted += 1;

@@ -121,7 +121,9 @@ pub type OrderId = [u8; 32];
 
 /// Parse `0x` + 64 hex digits (either case). Anything else (including `""`) is `None`.
 pub fn parse_order_id(text: &str) -> Option<OrderId> {
-    let hex = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))?;
+    let hex = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
     let bytes = hex.as_bytes();
     if bytes.len() != 64 {
         return None;
@@ -301,7 +303,10 @@ mod tests {
         assert!(serde_json::from_str::<Micros>("-0.5").is_err());
         let id = [0xabu8; 32];
         let text = order_id_text(&id);
-        assert_eq!(parse_order_id(std::str::from_utf8(&text).unwrap()), Some(id));
+        assert_eq!(
+            parse_order_id(std::str::from_utf8(&text).unwrap()),
+            Some(id)
+        );
         assert_eq!(parse_order_id(""), None);
         assert_eq!(parse_order_id("0x12"), None);
     }

@@ -91,7 +91,10 @@ pub struct UserAuth {
 impl UserAuth {
     /// Check and keep the three credentials.
     pub fn new(api_key: &str, secret: &str, passphrase: &str) -> Result<Self, SubscribeError> {
-        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+        let plain = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        };
         if !plain(api_key) || !plain(secret) || !plain(passphrase) {
             return Err(SubscribeError::BadCredentials);
         }
@@ -119,7 +122,11 @@ pub fn user_ws_options(mut options: WsOptions) -> WsOptions {
     options.app_ping_interval = Some(PING_INTERVAL);
     options.app_ping_text = b"PING".to_vec();
     options.app_pong_text = Some(b"PONG".to_vec());
-    options.silence_timeout = Some(options.silence_timeout.map_or(SILENCE_TIMEOUT, |s| s.min(SILENCE_TIMEOUT)));
+    options.silence_timeout = Some(
+        options
+            .silence_timeout
+            .map_or(SILENCE_TIMEOUT, |s| s.min(SILENCE_TIMEOUT)),
+    );
     options
 }
 
@@ -257,7 +264,12 @@ impl<C: Connector> UserChannel<C> {
         &self.frame
     }
 
-    fn send_operation(&mut self, op: &str, ids: &[&str], now_ns: u64) -> Result<(), SubscribeError> {
+    fn send_operation(
+        &mut self,
+        op: &str,
+        ids: &[&str],
+        now_ns: u64,
+    ) -> Result<(), SubscribeError> {
         let mut frame = std::mem::take(&mut *self.frame);
         frame.clear();
         frame.extend_from_slice(b"{\"operation\":\"");
@@ -273,7 +285,9 @@ impl<C: Connector> UserChannel<C> {
         }
         frame.extend_from_slice(b"]}");
         let sent = if self.ws.state() == crate::net::ws::WsState::Open {
-            self.ws.send_text(now_ns, &frame).map_err(SubscribeError::from)
+            self.ws
+                .send_text(now_ns, &frame)
+                .map_err(SubscribeError::from)
         } else {
             // Not open: the next initial frame carries the new set.
             Ok(())

@@ -123,7 +123,11 @@ impl Positions {
     }
 
     /// Set a token's settled balance (from `/balance-allowance` CONDITIONAL).
-    pub fn set_token_balance(&mut self, token: &TokenKey, micros: i64) -> Result<(), PositionsError> {
+    pub fn set_token_balance(
+        &mut self,
+        token: &TokenKey,
+        micros: i64,
+    ) -> Result<(), PositionsError> {
         let i = self.slot(token)?;
         self.tokens[i].confirmed = micros;
         Ok(())
@@ -162,14 +166,14 @@ impl Positions {
     }
 
     fn slot(&mut self, token: &TokenKey) -> Result<usize, PositionsError> {
-        if let Some(i) = self.tokens[..self.len].iter().position(|t| &t.token == token) {
+        if let Some(i) = self.tokens[..self.len]
+            .iter()
+            .position(|t| &t.token == token)
+        {
             return Ok(i);
         }
         let i = self.len;
-        let slot = self
-            .tokens
-            .get_mut(i)
-            .ok_or(PositionsError::Full(i))?;
+        let slot = self.tokens.get_mut(i).ok_or(PositionsError::Full(i))?;
         *slot = TokenPosition {
             token: *token,
             ..TokenPosition::default()
@@ -179,7 +183,11 @@ impl Positions {
     }
 
     /// Change the tokens reserved by open SELL orders of `token` by `delta`.
-    pub fn adjust_sell_reservation(&mut self, token: &TokenKey, delta: i64) -> Result<(), PositionsError> {
+    pub fn adjust_sell_reservation(
+        &mut self,
+        token: &TokenKey,
+        delta: i64,
+    ) -> Result<(), PositionsError> {
         let i = self.slot(token)?;
         let t = &mut self.tokens[i];
         t.reserved_for_sells = t.reserved_for_sells.saturating_add_signed(delta);
@@ -206,14 +214,18 @@ impl Positions {
 
     /// Undo [`add_provisional`](Self::add_provisional) (FAILED, or before confirming).
     pub fn remove_provisional(&mut self, leg: &FillLeg) {
-        let Some(t) = self.tokens[..self.len].iter_mut().find(|t| t.token == leg.token) else {
+        let Some(t) = self.tokens[..self.len]
+            .iter_mut()
+            .find(|t| t.token == leg.token)
+        else {
             return;
         };
         match leg.side {
             Some(Side::Buy) => {
                 t.provisional_bought = t.provisional_bought.saturating_sub(leg.tokens_received());
-                self.collateral_provisional_spent =
-                    self.collateral_provisional_spent.saturating_sub(leg.notional());
+                self.collateral_provisional_spent = self
+                    .collateral_provisional_spent
+                    .saturating_sub(leg.notional());
             }
             Some(Side::Sell) => {
                 t.provisional_sold = t.provisional_sold.saturating_sub(leg.size);

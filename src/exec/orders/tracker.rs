@@ -191,7 +191,9 @@ fn hash_text(text: &str) -> (u64, u64) {
     let mut b: u64 = 0x8422_2325_cbf2_9ce4;
     for &c in text.as_bytes() {
         a = (a ^ u64::from(c)).wrapping_mul(0x0000_0100_0000_01b3);
-        b = (b ^ u64::from(c)).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17);
+        b = (b ^ u64::from(c))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(17);
     }
     (a, b)
 }
@@ -275,7 +277,10 @@ impl Tracker {
             if s == EMPTY {
                 return None;
             }
-            if self.orders[s as usize].as_ref().is_some_and(|r| &r.id == id) {
+            if self.orders[s as usize]
+                .as_ref()
+                .is_some_and(|r| &r.id == id)
+            {
                 return Some(s as usize);
             }
             i = (i + 1) & mask;
@@ -332,7 +337,11 @@ impl Tracker {
             .orders
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.as_ref().filter(|r| !r.state.is_open()).map(|r| (i, r.updated_seq)))
+            .filter_map(|(i, r)| {
+                r.as_ref()
+                    .filter(|r| !r.state.is_open())
+                    .map(|r| (i, r.updated_seq))
+            })
             .min_by_key(|&(_, seq)| seq)
             .map(|(i, _)| i);
         let Some(i) = victim else {
@@ -372,7 +381,8 @@ impl Tracker {
         let (c1, t1) = self.reservation(&after);
         self.reserved_collateral = (self.reserved_collateral + c1).saturating_sub(c0);
         if t1 != t0 {
-            let delta = i64::try_from(t1).unwrap_or(i64::MAX) - i64::try_from(t0).unwrap_or(i64::MAX);
+            let delta =
+                i64::try_from(t1).unwrap_or(i64::MAX) - i64::try_from(t0).unwrap_or(i64::MAX);
             let _ = self.positions.adjust_sell_reservation(&after.token, delta);
         }
         match (before.state.is_open(), after.state.is_open()) {
@@ -546,7 +556,10 @@ impl Tracker {
             }
             r.venue_matched = r.venue_matched.max(matched);
             let cancelled = kind == crate::exec::events::OrderEventType::Cancellation
-                || matches!(status, VenueOrderStatus::Canceled | VenueOrderStatus::Invalid);
+                || matches!(
+                    status,
+                    VenueOrderStatus::Canceled | VenueOrderStatus::Invalid
+                );
             r.state = if cancelled {
                 if status == VenueOrderStatus::Invalid {
                     OrderState::Rejected
@@ -571,7 +584,14 @@ impl Tracker {
 
     /// Our legs of a trade: taker (we are `TAKER`) or our maker orders (owner = our key, or a
     /// tracked order id).
-    fn legs_of(&self, ev: &TradeEvent<'_>) -> ([FillLeg; MAX_TRADE_LEGS], [Option<OrderId>; MAX_TRADE_LEGS], usize) {
+    fn legs_of(
+        &self,
+        ev: &TradeEvent<'_>,
+    ) -> (
+        [FillLeg; MAX_TRADE_LEGS],
+        [Option<OrderId>; MAX_TRADE_LEGS],
+        usize,
+    ) {
         let mut legs = [FillLeg::default(); MAX_TRADE_LEGS];
         let mut orders = [None; MAX_TRADE_LEGS];
         let mut n = 0;
@@ -599,7 +619,11 @@ impl Tracker {
             if !ours || n >= MAX_TRADE_LEGS {
                 continue;
             }
-            let asset = if m.asset_id.is_empty() { &ev.asset_id } else { &m.asset_id };
+            let asset = if m.asset_id.is_empty() {
+                &ev.asset_id
+            } else {
+                &m.asset_id
+            };
             let Some(token) = token_key(asset) else {
                 continue;
             };
@@ -673,7 +697,9 @@ impl Tracker {
     pub fn on_trade_event(&mut self, ev: &TradeEvent<'_>) -> Result<(), TrackerError> {
         let status = ev.trade_status();
         let key = hash_text(&ev.id);
-        let slot = self.trade_slot(key).ok_or(TrackerError::Full(self.trades.len()))?;
+        let slot = self
+            .trade_slot(key)
+            .ok_or(TrackerError::Full(self.trades.len()))?;
         self.seq += 1;
         let seq = self.seq;
         let Some(mut rec) = self.trades[slot] else {

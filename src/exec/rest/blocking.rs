@@ -26,9 +26,9 @@ use super::requests::{
 use super::responses::{
     parse_api_key, parse_balance_allowance, parse_book, parse_cancel_response, parse_clob_market,
     parse_heartbeat, parse_midpoint, parse_order_response, parse_orders_page, parse_price,
-    parse_single_order, parse_tick_size, parse_time, parse_trades_page, parse_version,
-    ApiKeyCreds, BalanceAllowance, BookSummary, CancelSummary, ClobMarketInfo, HeartbeatAnswer,
-    OrderAck, FIRST_CURSOR,
+    parse_single_order, parse_tick_size, parse_time, parse_trades_page, parse_version, ApiKeyCreds,
+    BalanceAllowance, BookSummary, CancelSummary, ClobMarketInfo, HeartbeatAnswer, OrderAck,
+    FIRST_CURSOR,
 };
 use crate::clock::mono_ns;
 use crate::discovery::fetch::UrlConnector;
@@ -210,7 +210,11 @@ impl<T: Transport, C: Connect<T>> BlockingClob<T, C> {
             if now >= deadline {
                 return Err(RestError::OutcomeUnknown(HttpError::Timeout));
             }
-            let wake = self.pool.next_deadline_ns().unwrap_or(deadline).min(deadline);
+            let wake = self
+                .pool
+                .next_deadline_ns()
+                .unwrap_or(deadline)
+                .min(deadline);
             let wait = Duration::from_nanos(wake.saturating_sub(now).clamp(100_000, 50_000_000));
             if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
                 if e.kind() != io::ErrorKind::Interrupted {
@@ -457,7 +461,13 @@ impl<T: Transport, C: Connect<T>> BlockingClob<T, C> {
         self.cancel_answer(PATH_CANCEL_MARKET, true, &mut f)
     }
 
-    fn l1(&mut self, method: Method, path: &str, signer: &EoaSigner, nonce: u64) -> Result<RawAnswer, RestError> {
+    fn l1(
+        &mut self,
+        method: Method,
+        path: &str,
+        signer: &EoaSigner,
+        nonce: u64,
+    ) -> Result<RawAnswer, RestError> {
         let headers = L1Headers::new(signer, self.timestamp_s(), nonce)
             .map_err(|_| RestError::Refused(LocalRefusal::InvalidArgument))?;
         let pairs = l1_pairs(&headers);

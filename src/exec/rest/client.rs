@@ -29,17 +29,16 @@ use super::requests::{
     CANCEL_BODY_CAPACITY, PATH_CANCEL_ALL, PATH_CANCEL_MARKET, PATH_ORDER, PATH_ORDERS,
 };
 use super::responses::{
-    parse_batch_response, parse_cancel_response, parse_order_response, parse_single_order,
-    OrderAck,
+    parse_batch_response, parse_cancel_response, parse_order_response, parse_single_order, OrderAck,
 };
 use crate::exec::events::OrderEvent;
 use crate::exec::json::OrderId;
+use crate::exec::signing::body::PostOptions;
 use crate::exec::signing::body::{
     write_order_body, write_orders_body, BatchItem, BodyBuf, BodyKeyOrder, MAX_BATCH,
 };
 use crate::exec::signing::hmac::L2Credentials;
 use crate::exec::signing::order::{OrderTemplate, SignedOrder};
-use crate::exec::signing::body::PostOptions;
 use crate::net::http::{Connect, HttpError, HttpPool, Method, Request, RequestId, ResponseView};
 use crate::net::transport::Transport;
 
@@ -205,17 +204,26 @@ pub struct ClientCounters {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pending {
     /// An outbox slot's submit in flight.
-    Submit { slot: usize },
+    Submit {
+        slot: usize,
+    },
     Cancel(CancelKind),
-    Reconcile { order_id: OrderId, attempt: u32 },
-    Query { tag: u64 },
+    Reconcile {
+        order_id: OrderId,
+        attempt: u32,
+    },
+    Query {
+        tag: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotState {
     Free,
     /// Rendered, waiting for a connection since `queued_ns`.
-    Queued { queued_ns: u64 },
+    Queued {
+        queued_ns: u64,
+    },
     InFlight,
 }
 
@@ -449,9 +457,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             let slot = &self.outbox[i];
             let path = if slot.batch { PATH_ORDERS } else { PATH_ORDER };
             let ts = self.timestamp_s();
-            let headers = self
-                .creds
-                .headers(ts, "POST", path, slot.body.as_bytes());
+            let headers = self.creds.headers(ts, "POST", path, slot.body.as_bytes());
             let pairs = super::requests::l2_pairs(&headers);
             let req = Request {
                 method: Method::Post,
@@ -639,7 +645,14 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
         self.body.clear();
         self.body.push(body).map_err(RestError::Refused)?;
         let t = self.config.query_timeout_ns;
-        self.send_direct(method, Some(path), !body.is_empty(), t, Pending::Query { tag }, now_ns)
+        self.send_direct(
+            method,
+            Some(path),
+            !body.is_empty(),
+            t,
+            Pending::Query { tag },
+            now_ns,
+        )
     }
 
     /// Drive the connection behind `token` (a readiness event). Returns false when the token

@@ -57,15 +57,30 @@ const MESSAGES: [(&str, OrderRejectReason); 16] = [
     ("not enough balance", OrderRejectReason::NotEnoughBalance),
     ("invalid expiration", OrderRejectReason::InvalidExpiration),
     ("could not insert order", OrderRejectReason::CouldNotInsert),
-    ("could not run the execution", OrderRejectReason::CouldNotExecute),
+    (
+        "could not run the execution",
+        OrderRejectReason::CouldNotExecute,
+    ),
     ("error delaying the order", OrderRejectReason::DelayFailed),
-    ("fok orders are fully filled or killed", OrderRejectReason::FokNotFilled),
-    ("no orders found to match with fak order", OrderRejectReason::FakNoMatch),
-    ("not yet ready to process new orders", OrderRejectReason::MarketNotReady),
+    (
+        "fok orders are fully filled or killed",
+        OrderRejectReason::FokNotFilled,
+    ),
+    (
+        "no orders found to match with fak order",
+        OrderRejectReason::FakNoMatch,
+    ),
+    (
+        "not yet ready to process new orders",
+        OrderRejectReason::MarketNotReady,
+    ),
     ("invalid nonce", OrderRejectReason::InvalidNonce),
     ("post-only mode", OrderRejectReason::PostOnlyMode),
     ("order crosses book", OrderRejectReason::PostOnlyCrosses),
-    ("only gtc and gtd order types", OrderRejectReason::PostOnlyType),
+    (
+        "only gtc and gtd order types",
+        OrderRejectReason::PostOnlyType,
+    ),
     ("order_version_mismatch", OrderRejectReason::VersionMismatch),
 ];
 

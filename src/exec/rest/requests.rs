@@ -181,7 +181,11 @@ pub fn token_query_path(
 /// `/price?token_id=<token>&side=BUY|SELL`.
 pub fn price_path(out: &mut FixedBuf, token_id: &str, side_buy: bool) -> Result<(), LocalRefusal> {
     token_query_path(out, "/price", token_id)?;
-    out.push(if side_buy { b"&side=BUY" } else { b"&side=SELL" })
+    out.push(if side_buy {
+        b"&side=BUY"
+    } else {
+        b"&side=SELL"
+    })
 }
 
 /// `/clob-markets/<condition_id>`.

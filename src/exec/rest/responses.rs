@@ -337,18 +337,12 @@ impl Page {
 }
 
 /// Visit a `/data/orders` page row by row.
-pub fn parse_orders_page(
-    body: &[u8],
-    f: impl FnMut(OrderEvent<'_>),
-) -> Result<Page, ParseError> {
+pub fn parse_orders_page(body: &[u8], f: impl FnMut(OrderEvent<'_>)) -> Result<Page, ParseError> {
     parse_page(body, f)
 }
 
 /// Visit a `/data/trades` page row by row.
-pub fn parse_trades_page(
-    body: &[u8],
-    f: impl FnMut(TradeEvent<'_>),
-) -> Result<Page, ParseError> {
+pub fn parse_trades_page(body: &[u8], f: impl FnMut(TradeEvent<'_>)) -> Result<Page, ParseError> {
     parse_page(body, f)
 }
 
