@@ -343,6 +343,10 @@ struct Discriminator<'a> {
 
 /// One element of a user-channel frame: an event, or an ignored kind.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a short-lived stack value; boxing the trade would allocate per event"
+)]
 pub enum UserMessage<'a> {
     /// An `order` event.
     Order(OrderEvent<'a>),

@@ -440,8 +440,8 @@ pub struct BookSummary {
 /// Parse `GET /book` and sort its levels best first.
 pub fn parse_book(body: &[u8]) -> Result<BookSummary, ParseError> {
     let mut book: BookSummary = serde_json::from_slice(body)?;
-    book.bids.sort_by(|a, b| b.price.cmp(&a.price));
-    book.asks.sort_by(|a, b| a.price.cmp(&b.price));
+    book.bids.sort_by_key(|b| std::cmp::Reverse(b.price));
+    book.asks.sort_by_key(|a| a.price);
     Ok(book)
 }
 
