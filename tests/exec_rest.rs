@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll};
 use sattebaaz::clock::mono_ns;
 use sattebaaz::exec::json::{order_id_text, OrderId};
+use sattebaaz::exec::orders::{OrderState, Tracker, TrackerConfig};
 use sattebaaz::exec::rest::blocking::{BlockingClob, BlockingConfig};
 use sattebaaz::exec::rest::client::{ClientConfig, RestClient, RestEvent};
 use sattebaaz::exec::rest::errors::{LocalRefusal, OrderRejectReason, RestError};
@@ -249,6 +250,7 @@ struct Harness {
     poll: Poll,
     events: Events,
     client: RestClient<mio::net::TcpStream, TcpConnector>,
+    tracker: Tracker,
     seen: Vec<Seen>,
 }
 
@@ -278,6 +280,13 @@ impl Harness {
             poll,
             events: Events::with_capacity(64),
             client: RestClient::new(pool, creds, config),
+            tracker: Tracker::new(TrackerConfig {
+                order_capacity: 64,
+                trade_capacity: 64,
+                token_capacity: 4,
+                taker_fee_rate_micros: 0,
+                api_key: API_KEY.into(),
+            }),
             seen: Vec::new(),
         };
         h.run_until("warm connections", |h| {
@@ -291,13 +300,15 @@ impl Harness {
             .poll(&mut self.events, Some(Duration::from_millis(5)))
             .unwrap();
         let now = mono_ns();
-        let seen = &mut self.seen;
+        let (seen, tracker) = (&mut self.seen, &mut self.tracker);
+        let mut record = |e: RestEvent<'_>| {
+            tracker.on_rest_event(&e);
+            seen.push(self::seen(e));
+        };
         for ev in self.events.iter() {
-            self.client
-                .on_ready(ev.token(), now, &mut |e| seen.push(self::seen(e)));
+            self.client.on_ready(ev.token(), now, &mut record);
         }
-        self.client
-            .on_timer(mono_ns(), &mut |e| seen.push(self::seen(e)));
+        self.client.on_timer(mono_ns(), &mut record);
     }
 
     fn run_until(&mut self, what: &str, mut done: impl FnMut(&Harness) -> bool) {
@@ -536,10 +547,13 @@ fn timeout_is_reconciled_by_order_hash_and_never_resent() {
         }
     });
     let mut h = Harness::new(server.addr, fast_config(), 2, 300_000_000);
-    h.client
-        .submit(&t, &placed, &opts(false), mono_ns())
-        .unwrap();
-    h.client.submit(&t, &lost, &opts(false), mono_ns()).unwrap();
+    for o in [&placed, &lost] {
+        let token = *t.token_id().word();
+        h.tracker
+            .on_signed(o.order_id, token, Side::Buy, 500_000, 10_000_000, false)
+            .unwrap();
+        h.client.submit(&t, o, &opts(false), mono_ns()).unwrap();
+    }
     h.run_until("both reconciled", |h| {
         h.seen
             .iter()
@@ -553,6 +567,15 @@ fn timeout_is_reconciled_by_order_hash_and_never_resent() {
         .seen
         .contains(&Seen::Reconciled(placed.order_id, Some("LIVE".into()))));
     assert!(h.seen.contains(&Seen::Reconciled(lost.order_id, None)));
+    // The tracker never lost either order: one is live, the other was never placed.
+    assert_eq!(
+        h.tracker.get(&placed.order_id).unwrap().state,
+        OrderState::Live
+    );
+    assert_eq!(
+        h.tracker.get(&lost.order_id).unwrap().state,
+        OrderState::Rejected
+    );
     let reqs = server.requests();
     let posts = reqs.iter().filter(|r| r.method == "POST").count();
     assert_eq!(posts, 2, "each order POSTed exactly once: {reqs:?}");

@@ -18,6 +18,7 @@
 use super::positions::{notional_micros, taker_fee_micros, FillLeg, Positions, TokenKey};
 use crate::exec::events::{parse_side, OrderEvent, TradeEvent, TradeStatus, VenueOrderStatus};
 use crate::exec::json::{parse_order_id, OrderId};
+use crate::exec::rest::client::RestEvent;
 use crate::exec::rest::responses::{OrderAck, OrderStatus};
 use crate::exec::signing::amounts::Side;
 use crate::exec::signing::order::TokenId;
@@ -507,6 +508,23 @@ impl Tracker {
                     r.state = OrderState::Canceled;
                 }
             });
+        }
+    }
+
+    /// Apply one [`RestEvent`] of the order client (acks, failures, unknown outcomes,
+    /// reconciliations, cancels); query answers are ignored.
+    pub fn on_rest_event(&mut self, ev: &RestEvent<'_>) {
+        match ev {
+            RestEvent::OrderAck { order_id, ack } => self.on_ack(order_id, ack),
+            RestEvent::OrderFailed { order_id, .. } => self.on_failed(order_id),
+            RestEvent::OrderUnknown { order_id, .. } => self.on_unknown(order_id),
+            RestEvent::Reconciled { order_id, row } => self.on_reconciled(order_id, row.as_ref()),
+            RestEvent::Canceled { order_id } => self.on_canceled(order_id),
+            RestEvent::ReconcileFailed { .. }
+            | RestEvent::NotCanceled { .. }
+            | RestEvent::CancelFailed { .. }
+            | RestEvent::Response { .. }
+            | RestEvent::QueryFailed { .. } => {}
         }
     }
 
