@@ -334,3 +334,26 @@ fn capacity_exhaustion_is_a_clear_error_and_terminal_orders_are_evicted() {
         Err(TrackerError::Full(_))
     ));
 }
+
+#[test]
+fn shipped_exec_config_maps_onto_the_components() {
+    let cfg = sattebaaz::config::Config::shipped().unwrap();
+    let c = sattebaaz::exec::rest::client::ClientConfig::from_exec(&cfg.exec);
+    assert_eq!(c.max_batch, cfg.exec.batch_size as usize);
+    assert_eq!(
+        c.order_timeout_ns,
+        u64::from(cfg.exec.order_timeout_ms) * 1_000_000
+    );
+    let t = TrackerConfig::from_exec(&cfg.exec, "k");
+    assert_eq!(t.order_capacity, cfg.exec.tracker_capacity as usize);
+    assert_eq!(
+        t.taker_fee_rate_micros,
+        u64::from(cfg.exec.taker_fee_bps) * 100
+    );
+    let hb = sattebaaz::exec::heartbeat::HeartbeatSender::from_exec(&cfg.exec);
+    assert_eq!(hb.next_due_ns(), 0, "the first beat is due at once");
+    assert!(
+        cfg.exec.heartbeat_interval_ms < 10_000,
+        "beats well inside the 10 s switch"
+    );
+}

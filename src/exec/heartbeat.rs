@@ -65,6 +65,12 @@ impl HeartbeatSender {
         }
     }
 
+    /// The schedule of `[exec]`: `heartbeat_interval_ms`, retries after 1 s at most.
+    pub fn from_exec(exec: &crate::config::schema::ExecConfig) -> Self {
+        let interval_ns = u64::from(exec.heartbeat_interval_ms) * 1_000_000;
+        Self::new(interval_ns, 1_000_000_000)
+    }
+
     /// The id the next beat carries (`""` before the first accepted beat).
     pub fn heartbeat_id(&self) -> &str {
         &self.heartbeat_id

@@ -136,6 +136,20 @@ pub struct TrackerConfig {
     pub api_key: String,
 }
 
+impl TrackerConfig {
+    /// The tracker settings of `[exec]` for the API key `api_key`.
+    pub fn from_exec(exec: &crate::config::schema::ExecConfig, api_key: &str) -> Self {
+        let orders = exec.tracker_capacity as usize;
+        Self {
+            order_capacity: orders,
+            trade_capacity: orders,
+            token_capacity: 256,
+            taker_fee_rate_micros: u64::from(exec.taker_fee_bps) * 100,
+            api_key: api_key.to_owned(),
+        }
+    }
+}
+
 /// Counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TrackerCounters {

@@ -86,6 +86,22 @@ impl Default for ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// The client settings of `[exec]` (other fields at their defaults).
+    pub fn from_exec(exec: &crate::config::schema::ExecConfig) -> Self {
+        let ms = |v: u32| u64::from(v) * 1_000_000;
+        Self {
+            order_timeout_ns: ms(exec.order_timeout_ms),
+            query_timeout_ns: ms(exec.query_timeout_ms),
+            post_only_window_ns: ms(exec.post_only_window_ms),
+            reconcile_delay_ns: ms(exec.reconcile_delay_ms),
+            reconcile_attempts: exec.reconcile_attempts,
+            max_batch: (exec.batch_size as usize).clamp(1, MAX_BATCH),
+            ..Self::default()
+        }
+    }
+}
+
 /// Which cancel a cancel event answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CancelKind {
