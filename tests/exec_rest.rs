@@ -383,26 +383,33 @@ fn submit_sends_the_exact_signed_body_with_l2_headers_and_reports_the_ack() {
 
 #[test]
 fn batches_are_split_at_fifteen_and_legs_map_to_their_orders() {
-    let server = Server::start(|rec, _| {
+    let t = template();
+    let orders: Vec<SignedOrder> = (0..20).map(|i| sign(&t, 100 + i)).collect();
+    // The server finds each leg's digest by its salt (digests are not in the body).
+    let by_salt: HashMap<u64, String> = orders
+        .iter()
+        .map(|o| (o.vars.salt, id_text(&o.order_id)))
+        .collect();
+    let server = Server::start(move |rec, _| {
         let v: Vec<serde_json::Value> = serde_json::from_slice(&rec.body).unwrap();
         // Every second leg is refused with success:true and an empty orderID.
         let legs: Vec<String> = v
             .iter()
             .enumerate()
-            .map(|(i, _)| {
+            .map(|(i, leg)| {
                 if i % 2 == 1 {
                     r#"{"success":true,"errorMsg":"","orderID":"","status":""}"#.to_string()
                 } else {
-                    // The digest is not in the body; answer with a placeholder the client maps
-                    // by position.
-                    r#"{"success":true,"errorMsg":"","orderID":"0x1111111111111111111111111111111111111111111111111111111111111111","status":"live"}"#.to_string()
+                    let salt = leg["order"]["salt"].as_u64().unwrap();
+                    format!(
+                        r#"{{"success":true,"errorMsg":"","orderID":"{}","status":"live"}}"#,
+                        by_salt[&salt]
+                    )
                 }
             })
             .collect();
         ok(&format!("[{}]", legs.join(",")))
     });
-    let t = template();
-    let orders: Vec<SignedOrder> = (0..20).map(|i| sign(&t, 100 + i)).collect();
     let items: Vec<BatchItem<'_>> = orders
         .iter()
         .map(|o| BatchItem {
@@ -669,12 +676,16 @@ fn documented_rejections_arrive_typed() {
 fn warm_submit_and_cancel_allocate_nothing() {
     let t = template();
     let orders: Vec<SignedOrder> = (0..4).map(|i| sign(&t, 200 + i)).collect();
-    let answers: Vec<String> = orders.iter().map(|o| ack_json(&o.order_id)).collect();
-    let server = Server::start(move |rec, n| {
+    let answers: HashMap<u64, String> = orders
+        .iter()
+        .map(|o| (o.vars.salt, ack_json(&o.order_id)))
+        .collect();
+    let server = Server::start(move |rec, _| {
         if rec.method == "DELETE" {
             ok(r#"{"canceled":[],"not_canceled":{}}"#)
         } else {
-            ok(&answers[(n - 1) / 2 % answers.len()])
+            let v: serde_json::Value = serde_json::from_slice(&rec.body).unwrap();
+            ok(&answers[&v["order"]["salt"].as_u64().unwrap()])
         }
     });
     let mut h = Harness::new(server.addr, fast_config(), 2, 2_000_000_000);
@@ -717,6 +728,12 @@ fn warm_submit_and_cancel_allocate_nothing() {
             assert_eq!(allocs, 0, "answer processing allocated");
         }
     }
+    let c = h.client.counters();
+    assert_eq!(
+        (c.orders_unknown, c.malformed, c.orders_rejected),
+        (0, 0, 0)
+    );
+    assert_eq!(c.orders_accepted, 5);
 }
 
 #[test]
@@ -817,4 +834,36 @@ fn keys_derive_falls_back_to_create_with_l1_headers() {
             sattebaaz::exec::signing::commands::auth_l1_sign(&[0x42; 32], ts, 3).unwrap();
         assert_eq!(r.headers["POLY_SIGNATURE"], expected);
     }
+}
+
+#[test]
+fn an_answer_naming_another_order_is_reconciled_not_trusted() {
+    let t = template();
+    let order = sign(&t, 71);
+    let other = sign(&t, 72);
+    let wrong = ack_json(&other.order_id);
+    let server = Server::start(move |rec, _| {
+        if rec.method == "POST" {
+            ok(&wrong)
+        } else {
+            ok("null")
+        }
+    });
+    let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
+    h.run_until("reconciled", |h| h.seen.len() == 2);
+    assert_eq!(
+        h.seen,
+        vec![
+            Seen::Unknown(order.order_id),
+            Seen::Reconciled(order.order_id, None)
+        ]
+    );
+    let reqs = server.requests();
+    assert_eq!(
+        reqs[1].path,
+        format!("/data/order/{}", id_text(&order.order_id))
+    );
 }

@@ -11,6 +11,8 @@
 //! ([`RestEvent::OrderFailed`] with [`RestError::NotSent`]: provably never sent).
 //!
 //! Invariants:
+//! * Batch answers are mapped to orders by position; a leg naming another order id is treated
+//!   as an unknown outcome and reconciled.
 //! * Never blind-retry: a submit whose outcome is unknown (timeout, dropped connection,
 //!   truncated answer, 5xx other than 503, a batch answer missing legs) is reported as
 //!   [`RestEvent::OrderUnknown`] and reconciled by `GET /data/order/<digest>` after
@@ -1043,6 +1045,13 @@ impl Books<'_> {
         now_ns: u64,
         on_event: &mut impl FnMut(RestEvent<'_>),
     ) {
+        // An answer naming another order cannot be trusted for this one: reconcile it.
+        if ack.order_id.is_some_and(|answered| answered != order_id) {
+            self.counters.malformed += 1;
+            let ev = self.unknown(order_id, RestError::Malformed, now_ns);
+            on_event(ev);
+            return;
+        }
         if ack.accepted() {
             self.counters.orders_accepted += 1;
         } else {
