@@ -867,3 +867,98 @@ fn an_answer_naming_another_order_is_reconciled_not_trusted() {
         format!("/data/order/{}", id_text(&order.order_id))
     );
 }
+
+#[test]
+fn blocking_client_follows_every_page_and_reconciles_a_tracker() {
+    let a = format!("0x{}", "1a".repeat(32));
+    let b = format!("0x{}", "2b".repeat(32));
+    let (a2, b2) = (a.clone(), b.clone());
+    let row = move |id: &str| {
+        format!(
+            r#"{{"id":"{id}","status":"LIVE","asset_id":"{TOKEN}","side":"BUY","original_size":"10","size_matched":"0","price":"0.5","order_type":"GTC"}}"#
+        )
+    };
+    let server = Server::start(move |rec, _| {
+        let path = rec.path.as_str();
+        if path.starts_with("/data/orders?next_cursor=MA==") {
+            ok(&format!(
+                r#"{{"limit":1,"count":1,"next_cursor":"Mg==","data":[{}]}}"#,
+                row(&a2)
+            ))
+        } else if path.starts_with("/data/orders?next_cursor=Mg==") {
+            ok(&format!(
+                r#"{{"limit":1,"count":1,"next_cursor":"LTE=","data":[{}]}}"#,
+                row(&b2)
+            ))
+        } else if path.starts_with("/data/trades?next_cursor=MA==") {
+            ok(&format!(
+                r#"{{"next_cursor":"LTE=","data":[{{"id":"t9","taker_order_id":"{a2}","asset_id":"{TOKEN}","side":"BUY","size":"4","price":"0.5","status":"CONFIRMED","trader_side":"TAKER"}}]}}"#
+            ))
+        } else if path == "/time" {
+            ok("1700000000")
+        } else if path == format!("/book?token_id={TOKEN}") {
+            ok(
+                r#"{"bids":[{"price":"0.4","size":"1"},{"price":"0.45","size":"2"}],"asks":[],"tick_size":"0.01"}"#,
+            )
+        } else if path == "/balance-allowance?asset_type=COLLATERAL&signature_type=0" {
+            ok(r#"{"balance":"50000000","allowances":{}}"#)
+        } else {
+            Reply::Answer(404, Vec::new(), Vec::new())
+        }
+    });
+    let creds = L2Credentials::new(signer().address(), API_KEY, SECRET, PASSPHRASE).unwrap();
+    let mut clob = BlockingClob::new(
+        TcpConnector { addr: server.addr },
+        "127.0.0.1",
+        Some(creds),
+        BlockingConfig::default(),
+        BackoffPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(clob.server_time().unwrap(), 1_700_000_000);
+    assert_eq!(clob.book(TOKEN).unwrap().bids[0].price.0, 450_000);
+    let balance = clob
+        .balance_allowance(sattebaaz::exec::rest::requests::BalanceAsset::Collateral, 0)
+        .unwrap();
+    let mut tracker = Tracker::new(TrackerConfig {
+        order_capacity: 16,
+        trade_capacity: 16,
+        token_capacity: 4,
+        taker_fee_rate_micros: 0,
+        api_key: API_KEY.into(),
+    });
+    tracker.set_collateral(balance.balance_micros as i64);
+    let (orders, trades) = sattebaaz::exec::user_channel::reconcile_over_rest(
+        &mut clob,
+        &mut tracker,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!((orders, trades), (2, 1));
+    assert_eq!(tracker.open_orders(), 2);
+    let ida = sattebaaz::exec::json::parse_order_id(&a).unwrap();
+    assert_eq!(tracker.get(&ida).unwrap().trade_filled, 4_000_000);
+    assert_eq!(tracker.positions().collateral_confirmed(), 48_000_000);
+    assert_eq!(clob.clob_market("0xabc"), Err(RestError::NotFound));
+    let reqs = server.requests();
+    let ledger: Vec<&str> = reqs
+        .iter()
+        .filter(|r| r.path.starts_with("/data/"))
+        .map(|r| {
+            assert_l2(r);
+            r.path.as_str()
+        })
+        .collect();
+    assert_eq!(
+        ledger,
+        vec![
+            "/data/orders?next_cursor=MA==",
+            "/data/orders?next_cursor=Mg==",
+            "/data/trades?next_cursor=MA=="
+        ]
+    );
+    assert!(
+        !reqs[0].headers.contains_key("POLY_API_KEY"),
+        "public endpoints carry no auth"
+    );
+}
