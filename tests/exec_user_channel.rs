@@ -186,3 +186,22 @@ fn subscribes_on_every_connection_and_feeds_the_tracker() {
     let next: serde_json::Value = serde_json::from_slice(channel.initial_frame()).unwrap();
     assert_eq!(next["markets"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn keep_alive_is_polymarket_ping_with_a_watchdog() {
+    use sattebaaz::exec::user_channel::{user_ws_options, PING_INTERVAL, SILENCE_TIMEOUT};
+    let o = user_ws_options(WsOptions::default());
+    assert_eq!(o.app_ping_interval, Some(Duration::from_secs(10)));
+    assert_eq!(PING_INTERVAL, Duration::from_secs(10));
+    assert_eq!(o.app_ping_text, b"PING");
+    assert_eq!(o.app_pong_text.as_deref(), Some(&b"PONG"[..]));
+    assert_eq!(o.silence_timeout, Some(SILENCE_TIMEOUT));
+    // A shorter configured watchdog is kept.
+    let short = user_ws_options(WsOptions {
+        silence_timeout: Some(Duration::from_secs(5)),
+        ..WsOptions::default()
+    });
+    assert_eq!(short.silence_timeout, Some(Duration::from_secs(5)));
+    // Credentials that would need JSON escaping are refused.
+    assert!(UserAuth::new("k", "se\"cret", "p").is_err());
+}
