@@ -122,6 +122,26 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "btc,eth,sol,xrp")]
         assets: Vec<String>,
     },
+    /// CLOB API credentials of the wallet key (SATTEBAAZ_PRIVATE_KEY or
+    /// SATTEBAAZ_PRIVATE_KEY_FILE).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Derive (else create) the API credentials by L1 auth against `venues.polymarket.clob_url`
+    /// and print them as `.env` lines. This prints the API secret: it is meant for you.
+    Derive {
+        /// Configuration file (for the CLOB URL and the extra CA file).
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// L1 nonce (a different nonce gives different credentials).
+        #[arg(long, default_value_t = 0)]
+        nonce: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -237,6 +257,54 @@ fn main() -> ExitCode {
             ca_file,
             assets,
         } => run_sim(seed, duration, ca_file, assets),
+        Command::Keys { command } => run_keys(command),
+    }
+}
+
+fn run_keys(command: KeysCommand) -> ExitCode {
+    use sattebaaz::exec::keys::{derive_or_create, env_lines, KeysOrigin};
+    use sattebaaz::exec::rest::blocking::{connect, BlockingConfig};
+    use sattebaaz::exec::signing::signer::EoaSigner;
+    let KeysCommand::Derive { config, nonce } = command;
+    let result = (|| -> Result<(String, KeysOrigin), String> {
+        let cfg = sattebaaz::config::Config::load(&config).map_err(|e| e.to_string())?;
+        let key = secret_key_bytes()?;
+        let signer = EoaSigner::from_bytes(&key).map_err(|e| e.to_string())?;
+        let tls = sattebaaz::net::tls::client_config(cfg.net.tls_extra_ca_path())
+            .map_err(|e| e.to_string())?;
+        let url = &cfg.venues.polymarket.clob_url;
+        let mut clob = connect(
+            url,
+            tls,
+            None,
+            BlockingConfig::default(),
+            sattebaaz::net::backoff::BackoffPolicy::default(),
+        )
+        .map_err(|e| format!("{url}: {e}"))?;
+        if let Ok(server_s) = clob.server_time() {
+            let local_s = sattebaaz::clock::wall_ns() / 1_000_000_000;
+            clob.set_server_time_offset(server_s as i64 - local_s as i64);
+        }
+        let (creds, origin) =
+            derive_or_create(&mut clob, &signer, nonce).map_err(|e| format!("{url}: {e}"))?;
+        Ok((env_lines(&creds), origin))
+    })();
+    match result {
+        Ok((lines, origin)) => {
+            eprintln!(
+                "{} API credentials (keep them secret):",
+                match origin {
+                    KeysOrigin::Derived => "derived existing",
+                    KeysOrigin::Created => "created new",
+                }
+            );
+            print!("{lines}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -222,3 +222,109 @@ fn sigint_stops_the_demo_cleanly_with_histograms_and_summary() {
     assert!(dir.join("out/histograms/socket_to_decode_us.hgrm").exists());
     assert!(dir.join("out/histograms/decode_to_book_us.hgrm").exists());
 }
+
+/// The shipped configuration with `clob_url` pointing at `url`, written to a temp file.
+fn config_with_clob(url: &str, tag: &str) -> std::path::PathBuf {
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let text: String = std::fs::read_to_string(shipped)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("clob_url") {
+                format!("clob_url = \"{url}\"\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let path =
+        std::env::temp_dir().join(format!("sattebaaz-keys-{tag}-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const TEST_KEY: &str = "0x4242424242424242424242424242424242424242424242424242424242424242";
+
+#[test]
+fn keys_derive_prints_env_lines_from_the_clob() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        // Serve /time and /auth/derive-api-key on one or more connections.
+        let mut served = Vec::new();
+        for stream in listener.incoming().take(2) {
+            let stream = stream.unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                .unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut out = stream;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut has_nonce = false;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    has_nonce |= h.to_ascii_uppercase().starts_with("POLY_NONCE: 0");
+                }
+                let body = if line.starts_with("GET /time") {
+                    "1700000000".to_string()
+                } else {
+                    assert!(line.starts_with("GET /auth/derive-api-key"), "{line}");
+                    assert!(has_nonce, "L1 headers carry the nonce");
+                    r#"{"apiKey":"k-1","secret":"c2VjcmV0","passphrase":"p-1"}"#.to_string()
+                };
+                served.push(line.clone());
+                let _ = write!(
+                    out,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if served.len() == 2 {
+                    return served;
+                }
+            }
+        }
+        served
+    });
+    let cfg = config_with_clob(&format!("http://127.0.0.1:{port}"), "ok");
+    let (code, out, err) = run(
+        &["keys", "derive", "--config", cfg.to_str().unwrap()],
+        &[("SATTEBAAZ_PRIVATE_KEY", TEST_KEY)],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "SATTEBAAZ_API_KEY=k-1\nSATTEBAAZ_API_SECRET=c2VjcmV0\nSATTEBAAZ_API_PASSPHRASE=p-1\n"
+    );
+    assert!(err.contains("derived existing"), "{err}");
+    assert_eq!(server.join().unwrap().len(), 2);
+}
+
+#[test]
+fn keys_derive_reports_an_unreachable_clob_clearly() {
+    // Bind then drop: nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let cfg = config_with_clob(&url, "down");
+    let (code, out, err) = run(
+        &["keys", "derive", "--config", cfg.to_str().unwrap()],
+        &[("SATTEBAAZ_PRIVATE_KEY", TEST_KEY)],
+    );
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.starts_with("error:") && err.contains(&url), "{err}");
+    let (code, _, err) = run(&["keys", "derive", "--config", cfg.to_str().unwrap()], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no private key"), "{err}");
+}

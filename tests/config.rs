@@ -753,3 +753,28 @@ fn debug_and_display_never_show_secret_material() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+#[test]
+fn exec_section_ranges_are_checked() {
+    let errors = errors_after(|t| {
+        set(t, "exec.batch_size", 16);
+        set(t, "exec.heartbeat_interval_ms", 10_000);
+        set(t, "exec.tracker_capacity", 1);
+        set(t, "exec.taker_fee_bps", 10_001);
+    });
+    for path in [
+        "exec.batch_size",
+        "exec.heartbeat_interval_ms",
+        "exec.tracker_capacity",
+        "exec.taker_fee_bps",
+    ] {
+        find(&errors, path, ErrorKind::OutOfRange);
+    }
+    assert_eq!(errors.len(), 4, "{}", render(&errors));
+    let missing = errors_after(|t| remove(t, "exec.order_timeout_ms"));
+    assert!(
+        render(&missing).contains("exec.order_timeout_ms"),
+        "{}",
+        render(&missing)
+    );
+}

@@ -40,6 +40,8 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// `[oracle]`: Chainlink (RTDS) freshness.
     pub oracle: OracleConfig,
+    /// `[exec]`: order client, tracker and dead-man switch.
+    pub exec: ExecConfig,
 }
 
 impl Config {
@@ -351,4 +353,27 @@ pub struct DiscoveryConfig {
 pub struct OracleConfig {
     /// The latest Chainlink observation older than this is shown as stale, milliseconds.
     pub max_age_ms: u32,
+}
+
+/// `[exec]`: the execution client (REST order path, tracker, heartbeats).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ExecConfig {
+    /// Milliseconds between dead-man-switch heartbeats (the venue cancels after 10 s).
+    pub heartbeat_interval_ms: u32,
+    /// Milliseconds of post-only mode (only post-only orders and cancels) after a 425 / 503.
+    pub post_only_window_ms: u32,
+    /// Deadline of order submits and cancels, milliseconds.
+    pub order_timeout_ms: u32,
+    /// Deadline of reconciliation and queries, milliseconds.
+    pub query_timeout_ms: u32,
+    /// Wait before reconciling an order whose outcome is unknown, milliseconds.
+    pub reconcile_delay_ms: u32,
+    /// Reconciliation attempts per unknown order.
+    pub reconcile_attempts: u32,
+    /// Orders per `POST /orders` request (the venue's maximum is 15).
+    pub batch_size: u32,
+    /// Orders the tracker holds at once.
+    pub tracker_capacity: u32,
+    /// Taker fee rate assumed for fills and BUY reservations, basis points (720 = 0.072).
+    pub taker_fee_bps: u32,
 }

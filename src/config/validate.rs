@@ -66,6 +66,23 @@ pub const DISCOVERY_MAX_MARKETS: RangeInclusive<u32> = 1..=1_024;
 /// `oracle.max_age_ms`.
 pub const ORACLE_MAX_AGE_MS: RangeInclusive<u32> = 100..=600_000;
 
+/// `exec.heartbeat_interval_ms` (the venue cancels after 10 s without a beat).
+pub const EXEC_HEARTBEAT_INTERVAL_MS: RangeInclusive<u32> = 500..=9_000;
+/// `exec.post_only_window_ms`.
+pub const EXEC_POST_ONLY_WINDOW_MS: RangeInclusive<u32> = 0..=600_000;
+/// `exec.order_timeout_ms`, `exec.query_timeout_ms`.
+pub const EXEC_TIMEOUT_MS: RangeInclusive<u32> = 10..=60_000;
+/// `exec.reconcile_delay_ms`.
+pub const EXEC_RECONCILE_DELAY_MS: RangeInclusive<u32> = 0..=60_000;
+/// `exec.reconcile_attempts`.
+pub const EXEC_RECONCILE_ATTEMPTS: RangeInclusive<u32> = 1..=100;
+/// `exec.batch_size` (`POST /orders` takes at most 15).
+pub const EXEC_BATCH_SIZE: RangeInclusive<u32> = 1..=15;
+/// `exec.tracker_capacity`.
+pub const EXEC_TRACKER_CAPACITY: RangeInclusive<u32> = 16..=65_536;
+/// `exec.taker_fee_bps`.
+pub const EXEC_TAKER_FEE_BPS: RangeInclusive<u32> = 0..=10_000;
+
 /// Collects validation errors; every `check_*` appends and carries on.
 #[derive(Debug, Default)]
 pub struct Checker {
@@ -145,6 +162,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_telemetry(config, &mut checker);
     check_sim(config, &mut checker);
     check_discovery(config, &mut checker);
+    check_exec(config, &mut checker);
     checker.in_range(
         "oracle.max_age_ms",
         config.oracle.max_age_ms,
@@ -497,4 +515,37 @@ fn is_plain_relative(path: &Path) -> bool {
         }
     }
     has_normal
+}
+
+fn check_exec(config: &Config, checker: &mut Checker) {
+    let e = &config.exec;
+    checker.in_range(
+        "exec.heartbeat_interval_ms",
+        e.heartbeat_interval_ms,
+        EXEC_HEARTBEAT_INTERVAL_MS,
+    );
+    checker.in_range(
+        "exec.post_only_window_ms",
+        e.post_only_window_ms,
+        EXEC_POST_ONLY_WINDOW_MS,
+    );
+    checker.in_range("exec.order_timeout_ms", e.order_timeout_ms, EXEC_TIMEOUT_MS);
+    checker.in_range("exec.query_timeout_ms", e.query_timeout_ms, EXEC_TIMEOUT_MS);
+    checker.in_range(
+        "exec.reconcile_delay_ms",
+        e.reconcile_delay_ms,
+        EXEC_RECONCILE_DELAY_MS,
+    );
+    checker.in_range(
+        "exec.reconcile_attempts",
+        e.reconcile_attempts,
+        EXEC_RECONCILE_ATTEMPTS,
+    );
+    checker.in_range("exec.batch_size", e.batch_size, EXEC_BATCH_SIZE);
+    checker.in_range(
+        "exec.tracker_capacity",
+        e.tracker_capacity,
+        EXEC_TRACKER_CAPACITY,
+    );
+    checker.in_range("exec.taker_fee_bps", e.taker_fee_bps, EXEC_TAKER_FEE_BPS);
 }

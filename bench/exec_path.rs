@@ -1,0 +1,208 @@
+//! Decision → last byte of the `POST /order` request written to a loopback TCP socket:
+//! integer amounts, EIP-712 digest, pooled-nonce signature, JSON body, L2 HMAC headers, HTTP
+//! rendering into the pre-sized request buffer (the same `RequestTemplate::write` the pool
+//! uses) and the socket write. A drain thread on the other end reads and discards. Criterion
+//! reports the mean; an hdrhistogram run prints p50/p99/p99.9 per call.
+//!
+//! Run: `cargo bench --bench exec_path`
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, Criterion};
+use hdrhistogram::Histogram;
+use sattebaaz::clock::mono_ns;
+use sattebaaz::exec::rest::requests::{l2_pairs, PATH_ORDER};
+use sattebaaz::exec::signing::amounts::{limit_order_amounts, Side, TickSize};
+use sattebaaz::exec::signing::body::{write_order_body, BodyBuf, BodyKeyOrder, PostOptions};
+use sattebaaz::exec::signing::eip712::{Exchange, OrderVariables, CHAIN_ID};
+use sattebaaz::exec::signing::hmac::L2Credentials;
+use sattebaaz::exec::signing::nonce_pool::{nonce_pool, NonceConsumer, NonceProducer};
+use sattebaaz::exec::signing::order::{OrderTemplate, OrderType, SignatureType, TokenId};
+use sattebaaz::exec::signing::signer::EoaSigner;
+use sattebaaz::net::http::{Method, Request, RequestTemplate};
+
+const KEY: [u8; 32] = [0x42; 32];
+const TOKEN: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+const SECRET: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const API_KEY: &str = "00000000-1111-2222-3333-444444444444";
+
+struct Path {
+    signer: EoaSigner,
+    template: OrderTemplate,
+    creds: L2Credentials,
+    http: RequestTemplate,
+    body: BodyBuf,
+    wire: Vec<u8>,
+    socket: TcpStream,
+    producer: NonceProducer,
+    consumer: NonceConsumer,
+    salt: u64,
+}
+
+impl Path {
+    fn new() -> Path {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            while s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
+        });
+        let socket = TcpStream::connect(addr).unwrap();
+        socket.set_nodelay(true).unwrap();
+        let signer = EoaSigner::from_bytes(&KEY).unwrap();
+        let template = OrderTemplate::new(
+            Exchange::for_market(false),
+            CHAIN_ID,
+            signer.address(),
+            None,
+            SignatureType::Eoa,
+            TokenId::parse(TOKEN).unwrap(),
+            [0; 32],
+            [0; 32],
+        )
+        .unwrap();
+        let creds = L2Credentials::new(signer.address(), API_KEY, SECRET, "passphrase").unwrap();
+        let http = RequestTemplate::new(
+            "clob.polymarket.com",
+            &[("Content-Type", "application/json"), ("Accept", "*/*")],
+        )
+        .unwrap();
+        let (producer, consumer) = nonce_pool(4096);
+        Path {
+            signer,
+            template,
+            creds,
+            http,
+            body: BodyBuf::for_single_order(),
+            wire: Vec::with_capacity(16 * 1024),
+            socket,
+            producer,
+            consumer,
+            salt: 1,
+        }
+    }
+
+    /// One decision: price and size in micro-units → bytes on the socket.
+    #[inline]
+    fn run(&mut self, price: u64, size: u64, now_s: u64) {
+        self.render(price, size, now_s);
+        self.socket.write_all(&self.wire).unwrap();
+    }
+
+    /// Everything up to the rendered request bytes (no socket write).
+    #[inline]
+    fn render(&mut self, price: u64, size: u64, now_s: u64) {
+        let amounts = limit_order_amounts(Side::Buy, price, size, TickSize::T0_01).unwrap();
+        self.salt += 1;
+        let vars = OrderVariables {
+            salt: self.salt,
+            maker_amount: amounts.maker,
+            taker_amount: amounts.taker,
+            side: Side::Buy.as_u8(),
+            timestamp_ms: now_s * 1000,
+        };
+        let (signed, _) = self
+            .template
+            .sign_pooled(&self.signer, &mut self.consumer, vars, 0)
+            .unwrap();
+        let opts = PostOptions {
+            owner: API_KEY,
+            order_type: OrderType::Gtc,
+            post_only: true,
+            defer_exec: false,
+        };
+        write_order_body(
+            &mut self.body,
+            &self.template,
+            &signed,
+            &opts,
+            BodyKeyOrder::PyClobClientV2,
+        )
+        .unwrap();
+        let headers = self
+            .creds
+            .headers(now_s, "POST", PATH_ORDER, self.body.as_bytes());
+        let pairs = l2_pairs(&headers);
+        let req = Request {
+            method: Method::Post,
+            path: PATH_ORDER.as_bytes(),
+            headers: &pairs,
+            body: self.body.as_bytes(),
+        };
+        self.http.write(&req, &mut self.wire).unwrap();
+    }
+
+    fn top_up(&mut self) {
+        if self.consumer.available() < 1024 {
+            self.producer.refill();
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    sattebaaz::clock::init();
+    let mut p = Path::new();
+    p.producer.refill();
+    let mut g = c.benchmark_group("exec_path");
+    g.bench_function("decision_to_socket_write", |b| {
+        // Nonce refills (the risk thread's job in the engine) stay outside the timed region.
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                p.top_up();
+                let t0 = Instant::now();
+                p.run(black_box(520_000), black_box(10_000_000), 1_700_000_000);
+                total += t0.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn percentiles() {
+    sattebaaz::clock::init();
+    let mut p = Path::new();
+    p.producer.refill();
+    let mut whole = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+    let mut rendered = Histogram::<u64>::new_with_bounds(1, 100_000_000, 3).unwrap();
+    const N: usize = 20_000;
+    for i in 0..N {
+        // Refill outside the timed region (the risk thread does it in the engine).
+        p.top_up();
+        let price = 100_000 + (i as u64 % 80) * 10_000;
+        let t0 = mono_ns();
+        if i % 2 == 0 {
+            p.run(black_box(price), black_box(5_000_000), 1_700_000_000);
+            whole.record((mono_ns() - t0).max(1)).unwrap();
+        } else {
+            p.render(black_box(price), black_box(5_000_000), 1_700_000_000);
+            rendered.record((mono_ns() - t0).max(1)).unwrap();
+        }
+    }
+    for (name, h) in [
+        ("decision → POST /order last byte written", &whole),
+        ("decision → request bytes (no write)", &rendered),
+    ] {
+        println!(
+            "{name:<44} n={:<6} p50={:>6} ns  p99={:>6} ns  p99.9={:>6} ns  max={:>8} ns",
+            h.len(),
+            h.value_at_quantile(0.50),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max()
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    percentiles();
+}

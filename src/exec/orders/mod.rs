@@ -1,0 +1,9 @@
+//! Order and position bookkeeping: [`tracker`] (every order by its digest, from signing to a
+//! terminal state; fills from trade events, provisional until CONFIRMED) over [`positions`]
+//! (tokens and collateral in micro-units).
+
+pub mod positions;
+pub mod tracker;
+
+pub use positions::{FillLeg, Positions, TokenKey, TokenPosition};
+pub use tracker::{OrderRecord, OrderState, Tracker, TrackerConfig, TrackerError};
