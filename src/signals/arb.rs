@@ -54,10 +54,19 @@ pub fn fee_per_share_micro(price_micro: i64, rate_ppm: i64) -> i64 {
     if price_micro <= 0 || price_micro >= PRICE_ONE_MICRO || rate_ppm <= 0 {
         return 0;
     }
-    let num =
-        i128::from(rate_ppm) * i128::from(price_micro) * i128::from(PRICE_ONE_MICRO - price_micro);
-    let den: i128 = 1_000_000_000_000;
-    ((num + den - 1) / den) as i64
+    const DEN: i64 = 1_000_000_000_000;
+    // p·(1 − p) ≤ 2.5e11, so the product fits i64 for any rate up to ~3.6e7 ppm; otherwise the
+    // exact i128 path (i128 division is a library call, kept off the common path).
+    match (price_micro * (PRICE_ONE_MICRO - price_micro)).checked_mul(rate_ppm) {
+        Some(num) => (num + DEN - 1) / DEN,
+        None => {
+            let num = i128::from(rate_ppm)
+                * i128::from(price_micro)
+                * i128::from(PRICE_ONE_MICRO - price_micro);
+            let den = i128::from(DEN);
+            i64::try_from((num + den - 1) / den).unwrap_or(i64::MAX)
+        }
+    }
 }
 
 /// Taker fee of buying `shares_micro` at `price_micro`, micro-dollars, rounded up:
@@ -75,6 +84,16 @@ pub fn taker_fee_micro(shares_micro: i64, price_micro: i64, rate_ppm: i64) -> i6
     i64::try_from((num + den - 1) / den).unwrap_or(i64::MAX)
 }
 
+/// ⌊a·b / d⌋ for non-negative `a`, `b` and positive `d`: i64 when the product fits, else exact
+/// i128, saturating.
+#[inline]
+fn mul_div(a: i64, b: i64, d: i64) -> i64 {
+    match a.checked_mul(b) {
+        Some(n) => n / d,
+        None => i64::try_from(i128::from(a) * i128::from(b) / i128::from(d)).unwrap_or(i64::MAX),
+    }
+}
+
 /// Evaluate best asks and depths (the pure core of [`scan`]).
 #[inline]
 pub fn evaluate(
@@ -90,10 +109,9 @@ pub fn evaluate(
         + fee_per_share_micro(down_ask_micro, fee_rate_ppm);
     let edge = PRICE_ONE_MICRO - up_ask_micro - down_ask_micro - fee;
     let executable = up_depth_micro.min(down_depth_micro).max(0);
-    let expected = (i128::from(executable) * i128::from(p.expected_fill_ppm) / 1_000_000) as i64;
+    let expected = mul_div(executable, p.expected_fill_ppm.max(0), 1_000_000);
     let profit = if edge > 0 {
-        i64::try_from(i128::from(expected) * i128::from(edge) / i128::from(PRICE_ONE_MICRO))
-            .unwrap_or(i64::MAX)
+        mul_div(expected, edge, PRICE_ONE_MICRO)
     } else {
         0
     };
@@ -159,6 +177,13 @@ mod tests {
         // 100 shares at 0.40: 100 × 0.07 × 0.4 × 0.6 = $1.68.
         assert_eq!(taker_fee_micro(100 * SHARE, 400_000, 70_000), 1_680_000);
         assert_eq!(taker_fee_micro(1, 400_000, 70_000), 1);
+        // Beyond i64 products the exact path gives the same rounding.
+        assert_eq!(
+            fee_per_share_micro(500_000, i64::MAX / 1_000),
+            2_305_843_009_213_694
+        );
+        assert_eq!(mul_div(i64::MAX, 2, 4), i64::MAX / 2);
+        assert_eq!(mul_div(7, 3, 2), 10);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct CompressionReading {
 }
 
 /// Bollinger width, its percentile rank, compression and breakout.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Compression {
     params: CompressionParams,
     closes: FixedRing<i64, MAX_PERIOD>,

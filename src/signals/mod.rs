@@ -179,6 +179,9 @@ pub struct SignalSet {
     compression: Compression,
     momentum: ProbMomentum,
     last_candle_ms: Option<u64>,
+    /// Open time of the builder's forming candle at the last sync: a candle can only have
+    /// closed since if it changed (saves walking the closed ring on every tick).
+    forming_ms: Option<u64>,
     closes: Option<(i64, i64)>,
     last_close: Option<i64>,
     candles: u64,
@@ -195,6 +198,7 @@ impl SignalSet {
             compression: Compression::new(params.compression),
             momentum: ProbMomentum::new(params.momentum),
             last_candle_ms: None,
+            forming_ms: None,
             closes: None,
             last_close: None,
             candles: 0,
@@ -234,6 +238,11 @@ impl SignalSet {
     /// Feed every candle closed since the last call (bounded by the builder's ring).
     #[inline]
     fn sync_candles(&mut self, builder: &CandleBuilder) {
+        let forming = builder.forming().map(|c| c.open_ms);
+        if forming == self.forming_ms {
+            return;
+        }
+        self.forming_ms = forming;
         let closed = builder.closed();
         let n = closed.len();
         let mut fresh = 0;

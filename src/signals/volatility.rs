@@ -133,7 +133,7 @@ impl Atr {
 }
 
 /// Rolling realised volatility of 1-minute log returns.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RealisedVol {
     returns: FixedRing<i64, MAX_RV_WINDOW>,
     sum: i128,
