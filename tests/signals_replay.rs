@@ -470,3 +470,108 @@ fn tick_to_signals_allocates_nothing_after_warm_up() {
         "{allocs} allocations over {updates} tick → signals updates"
     );
 }
+
+/// Real Polymarket BTC 15m books (`polymarket_books_resolvedkit/`, 25k snapshots): every time
+/// both sides of a market have a snapshot, the arb scanner on the engine's books must equal an
+/// independent rust_decimal computation from the snapshot's level lists.
+#[test]
+fn arb_scan_on_real_books_matches_a_decimal_recomputation() {
+    use rust_decimal::prelude::ToPrimitive;
+    use rust_decimal::Decimal;
+    use sattebaaz::signals::arb;
+    use std::collections::HashMap;
+
+    let lines = gz_lines(shared("polymarket_books_resolvedkit").join("books.jsonl.gz"));
+    let dec = |v: &serde_json::Value| -> Decimal {
+        Decimal::from_str_exact(&v.to_string()).unwrap_or_else(|_| {
+            Decimal::from_f64_retain(v.as_f64().unwrap())
+                .unwrap()
+                .round_dp(6)
+        })
+    };
+    let micro = |d: Decimal| (d * Decimal::from(1_000_000)).to_i64().unwrap();
+    let params = short_params().arb;
+    let rate = Decimal::new(7, 2);
+    let min_edge = 20_000;
+    // Latest level lists per (market, side): (asks, bids) as decimals.
+    type Levels = Vec<(Decimal, Decimal)>;
+    let mut latest: HashMap<(String, String), (Levels, Levels)> = HashMap::new();
+    let mut books = MarketBooks::with_capacity(1);
+    let m = books.add_market(MARKET, UP, DOWN, TickSize::Mill).unwrap();
+    let (up_t, down_t) = MarketBooks::tokens_of(m);
+    let (mut compared, mut positive) = (0usize, 0usize);
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let market = v["market_id"].as_str().unwrap().to_owned();
+        let side = v["side"].as_str().unwrap().to_owned();
+        let levels = |k: &str| -> Levels {
+            v[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|l| (dec(&l[0]), dec(&l[1])))
+                .collect()
+        };
+        latest.insert((market.clone(), side), (levels("asks"), levels("bids")));
+        let (Some(u), Some(d)) = (
+            latest.get(&(market.clone(), "UP".into())),
+            latest.get(&(market.clone(), "DOWN".into())),
+        ) else {
+            continue;
+        };
+        if u.0.is_empty() || d.0.is_empty() {
+            continue;
+        }
+        for (t, (asks, bids)) in [(up_t, u), (down_t, d)] {
+            books.begin_snapshot(t, None);
+            for (px, sz) in asks {
+                books
+                    .snapshot_level(t, BookSide::Ask, micro(*px), micro(*sz))
+                    .unwrap();
+            }
+            for (px, sz) in bids {
+                books
+                    .snapshot_level(t, BookSide::Bid, micro(*px), micro(*sz))
+                    .unwrap();
+            }
+            books.finish_snapshot(t, 0, 0);
+        }
+        let (ub, db) = up_down(&books);
+        let got = arb::scan(ub, db, 70_000, min_edge, &params).unwrap();
+
+        // Independent: best ask = lowest ask; depth = sizes within 0.02 of it; fees ceil'd to
+        // micro-dollars per share; expected = floor(min depth × 0.85); profit = floor(exp × edge).
+        let one = Decimal::ONE;
+        let m6 = Decimal::from(1_000_000);
+        let best = |a: &Levels| a.iter().map(|l| l.0).min().unwrap();
+        let depth = |a: &Levels, b: Decimal| -> Decimal {
+            a.iter()
+                .filter(|l| l.0 <= b + Decimal::new(2, 2))
+                .map(|l| l.1)
+                .sum()
+        };
+        let (ua, da) = (best(&u.0), best(&d.0));
+        let fee = |p: Decimal| (rate * p * (one - p) * m6).ceil() / m6;
+        let edge = one - ua - da - fee(ua) - fee(da);
+        let exec = depth(&u.0, ua).min(depth(&d.0, da));
+        let expected = (exec * Decimal::new(85, 2) * m6).floor() / m6;
+        let profit = if edge > Decimal::ZERO {
+            (expected * edge * m6).floor() / m6
+        } else {
+            Decimal::ZERO
+        };
+        assert_eq!(got.up_ask_micro, micro(ua));
+        assert_eq!(got.down_ask_micro, micro(da));
+        assert_eq!(got.edge_micro, micro(edge), "{line}");
+        assert_eq!(got.executable_micro, micro(exec));
+        assert_eq!(got.expected_shares_micro, micro(expected));
+        assert_eq!(got.expected_profit_micro, micro(profit));
+        let signal = edge >= Decimal::new(min_edge, 6)
+            && edge > Decimal::ZERO
+            && profit >= Decimal::new(params.min_profit_micro, 6);
+        assert_eq!(got.signal, signal);
+        compared += 1;
+        positive += usize::from(edge > Decimal::ZERO);
+    }
+    assert!(compared > 10_000, "{compared} book pairs");
+    eprintln!("{compared} book pairs, {positive} with a positive edge after fees");
+}
