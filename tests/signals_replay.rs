@@ -9,6 +9,8 @@
 //!   2026-06-08) turned into ~1440 1-minute candles by the same `CandleBuilder`, with the
 //!   shipped (spec) periods: ATR 14, EMA 5/20, Bollinger 20 with a 100-width percentile rank,
 //!   60-return realised vol.
+//! * Real Polymarket BTC 15m Up/Down books (`polymarket_books_resolvedkit/`): the arb scanner
+//!   against a rust_decimal recomputation from the snapshot level lists, exactly.
 //!
 //! Tolerance: 1e-9 relative for f64 statistics; ranks and regimes exactly. The last test proves
 //! a tick → all-signals update allocates nothing after warm-up (counting allocator).
