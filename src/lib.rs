@@ -21,5 +21,6 @@ pub mod fixed;
 pub mod net;
 pub mod queue;
 pub mod runtime;
+pub mod signals;
 pub mod sim;
 pub mod telemetry;

@@ -34,7 +34,8 @@ pub use load::{is_secret_like, SYNTAX_PATH};
 pub use schema::{
     Asset, BackoffConfig, BinanceVenueConfig, Config, DiscoveryConfig, EngineConfig, EngineMode,
     HttpConfig, MarketConfig, NetConfig, OracleConfig, PollConfig, PollMode, PolymarketVenueConfig,
-    QueuesConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig, WebsocketConfig, Window,
+    QueuesConfig, SignalsConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig,
+    WebsocketConfig, Window,
 };
 
 /// The shipped `config.toml`, embedded at build time (tests and tools can start from it).

@@ -42,6 +42,8 @@ pub struct Config {
     pub oracle: OracleConfig,
     /// `[exec]`: order client, tracker and dead-man switch.
     pub exec: ExecConfig,
+    /// `[signals]`: parameters of the signal layer (`crate::signals`, strategy spec §3).
+    pub signals: SignalsConfig,
 }
 
 impl Config {
@@ -376,4 +378,130 @@ pub struct ExecConfig {
     pub tracker_capacity: u32,
     /// Taker fee rate assumed for fills and BUY reservations, basis points (720 = 0.072).
     pub taker_fee_bps: u32,
+}
+
+/// `[signals]`: every parameter of the signal layer (strategy spec §3). Percentages named
+/// `*_pct` are in percent (`0.05` = 0.05%); money is integer micro-dollars; probabilities and
+/// weights are plain fractions.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SignalsConfig {
+    /// ATR period in closed 1-minute candles (Wilder's smoothing).
+    pub atr_period: u32,
+    /// Realised volatility: 1-minute log returns in the rolling window.
+    pub realised_vol_window: u32,
+    /// Realised volatility: returns needed before it replaces the default annual vol.
+    pub realised_vol_min_returns: u32,
+    /// Bias: |1-minute move| above this is a weak signal, percent.
+    pub momentum_weak_pct: f64,
+    /// Bias: |1-minute move| at or above this is a full-strength signal, percent.
+    pub momentum_strong_pct: f64,
+    /// Bias: fast EMA period (1-minute closes).
+    pub ema_fast: u32,
+    /// Bias: slow EMA period (1-minute closes).
+    pub ema_slow: u32,
+    /// Bias: (EMA fast − EMA slow) / close at which the EMA input saturates, percent.
+    pub ema_full_scale_pct: f64,
+    /// Bias: |funding rate| above this is extreme and read contrarian, percent.
+    pub funding_extreme_pct: f64,
+    /// Bias: |funding rate| at which the contrarian input saturates, percent.
+    pub funding_full_scale_pct: f64,
+    /// Bias: net liquidation notional over 60 s that is a full cascade, micro-dollars.
+    pub liquidation_cascade_micro: i64,
+    /// Bias weight of the 1-minute momentum input.
+    pub weight_momentum: f64,
+    /// Bias weight of the EMA input.
+    pub weight_ema: f64,
+    /// Bias weight of the 60 s order-flow delta.
+    pub weight_flow: f64,
+    /// Bias weight of the funding input.
+    pub weight_funding: f64,
+    /// Bias weight of the liquidation imbalance.
+    pub weight_liquidation: f64,
+    /// |bias score| above this gives a direction.
+    pub bias_threshold: f64,
+    /// Arb: depth counted within this many cents of each ask.
+    pub arb_depth_cents: u32,
+    /// Arb: expected fill fraction of the executable size.
+    pub arb_expected_fill: f64,
+    /// Arb: minimum expected profit, micro-dollars.
+    pub arb_min_profit_micro: i64,
+    /// Taker fee rate (parts per million of `shares × p × (1 − p)`) used when the market's own
+    /// rate is not known.
+    pub default_taker_fee_rate_ppm: i64,
+    /// Momentum: the short, medium and long velocity windows, seconds (ascending).
+    pub momentum_windows_s: [u32; 3],
+    /// Momentum: weights of v_short, (v_short − v_medium) and (v_short − v_long).
+    pub momentum_score_weights: [f64; 3],
+    /// Momentum exhaustion: scores needed first.
+    pub exhaustion_min_samples: u32,
+    /// Momentum exhaustion: scores the peak is taken over.
+    pub exhaustion_lookback: u32,
+    /// Momentum exhaustion: the peak |score| must exceed this.
+    pub exhaustion_min_peak: f64,
+    /// Momentum exhaustion: the current |score| is below this fraction of the peak.
+    pub exhaustion_ratio: f64,
+    /// Compression: Bollinger period (1-minute closes).
+    pub bollinger_period: u32,
+    /// Compression: band half-width in standard deviations.
+    pub bollinger_k: f64,
+    /// Compression: band widths kept for the percentile rank.
+    pub width_history: u32,
+    /// Compression: widths needed before a rank is reported.
+    pub width_min_history: u32,
+    /// Compression: percentile rank below this is compression.
+    pub compression_rank_pct: f64,
+    /// Breakout: width above this multiple of the previous width (while compressed).
+    pub breakout_ratio: f64,
+    /// Fill probability penalty by regime, DEAD..EXTREME.
+    pub fill_vol_penalty: [f64; 5],
+    /// `[signals.regimes]`.
+    pub regimes: RegimeTableConfig,
+    /// `[signals.btc]`.
+    pub btc: AssetSignalConfig,
+    /// `[signals.eth]`.
+    pub eth: AssetSignalConfig,
+    /// `[signals.sol]`.
+    pub sol: AssetSignalConfig,
+    /// `[signals.xrp]`.
+    pub xrp: AssetSignalConfig,
+}
+
+impl SignalsConfig {
+    /// The per-asset section of `asset`.
+    pub fn asset(&self, asset: Asset) -> &AssetSignalConfig {
+        match asset {
+            Asset::Btc => &self.btc,
+            Asset::Eth => &self.eth,
+            Asset::Sol => &self.sol,
+            Asset::Xrp => &self.xrp,
+        }
+    }
+}
+
+/// `[signals.regimes]`: the per-regime parameter table, each array ordered
+/// DEAD, LOW, MEDIUM, HIGH, EXTREME.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RegimeTableConfig {
+    /// Minimum arb edge after fees, micro-dollars per share.
+    pub arb_min_edge_micro: [i64; 5],
+    /// Minimum lag-exploit edge, micro-dollars per share; 0 = not traded.
+    pub lag_min_edge_micro: [i64; 5],
+    /// Market-making half-spread, micro-dollars; 0 = pull quotes.
+    pub mm_half_spread_micro: [i64; 5],
+    /// Market-making size multiplier.
+    pub mm_size_multiplier: [f64; 5],
+    /// Momentum minimum |score|; 0 = not traded.
+    pub momentum_min_signal: [f64; 5],
+    /// Position size cap, basis points of capital.
+    pub position_cap_bps: [u32; 5],
+}
+
+/// `[signals.<asset>]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AssetSignalConfig {
+    /// Annual volatility used until a realised estimate is ready (fraction, 0.55 = 55%).
+    pub default_annual_vol: f64,
+    /// ATR(1m) regime boundaries LOW, MEDIUM, HIGH, EXTREME in micro-dollars (ascending):
+    /// ATR < [0] is DEAD, ≥ [0] LOW, ≥ [1] MEDIUM, ≥ [2] HIGH, > [3] EXTREME.
+    pub atr_thresholds_micro: [i64; 4],
 }

@@ -82,6 +82,32 @@ pub const EXEC_BATCH_SIZE: RangeInclusive<u32> = 1..=15;
 pub const EXEC_TRACKER_CAPACITY: RangeInclusive<u32> = 16..=65_536;
 /// `exec.taker_fee_bps`.
 pub const EXEC_TAKER_FEE_BPS: RangeInclusive<u32> = 0..=10_000;
+/// `signals.atr_period`, `signals.ema_*`.
+pub const SIGNAL_PERIOD: RangeInclusive<u32> = 1..=100;
+/// `signals.bollinger_period`.
+pub const BOLLINGER_PERIOD: RangeInclusive<u32> = 2..=100;
+/// `signals.realised_vol_window` (1-minute returns).
+pub const REALISED_VOL_WINDOW: RangeInclusive<u32> = 2..=1_440;
+/// `signals.width_history`.
+pub const WIDTH_HISTORY: RangeInclusive<u32> = 2..=256;
+/// `signals.momentum_windows_s[*]`.
+pub const MOMENTUM_WINDOW_S: RangeInclusive<u32> = 1..=60;
+/// `signals.exhaustion_lookback`.
+pub const EXHAUSTION_LOOKBACK: RangeInclusive<u32> = 1..=32;
+/// `signals.arb_depth_cents`.
+pub const ARB_DEPTH_CENTS: RangeInclusive<u32> = 0..=10;
+/// `signals.default_taker_fee_rate_ppm`.
+pub const TAKER_FEE_RATE_PPM: RangeInclusive<i64> = 0..=250_000;
+/// Percent-valued signal thresholds (`signals.*_pct`, except the rank).
+pub const SIGNAL_PCT: RangeInclusive<f64> = 0.0..=10.0;
+/// Fractions: weights, fill fractions, penalties, thresholds.
+pub const UNIT_FRACTION: RangeInclusive<f64> = 0.0..=1.0;
+/// `signals.<asset>.default_annual_vol`.
+pub const ANNUAL_VOL: RangeInclusive<f64> = 0.01..=10.0;
+/// Money-like per-share signal values (edges, half-spreads), micro-dollars.
+pub const PER_SHARE_MICRO: RangeInclusive<i64> = 0..=1_000_000;
+/// `signals.arb_min_profit_micro`, `signals.liquidation_cascade_micro`, ATR thresholds.
+pub const SIGNAL_MONEY_MICRO: RangeInclusive<i64> = 0..=1_000_000_000_000_000;
 
 /// Collects validation errors; every `check_*` appends and carries on.
 #[derive(Debug, Default)]
@@ -168,6 +194,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         config.oracle.max_age_ms,
         ORACLE_MAX_AGE_MS,
     );
+    check_signals(&config.signals, &mut checker);
     checker.into_errors()
 }
 
@@ -501,6 +528,237 @@ fn check_discovery(config: &Config, checker: &mut Checker) {
                 d.give_up_unresolved_s, d.retire_after_s
             ),
         );
+    }
+}
+
+fn check_signals(s: &super::schema::SignalsConfig, checker: &mut Checker) {
+    checker.in_range("signals.atr_period", s.atr_period, SIGNAL_PERIOD);
+    checker.in_range(
+        "signals.realised_vol_window",
+        s.realised_vol_window,
+        REALISED_VOL_WINDOW,
+    );
+    checker.in_range(
+        "signals.realised_vol_min_returns",
+        s.realised_vol_min_returns,
+        2..=s.realised_vol_window.max(2),
+    );
+    for (path, value) in [
+        ("signals.momentum_weak_pct", s.momentum_weak_pct),
+        ("signals.momentum_strong_pct", s.momentum_strong_pct),
+        ("signals.ema_full_scale_pct", s.ema_full_scale_pct),
+        ("signals.funding_extreme_pct", s.funding_extreme_pct),
+        ("signals.funding_full_scale_pct", s.funding_full_scale_pct),
+    ] {
+        checker.in_range(path, value, SIGNAL_PCT);
+    }
+    for (path, value) in [
+        ("signals.momentum_strong_pct", s.momentum_strong_pct),
+        ("signals.ema_full_scale_pct", s.ema_full_scale_pct),
+        ("signals.funding_full_scale_pct", s.funding_full_scale_pct),
+    ] {
+        if value.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            checker.fail(path, ErrorKind::OutOfRange, format!("{value} must be > 0"));
+        }
+    }
+    if s.momentum_strong_pct < s.momentum_weak_pct {
+        checker.fail(
+            "signals.momentum_strong_pct",
+            ErrorKind::Inconsistent,
+            format!(
+                "{} is below signals.momentum_weak_pct ({})",
+                s.momentum_strong_pct, s.momentum_weak_pct
+            ),
+        );
+    }
+    if s.funding_full_scale_pct < s.funding_extreme_pct {
+        checker.fail(
+            "signals.funding_full_scale_pct",
+            ErrorKind::Inconsistent,
+            format!(
+                "{} is below signals.funding_extreme_pct ({})",
+                s.funding_full_scale_pct, s.funding_extreme_pct
+            ),
+        );
+    }
+    checker.in_range("signals.ema_fast", s.ema_fast, SIGNAL_PERIOD);
+    checker.in_range("signals.ema_slow", s.ema_slow, SIGNAL_PERIOD);
+    if s.ema_fast >= s.ema_slow {
+        checker.fail(
+            "signals.ema_slow",
+            ErrorKind::Inconsistent,
+            format!(
+                "{} must exceed signals.ema_fast ({})",
+                s.ema_slow, s.ema_fast
+            ),
+        );
+    }
+    checker.in_range(
+        "signals.liquidation_cascade_micro",
+        s.liquidation_cascade_micro,
+        1..=*SIGNAL_MONEY_MICRO.end(),
+    );
+    let weights = [
+        ("signals.weight_momentum", s.weight_momentum),
+        ("signals.weight_ema", s.weight_ema),
+        ("signals.weight_flow", s.weight_flow),
+        ("signals.weight_funding", s.weight_funding),
+        ("signals.weight_liquidation", s.weight_liquidation),
+    ];
+    let mut weight_sum = 0.0;
+    for (path, value) in weights {
+        checker.in_range(path, value, UNIT_FRACTION);
+        weight_sum += value;
+    }
+    if (weight_sum - 1.0).abs() > 1e-9 {
+        checker.fail(
+            "signals.weight_liquidation",
+            ErrorKind::Inconsistent,
+            format!("the five signals.weight_* sum to {weight_sum}, not 1"),
+        );
+    }
+    checker.in_range("signals.bias_threshold", s.bias_threshold, UNIT_FRACTION);
+    checker.in_range(
+        "signals.arb_depth_cents",
+        s.arb_depth_cents,
+        ARB_DEPTH_CENTS,
+    );
+    checker.in_range(
+        "signals.arb_expected_fill",
+        s.arb_expected_fill,
+        UNIT_FRACTION,
+    );
+    checker.in_range(
+        "signals.arb_min_profit_micro",
+        s.arb_min_profit_micro,
+        SIGNAL_MONEY_MICRO,
+    );
+    checker.in_range(
+        "signals.default_taker_fee_rate_ppm",
+        s.default_taker_fee_rate_ppm,
+        TAKER_FEE_RATE_PPM,
+    );
+    for (i, w) in s.momentum_windows_s.iter().enumerate() {
+        checker.in_range(
+            &format!("signals.momentum_windows_s[{i}]"),
+            *w,
+            MOMENTUM_WINDOW_S,
+        );
+    }
+    if !s.momentum_windows_s.windows(2).all(|p| p[0] < p[1]) {
+        checker.fail(
+            "signals.momentum_windows_s",
+            ErrorKind::Inconsistent,
+            format!("{:?} must be strictly ascending", s.momentum_windows_s),
+        );
+    }
+    for (i, w) in s.momentum_score_weights.iter().enumerate() {
+        checker.in_range(
+            &format!("signals.momentum_score_weights[{i}]"),
+            *w,
+            UNIT_FRACTION,
+        );
+    }
+    checker.in_range(
+        "signals.exhaustion_lookback",
+        s.exhaustion_lookback,
+        EXHAUSTION_LOOKBACK,
+    );
+    checker.in_range(
+        "signals.exhaustion_min_samples",
+        s.exhaustion_min_samples,
+        1..=*EXHAUSTION_LOOKBACK.end(),
+    );
+    checker.in_range(
+        "signals.exhaustion_min_peak",
+        s.exhaustion_min_peak,
+        UNIT_FRACTION,
+    );
+    checker.in_range(
+        "signals.exhaustion_ratio",
+        s.exhaustion_ratio,
+        UNIT_FRACTION,
+    );
+    checker.in_range(
+        "signals.bollinger_period",
+        s.bollinger_period,
+        BOLLINGER_PERIOD,
+    );
+    checker.in_range("signals.bollinger_k", s.bollinger_k, 0.1..=10.0);
+    checker.in_range("signals.width_history", s.width_history, WIDTH_HISTORY);
+    checker.in_range(
+        "signals.width_min_history",
+        s.width_min_history,
+        1..=s.width_history.max(1),
+    );
+    checker.in_range(
+        "signals.compression_rank_pct",
+        s.compression_rank_pct,
+        0.0..=100.0,
+    );
+    checker.in_range("signals.breakout_ratio", s.breakout_ratio, 1.0..=100.0);
+    for (i, p) in s.fill_vol_penalty.iter().enumerate() {
+        checker.in_range(&format!("signals.fill_vol_penalty[{i}]"), *p, UNIT_FRACTION);
+    }
+    let r = &s.regimes;
+    for i in 0..5 {
+        checker.in_range(
+            &format!("signals.regimes.arb_min_edge_micro[{i}]"),
+            r.arb_min_edge_micro[i],
+            PER_SHARE_MICRO,
+        );
+        checker.in_range(
+            &format!("signals.regimes.lag_min_edge_micro[{i}]"),
+            r.lag_min_edge_micro[i],
+            PER_SHARE_MICRO,
+        );
+        checker.in_range(
+            &format!("signals.regimes.mm_half_spread_micro[{i}]"),
+            r.mm_half_spread_micro[i],
+            PER_SHARE_MICRO,
+        );
+        checker.in_range(
+            &format!("signals.regimes.mm_size_multiplier[{i}]"),
+            r.mm_size_multiplier[i],
+            0.0..=10.0,
+        );
+        checker.in_range(
+            &format!("signals.regimes.momentum_min_signal[{i}]"),
+            r.momentum_min_signal[i],
+            UNIT_FRACTION,
+        );
+        checker.in_range(
+            &format!("signals.regimes.position_cap_bps[{i}]"),
+            r.position_cap_bps[i],
+            0..=TOTAL_SHARE_BPS,
+        );
+    }
+    for (name, a) in [
+        ("btc", &s.btc),
+        ("eth", &s.eth),
+        ("sol", &s.sol),
+        ("xrp", &s.xrp),
+    ] {
+        checker.in_range(
+            &format!("signals.{name}.default_annual_vol"),
+            a.default_annual_vol,
+            ANNUAL_VOL,
+        );
+        let t = &a.atr_thresholds_micro;
+        for (i, v) in t.iter().enumerate() {
+            checker.in_range(
+                &format!("signals.{name}.atr_thresholds_micro[{i}]"),
+                *v,
+                1..=*SIGNAL_MONEY_MICRO.end(),
+            );
+        }
+        if !t.windows(2).all(|p| p[0] < p[1]) {
+            checker.fail(
+                format!("signals.{name}.atr_thresholds_micro"),
+                ErrorKind::Inconsistent,
+                format!("{t:?} must be strictly ascending"),
+            );
+        }
     }
 }
 
