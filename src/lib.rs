@@ -23,4 +23,5 @@ pub mod queue;
 pub mod runtime;
 pub mod signals;
 pub mod sim;
+pub mod strategy;
 pub mod telemetry;
