@@ -1164,7 +1164,9 @@ struct ByteSpan {
 impl ByteSpan {
     #[inline(always)]
     fn of(self, frame: &[u8]) -> &[u8] {
-        frame.get(self.start as usize..self.end as usize).unwrap_or(&[])
+        frame
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
     }
 }
 
@@ -1524,9 +1526,7 @@ impl DirectScratch {
                     return;
                 };
                 let side_levels = |(from, to): (u32, u32)| {
-                    self.levels
-                        .get(from as usize..to as usize)
-                        .unwrap_or(&[])
+                    self.levels.get(from as usize..to as usize).unwrap_or(&[])
                 };
                 let r = (|| {
                     ctx.books.begin_snapshot(token, tick);
@@ -1673,6 +1673,231 @@ mod tests {
                 JsonFault::Malformed,
                 "{m}"
             );
+        }
+    }
+
+    /// Records every sink event as text, in order.
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl MarketSink for Log {
+        fn on_book(&mut self, e: &BookApplied) {
+            self.0.push(format!("{e:?}"));
+        }
+        fn on_level_change(&mut self, e: &LevelChange) {
+            self.0.push(format!("{e:?}"));
+        }
+    }
+
+    const UP: &str =
+        "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    const DOWN: &str =
+        "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+    const OTHER: &str =
+        "11111111111111111111111111111111111111111111111111111111111111111111111111111";
+
+    fn books() -> MarketBooks {
+        let mut b = MarketBooks::with_capacity(2);
+        b.add_market("0xabc", UP, DOWN, TickSize::Cent).unwrap();
+        b
+    }
+
+    /// The tape path alone (what every frame went through before the direct path existed).
+    fn tape_only(
+        frame: &[u8],
+        books: &mut MarketBooks,
+        log: &mut Log,
+        counters: &mut FeedCounters,
+    ) -> FrameSummary {
+        let mut summary = FrameSummary::default();
+        counters.frames += 1;
+        let mut copy = frame.to_vec();
+        match simd_json::to_tape(&mut copy) {
+            Ok(tape) => {
+                let mut ctx = Ctx {
+                    books,
+                    sink: log,
+                    counters,
+                    summary: &mut summary,
+                    local_ns: 7,
+                };
+                walk_root(&tape.0, &mut ctx);
+            }
+            Err(_) => summary.error(counters, PolyParseError::Json(classify_json_fault(frame))),
+        }
+        summary.resync_requested = books.any_resync_pending();
+        summary
+    }
+
+    fn book(asset: &str, extra: &str, bids: &str, asks: &str) -> String {
+        format!(
+            r#"{{"event_type":"book","asset_id":"{asset}","market":"0xabc",{extra}"bids":[{bids}],"asks":[{asks}],"timestamp":"1790586001234","hash":"0b4f"}}"#
+        )
+    }
+
+    fn entry(asset: &str, price: &str, size: &str, side: &str, bb: &str, ba: &str) -> String {
+        format!(
+            r#"{{"asset_id":"{asset}","price":{price},"size":{size},"side":"{side}","hash":"1895","best_bid":{bb},"best_ask":{ba}}}"#
+        )
+    }
+
+    fn pc(entries: &[String]) -> String {
+        format!(
+            r#"{{"market":"0xabc","price_changes":[{}],"timestamp":"1790586001400","event_type":"price_change"}}"#,
+            entries.join(",")
+        )
+    }
+
+    #[test]
+    fn direct_path_agrees_with_the_tape_path() {
+        let lv = |p: &str, s: &str| format!(r#"{{"price":"{p}","size":"{s}"}}"#);
+        let up_bids = [lv("0.48", "100"), lv("0.47", "20.5")].join(",");
+        let up_asks = [lv("0.50", "90"), lv("0.51", "11")].join(",");
+        let dn_bids = [lv("0.50", "90"), lv("0.49", "11")].join(",");
+        let dn_asks = [lv("0.52", "100"), lv("0.53", "20.5")].join(",");
+        let q = |s: &str| format!("\"{s}\"");
+        let frames: Vec<String> = vec![
+            book(UP, "", &up_bids, &up_asks),
+            book(DOWN, r#""tick_size":"0.01","#, &dn_bids, &dn_asks),
+            pc(&[
+                entry(UP, &q("0.48"), &q("219.217767"), "BUY", &q("0.48"), &q("0.5")),
+                entry(DOWN, &q("0.52"), &q("12"), "SELL", &q("0.5"), &q("0.52")),
+            ]),
+            pc(&[
+                entry(OTHER, &q("0.48"), &q("1"), "BUY", &q("0.48"), &q("0.5")),
+                entry(UP, &q("0.47"), &q("0"), "buy", &q("0.48"), &q("0.5")),
+            ]),
+            pc(&[entry(UP, &q("0.485"), &q("1"), "BUY", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("0.46"), &q("3"), "BUY", &q("0.47"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("0.49"), &q("3"), "BUY", "null", &q(""))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("abc"), &q("3"), "BUY", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, "0.48", &q("3"), "BUY", &q("0.48"), &q("0.5"))]),
+            pc(&[entry(UP, &q("0.48"), &q("-3"), "BUY", &q("0.48"), &q("0.5"))]),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "HOLD", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            // Unknown nested fields, odd spacing, duplicate keys (the last one counts).
+            format!(
+                "{{ \"x\" : [1, {{\"y\":null}}, []], \"z\":true,\n \"price_changes\" : [ {} ] , \"timestamp\":\"1790586001500\", \"event_type\" : \"price_change\" }}",
+                r#"{"asset_id":"OTHER","size":"1","asset_id":"UP","price":".48","size":"7.0000000","side":"Sell","k":{"a":[{}]},"best_bid":"0","best_ask":"1"}"#
+                    .replace("OTHER", OTHER)
+                    .replace("UP", UP)
+            ),
+            book(UP, "", &up_bids, &up_asks),
+            book(UP, r#""hash2":{"n":-5},"#, r#"{"size":"4","price":".47","extra":"x"}"#, r#"{"price":"0.5","size":"1"}"#)
+                .replace("\"bids\"", "\"buys\"")
+                .replace("\"asks\"", "\"sells\""),
+            book(UP, "", &lv("0.48", "-1"), &up_asks),
+            book(UP, "", &lv("0.485", "1"), &up_asks),
+            book(UP, "", &up_bids, &up_asks),
+            book(OTHER, "", &up_bids, &up_asks),
+            book(UP, r#""tick_size":"0.001","#, &lv("0.481", "5"), &up_asks),
+            book(UP, r#""tick_size":"0.02","#, &up_bids, &up_asks),
+            book(UP, "", &up_bids, &up_asks).replace(r#""1790586001234""#, "1790586001234"),
+            book(UP, "", &up_bids, &up_asks).replace(r#","timestamp":"1790586001234""#, ""),
+            pc(&[entry(DOWN, &q("0.53"), &q("0"), "SELL", &q("0.5"), &q("0.52"))])
+                .replace(r#""timestamp":"1790586001400","#, ""),
+            pc(&[]),
+            pc(&(0..12)
+                .map(|k| {
+                    let t = if k % 2 == 0 { UP } else { DOWN };
+                    let p = format!("0.{}", 30 + k);
+                    entry(t, &q(&p), &q("5"), "BUY", &q("0.9"), &q("0.99"))
+                })
+                .collect::<Vec<_>>()),
+            format!("[{},{}]", book(UP, "", &up_bids, &up_asks), book(DOWN, "", &dn_bids, &dn_asks)),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))])
+                .replace("price_change\"}", "price_change\"} x"),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))])
+                .replace("price_change", "last_trade_price"),
+            book(UP, "", &up_bids, &up_asks).replace(r#""book""#, r#""bo\u006fk""#),
+        ];
+        let mut direct_books = books();
+        let mut tape_books = books();
+        let mut parser = MarketChannelParser::new(ParserConfig::default());
+        let mut tape_counters = FeedCounters::default();
+        let (mut direct_log, mut tape_log) = (Log::default(), Log::default());
+        for (n, f) in frames.iter().enumerate() {
+            // Truncations too: every prefix must be handled the same way.
+            let cuts = [f.len(), f.len() / 2, f.len() - 1];
+            for cut in cuts {
+                let frame = &f.as_bytes()[..cut];
+                let a = parser.on_frame(frame, &mut direct_books, 7, &mut direct_log);
+                let b = tape_only(frame, &mut tape_books, &mut tape_log, &mut tape_counters);
+                assert_eq!(a, b, "frame {n} cut {cut}: {f}");
+                let mut ca = *parser.counters();
+                ca.fast_scans = 0;
+                assert_eq!(ca, tape_counters, "frame {n} cut {cut}");
+                assert_eq!(direct_books.counters(), tape_books.counters(), "frame {n}");
+                assert_eq!(direct_log.0, tape_log.0, "frame {n}");
+                for t in [TokenIdx(0), TokenIdx(1)] {
+                    let (x, y) = (direct_books.book(t).unwrap(), tape_books.book(t).unwrap());
+                    for side in [BookSide::Bid, BookSide::Ask] {
+                        assert_eq!(x.best(side), y.best(side), "frame {n}");
+                        assert_eq!(x.level_count(side), y.level_count(side), "frame {n}");
+                    }
+                    assert_eq!(x.is_stale(), y.is_stale(), "frame {n}");
+                    assert_eq!(
+                        x.is_awaiting_snapshot(),
+                        y.is_awaiting_snapshot(),
+                        "frame {n}"
+                    );
+                    assert_eq!(x.tick(), y.tick(), "frame {n}");
+                }
+            }
+        }
+        // The everyday shapes really took the direct path, and the check above saw errors,
+        // stale marks and unknown assets, not only the happy path.
+        assert!(parser.counters().fast_scans >= 20);
+        assert!(tape_counters.errors >= 5 && tape_counters.unknown_assets >= 2);
+        assert!(direct_books.counters().top_mismatches >= 1);
+        assert!(direct_log.0.len() >= 25);
+    }
+
+    #[test]
+    fn direct_decimals_match_parse_fixed() {
+        for s in [
+            "0",
+            "0.48",
+            "219.217767",
+            "12",
+            "00.5",
+            ".5",
+            "5.",
+            "0.4800000",
+            "0.4800001",
+            "-0.5",
+            "1e5",
+            "0.4a",
+            "",
+            ".",
+            "123456789012",
+            "1234567890123",
+            "999999999999.999999",
+            "0.0000001",
+        ] {
+            assert_eq!(
+                direct_micro(s.as_bytes()),
+                parse_fixed(s.as_bytes(), SCALE).ok(),
+                "{s}"
+            );
+        }
+        for s in [
+            "0",
+            "1790586001400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "1.0",
+            "-1",
+            "",
+        ] {
+            let want = parse_fixed(s.as_bytes(), 0)
+                .ok()
+                .and_then(|v| u64::try_from(v).ok());
+            assert_eq!(direct_uint(s.as_bytes()), want, "{s}");
         }
     }
 
