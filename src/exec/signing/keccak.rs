@@ -64,7 +64,7 @@ fn permute(state: &mut State) {
         let d2 = c1 ^ c3.rotate_left(1);
         let d3 = c2 ^ c4.rotate_left(1);
         let d4 = c3 ^ c0.rotate_left(1);
-        let b00 = (a00 ^ d0);
+        let b00 = a00 ^ d0;
         let b01 = (a06 ^ d1).rotate_left(44);
         let b02 = (a12 ^ d2).rotate_left(43);
         let b03 = (a18 ^ d3).rotate_left(21);
