@@ -1295,18 +1295,65 @@ fn direct_micro(s: &[u8]) -> Option<i64> {
     Some(int * 1_000_000 + frac * SCALE_OF.get(frac_digits).copied().unwrap_or(0))
 }
 
-/// A venue best price string (as [`best_at`]): `""` and the side-empty sentinels give `None`.
+/// A venue best price (as [`best_at`]): the side-empty sentinels give `None`.
 #[inline(always)]
-fn direct_best(s: &[u8], side: BookSide) -> Option<Option<i64>> {
-    if s.is_empty() {
-        return Some(None);
-    }
-    let v = direct_micro(s)?;
-    Some(match (side, v) {
+fn best_or_empty(v: i64, side: BookSide) -> Option<i64> {
+    match (side, v) {
         (_, 0) => None,
         (BookSide::Ask, 1_000_000) => None,
         _ => Some(v),
-    })
+    }
+}
+
+/// A quoted decimal at `v` as micro-units and the position after the closing quote. The
+/// everyday `"0.48"` form is read in the same pass that finds the quote; any other content goes
+/// through [`direct_str`] and [`direct_micro`]. `None` for anything but a valid string decimal.
+#[inline(always)]
+fn direct_quoted_micro(b: &[u8], v: usize) -> Option<(i64, usize)> {
+    if b.get(v) != Some(&b'"') {
+        return None;
+    }
+    let general = || {
+        let (s, next) = direct_str(b, v)?;
+        Some((direct_micro(s.of(b))?, next))
+    };
+    let mut i = v + 1;
+    let mut int: i64 = 0;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        if i - v > 12 {
+            return general();
+        }
+        int = int * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    let int_digits = i - v - 1;
+    if int_digits == 0 || int_digits > 12 {
+        return general();
+    }
+    match b.get(i) {
+        Some(b'"') => return Some((int * 1_000_000, i + 1)),
+        Some(b'.') => {}
+        _ => return general(),
+    }
+    i += 1;
+    let frac_start = i;
+    let mut frac: i64 = 0;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        if i - frac_start >= 6 {
+            return general();
+        }
+        frac = frac * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    let frac_digits = i - frac_start;
+    if frac_digits == 0 || frac_digits > 6 || b.get(i) != Some(&b'"') {
+        return general();
+    }
+    const SCALE_OF: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    Some((
+        int * 1_000_000 + frac * SCALE_OF.get(frac_digits).copied().unwrap_or(0),
+        i + 1,
+    ))
 }
 
 /// A non-negative integer string (as [`uint_at`] on a string).
@@ -1463,13 +1510,13 @@ impl DirectScratch {
                     let (key, v) = direct_key(b, i)?;
                     i = match key {
                         b"price" => {
-                            let (s, next) = direct_str(b, v)?;
-                            price = Some(s);
+                            let (p, next) = direct_quoted_micro(b, v)?;
+                            price = Some(p);
                             next
                         }
                         b"size" => {
-                            let (s, next) = direct_str(b, v)?;
-                            size = Some(s);
+                            let (q, next) = direct_quoted_micro(b, v)?;
+                            size = Some(q);
                             next
                         }
                         _ => super::fast_scan::skip_value(b, v)?,
@@ -1481,8 +1528,7 @@ impl DirectScratch {
             } else {
                 i += 1;
             }
-            let p = direct_micro(price?.of(b))?;
-            let s = direct_micro(size?.of(b))?;
+            let (p, s) = (price?, size?);
             if s < 0 || self.levels.len() == self.levels.capacity() {
                 return None;
             }
@@ -1575,23 +1621,30 @@ fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
     loop {
         let (key, v) = direct_key(b, i)?;
         // Strings are all the entry's known fields carry; `best_*` may also be `null`.
-        let (value, next) = match b.get(v) {
-            Some(b'"') => {
+        i = match key {
+            b"asset_id" => {
                 let (s, next) = direct_str(b, v)?;
-                (Some(s), next)
+                asset = Some(s);
+                next
             }
-            _ => (None, super::fast_scan::skip_value(b, v)?),
-        };
-        match key {
-            b"asset_id" => asset = Some(value?),
-            b"price" => price = Some(direct_micro(value?.of(b))?),
-            b"size" => size = Some(direct_micro(value?.of(b))?),
+            b"price" => {
+                let (p, next) = direct_quoted_micro(b, v)?;
+                price = Some(p);
+                next
+            }
+            b"size" => {
+                let (q, next) = direct_quoted_micro(b, v)?;
+                size = Some(q);
+                next
+            }
             b"side" => {
-                side = Some(match value?.of(b) {
+                let (s, next) = direct_str(b, v)?;
+                side = Some(match s.of(b) {
                     b"BUY" | b"buy" | b"Buy" => BookSide::Bid,
                     b"SELL" | b"sell" | b"Sell" => BookSide::Ask,
                     _ => return None,
-                })
+                });
+                next
             }
             b"best_bid" | b"best_ask" => {
                 let side = if key == b"best_bid" {
@@ -1599,20 +1652,24 @@ fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
                 } else {
                     BookSide::Ask
                 };
-                let best = match value {
-                    Some(s) => direct_best(s.of(b), side)?,
-                    None if b.get(v..next) == Some(b"null") => None,
-                    None => return None,
+                let (best, next) = match b.get(v) {
+                    Some(b'"') if b.get(v + 1) == Some(&b'"') => (None, v + 2),
+                    Some(b'"') => {
+                        let (px, next) = direct_quoted_micro(b, v)?;
+                        (best_or_empty(px, side), next)
+                    }
+                    Some(b'n') if b.get(v..v + 4) == Some(b"null") => (None, v + 4),
+                    _ => return None,
                 };
                 if side == BookSide::Bid {
                     best_bid = Some(best);
                 } else {
                     best_ask = Some(best);
                 }
+                next
             }
-            _ => {}
-        }
-        i = next;
+            _ => super::fast_scan::skip_value(b, v)?,
+        };
         if !direct_next(b, &mut i, b'}')? {
             break;
         }
@@ -1884,6 +1941,34 @@ mod tests {
                 parse_fixed(s.as_bytes(), SCALE).ok(),
                 "{s}"
             );
+        }
+        for s in [
+            "0.48",
+            "12",
+            "219.217767",
+            ".5",
+            "5.",
+            "0.4800000",
+            "0.4800001",
+            "-0.5",
+            "1e5",
+            "",
+            "123456789012",
+            "1234567890123",
+            "12345678901234567890123",
+            "0.12345678901234567890",
+            "999999999999.999999",
+            "0.4a",
+            "0.48\\",
+            "0.48é",
+        ] {
+            let quoted = format!("\"{s}\",");
+            let want = direct_str(quoted.as_bytes(), 0)
+                .and_then(|(sp, next)| Some((direct_micro(sp.of(quoted.as_bytes()))?, next)));
+            assert_eq!(direct_quoted_micro(quoted.as_bytes(), 0), want, "{s}");
+            if let Some((_, next)) = want {
+                assert_eq!(next, quoted.len() - 1);
+            }
         }
         for s in [
             "0",
