@@ -17,6 +17,23 @@ const SPOT_BOOK: &[u8] = br#"{"stream":"btcusdt@bookTicker","data":{"u":50093239
 const FUT_BOOK: &[u8] = br#"{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":5123107839020,"s":"BTCUSDT","b":"61800.20","B":"2.507","a":"61800.30","A":"2.510","T":1723161256313,"E":1723161256313}}"#;
 
 fn bench(c: &mut Criterion) {
+    // Instruction counting (`valgrind --tool=callgrind`): with BENCH_COUNT_ITERS=N set, run the
+    // spot trade frame → state path N times without criterion and exit; Ir(N) − Ir(0), divided
+    // by N, is the exact instruction count per frame (see docs/BENCHMARKS.md).
+    if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let mut parser = BinanceParser::new(Venue::Spot);
+        let mut state = BinanceState::new(TradeSource::Trade);
+        for _ in 0..n {
+            let rec = parser
+                .parse(black_box(SPOT_TRADE), 1)
+                .expect("recorded frame parses");
+            black_box(state.apply(&rec));
+        }
+        std::process::exit(0);
+    }
     let mut g = c.benchmark_group("binance");
     for (name, venue, frame) in [
         ("spot_trade_to_state", Venue::Spot, SPOT_TRADE),

@@ -79,6 +79,29 @@ fn bench(c: &mut Criterion) {
     let mut buf_b = pc_b.clone().into_bytes();
     let mut work = Vec::with_capacity(4096);
     let mut flip = false;
+    // Instruction counting (`valgrind --tool=callgrind`): with BENCH_COUNT_ITERS=N set, run each
+    // hot path N times without criterion and exit; Ir(N) − Ir(0), divided by N, is the exact
+    // instruction count per frame (see docs/BENCHMARKS.md).
+    if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let which = std::env::var("BENCH_COUNT_PATH").unwrap_or_default();
+        for _ in 0..n {
+            if which == "book" {
+                black_box(parser.on_frame(black_box(up_book.as_bytes()), &mut books, 2, &mut ()));
+            } else {
+                flip = !flip;
+                let src = if flip { &mut buf_a } else { &mut buf_b };
+                work.clear();
+                work.extend_from_slice(src);
+                black_box(parser.on_frame_in_place(&mut work, &mut books, 1, &mut ()));
+            }
+        }
+        assert_eq!(books.counters().top_mismatches, 0);
+        assert_eq!(parser.counters().errors, 0);
+        std::process::exit(0);
+    }
     c.bench_function("price_change_2_entries_to_book", |b| {
         b.iter(|| {
             flip = !flip;

@@ -80,6 +80,38 @@ fn opts(f: &Fixture) -> PostOptions<'_> {
 
 fn bench(c: &mut Criterion) {
     let f = fixture();
+    // Instruction counting (`valgrind --tool=callgrind`): with BENCH_COUNT_ITERS=N set, run the
+    // path named by BENCH_COUNT_PATH (`digest` or `hmac`) N times without criterion and exit;
+    // Ir(N) − Ir(0), divided by N, is the exact instruction count per call.
+    if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let signed = f.template.sign(&f.signer, f.vars, 0).unwrap();
+        let mut buf = BodyBuf::for_single_order();
+        write_order_body(
+            &mut buf,
+            &f.template,
+            &signed,
+            &opts(&f),
+            BodyKeyOrder::PyClobClientV2,
+        )
+        .unwrap();
+        let hmac = std::env::var("BENCH_COUNT_PATH").as_deref() == Ok("hmac");
+        let mut v = f.vars;
+        for _ in 0..n {
+            if hmac {
+                black_box(
+                    f.creds
+                        .sign(1_767_225_600, "POST", "/order", black_box(buf.as_bytes())),
+                );
+            } else {
+                v.timestamp_ms += 1;
+                black_box(f.template.hasher().digest(black_box(&v)));
+            }
+        }
+        std::process::exit(0);
+    }
     let mut g = c.benchmark_group("signing");
     g.bench_function("digest", |b| {
         let mut v = f.vars;

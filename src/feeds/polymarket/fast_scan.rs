@@ -31,7 +31,7 @@ fn zero_bytes(w: u64) -> u64 {
 /// Offset of the closing quote of a string whose content starts at `from`, or `None` when the
 /// string holds an escape, a control byte, a non-ASCII byte, or is unterminated.
 #[inline]
-fn string_end(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn string_end(b: &[u8], from: usize) -> Option<usize> {
     #[cfg_attr(
         not(target_arch = "x86_64"),
         expect(unused_mut, reason = "only the x86_64 SSE2 block advances `i` here")
@@ -87,7 +87,7 @@ fn string_end(b: &[u8], from: usize) -> Option<usize> {
 }
 
 #[inline(always)]
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
         i += 1;
     }
@@ -229,6 +229,69 @@ pub fn scan<'a>(b: &'a [u8], tape: &mut Vec<Node<'a>>) -> bool {
     }
 }
 
+/// Offset just past the JSON value starting at `i`, checked against the same strict subset as
+/// [`scan`] (so a value it accepts is one `scan` accepts); `None` declines. Used by the market
+/// channel's direct path to step over fields it does not read without building a tape.
+pub(crate) fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut closers = [0u8; MAX_DEPTH];
+    let mut depth = 0usize;
+    let mut want_key = false;
+    loop {
+        if want_key {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let end = string_end(b, i + 1)?;
+            i = skip_ws(b, end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+        }
+        match *b.get(i)? {
+            b'"' => i = string_end(b, i + 1)? + 1,
+            c @ (b'{' | b'[') => {
+                let close = if c == b'{' { b'}' } else { b']' };
+                *closers.get_mut(depth)? = close;
+                depth += 1;
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(&close) {
+                    depth -= 1;
+                    i += 1;
+                } else {
+                    want_key = close == b'}';
+                    continue;
+                }
+            }
+            b'-' | b'0'..=b'9' => i = number(b, i)?.1,
+            b't' if b.get(i..i + 4) == Some(b"true") => i += 4,
+            b'f' if b.get(i..i + 5) == Some(b"false") => i += 5,
+            b'n' if b.get(i..i + 4) == Some(b"null") => i += 4,
+            _ => return None,
+        }
+        // After a value: done at depth 0, else ',' or the container's closing bracket.
+        loop {
+            if depth == 0 {
+                return Some(i);
+            }
+            i = skip_ws(b, i);
+            let close = *closers.get(depth - 1)?;
+            match *b.get(i)? {
+                b',' => {
+                    i = skip_ws(b, i + 1);
+                    want_key = close == b'}';
+                    break;
+                }
+                c if c == close => {
+                    depth -= 1;
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
 /// The string content `b[start..end]`, which `string_end` has checked to be ASCII.
 #[inline(always)]
 fn ascii_str(b: &[u8], start: usize, end: usize) -> Option<&str> {
@@ -329,6 +392,31 @@ mod tests {
         ] {
             assert!(!same_as_simd(s), "{s}");
         }
+    }
+
+    #[test]
+    fn skip_value_agrees_with_scan() {
+        for s in [
+            r#"{"a":"b","c":[1,-2,{"d":null}],"e":true,"f":false,"g":{}}"#,
+            r#"[ {"x" : [ ] } , "y" ]"#,
+            r#""str""#,
+            "0",
+            "[]",
+            r#"{"a":0.5}"#,
+            r#"{"a":"\n"}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1"#,
+            r#"[1 2]"#,
+            "tru",
+            "[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]",
+        ] {
+            let mut tape = Vec::new();
+            let whole = skip_value(s.as_bytes(), 0) == Some(s.len());
+            assert_eq!(whole, scan(s.as_bytes(), &mut tape), "{s}");
+        }
+        // It stops right after the value, leaving what follows to the caller.
+        assert_eq!(skip_value(br#"{"a":[1]} ,"b""#, 0), Some(9));
+        assert_eq!(skip_value(br#""x","#, 0), Some(3));
     }
 
     #[test]

@@ -212,6 +212,7 @@ pub struct MarketChannelParser {
     input: Vec<u8>,
     buffers: Buffers,
     tape: Tape<'static>,
+    direct: DirectScratch,
     max_frame: usize,
     counters: FeedCounters,
 }
@@ -472,6 +473,7 @@ impl MarketChannelParser {
             input: Vec::with_capacity(max),
             buffers: Buffers::new(max),
             tape: Tape(Vec::with_capacity(max / 4)),
+            direct: DirectScratch::new(),
             max_frame: max,
             counters: FeedCounters::default(),
         }
@@ -564,6 +566,19 @@ impl MarketChannelParser {
         sink: &mut S,
         summary: &mut FrameSummary,
     ) -> bool {
+        if let Some(frame_kind) = self.direct.parse(frame) {
+            self.counters.fast_scans += 1;
+            let mut ctx = Ctx {
+                books,
+                sink,
+                counters: &mut self.counters,
+                summary,
+                local_ns,
+            };
+            self.direct.apply(frame, frame_kind, &mut ctx);
+            ctx.summary.resync_requested = ctx.books.any_resync_pending();
+            return true;
+        }
         let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
         let accepted = super::fast_scan::scan(frame, &mut tape.0);
         if accepted {
@@ -788,46 +803,81 @@ struct DeferredCheck {
     best_ask: Option<i64>,
 }
 
+/// Top-of-book checks of one `price_change` event, run once all its entries are applied (the
+/// last entry per token wins).
+struct DeferredChecks {
+    checks: [DeferredCheck; MAX_DEFERRED_CHECKS],
+    len: usize,
+}
+
+impl DeferredChecks {
+    #[inline]
+    fn new() -> DeferredChecks {
+        DeferredChecks {
+            checks: [DeferredCheck {
+                token: TokenIdx(0),
+                best_bid: None,
+                best_ask: None,
+            }; MAX_DEFERRED_CHECKS],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, check: DeferredCheck, books: &mut MarketBooks) {
+        if let Some(c) = self
+            .checks
+            .get_mut(..self.len)
+            .and_then(|cs| cs.iter_mut().find(|c| c.token == check.token))
+        {
+            *c = check;
+        } else if let Some(c) = self.checks.get_mut(self.len) {
+            *c = check;
+            self.len += 1;
+        } else {
+            // More distinct tokens than deferred slots: check this one now.
+            books.check_top(check.token, check.best_bid, check.best_ask);
+        }
+    }
+
+    #[inline]
+    fn run(&self, books: &mut MarketBooks) {
+        for c in self.checks.iter().take(self.len) {
+            books.check_top(c.token, c.best_bid, c.best_ask);
+        }
+    }
+}
+
 fn on_price_change<S: MarketSink>(nodes: &[Node<'_>], f: &Fields, ctx: &mut Ctx<'_, S>) -> R<()> {
     let ts = uint_at(nodes, req(ix(f.timestamp), "timestamp")?, "timestamp")?;
     let arr = req(ix(f.price_changes), "price_changes")?;
     let Some(Node::Array { len, .. }) = nodes.get(arr) else {
         return Err(PolyParseError::WrongType("price_changes"));
     };
-    let mut checks = [DeferredCheck {
-        token: TokenIdx(0),
-        best_bid: None,
-        best_ask: None,
-    }; MAX_DEFERRED_CHECKS];
-    let mut n_checks = 0usize;
+    let mut checks = DeferredChecks::new();
     let mut i = arr + 1;
     for _ in 0..*len {
         let entry = i;
         i += span(nodes, i);
         match price_change_entry(nodes, entry, ts, ctx) {
-            Ok(Some(check)) => {
-                if let Some(c) = checks
-                    .get_mut(..n_checks)
-                    .and_then(|cs| cs.iter_mut().find(|c| c.token == check.token))
-                {
-                    *c = check;
-                } else if let Some(c) = checks.get_mut(n_checks) {
-                    *c = check;
-                    n_checks += 1;
-                } else {
-                    // More distinct tokens than deferred slots: check this one now.
-                    ctx.books
-                        .check_top(check.token, check.best_bid, check.best_ask);
-                }
-            }
+            Ok(Some(check)) => checks.add(check, ctx.books),
             Ok(_) => {}
             Err(e) => ctx.summary.error(ctx.counters, e),
         }
     }
-    for c in checks.iter().take(n_checks) {
-        ctx.books.check_top(c.token, c.best_bid, c.best_ask);
-    }
+    checks.run(ctx.books);
     Ok(())
+}
+
+/// One `price_changes[]` entry, parsed.
+#[derive(Clone, Copy)]
+struct ParsedEntry {
+    price: i64,
+    size: i64,
+    side: BookSide,
+    /// `None`: field absent; `Some(None)`: venue reports the side empty.
+    best_bid: Option<Option<i64>>,
+    best_ask: Option<Option<i64>>,
 }
 
 /// Apply one `price_changes[]` entry. Returns, when the entry was applied and carried both
@@ -847,17 +897,23 @@ fn price_change_entry<S: MarketSink>(
         let price = micro_at(nodes, req(ix(f.price), "price")?, "price")?;
         let size = size_at(nodes, req(ix(f.size), "size")?, "size")?;
         let side = side_at(nodes, req(ix(f.side), "side")?, "side")?;
-        let bb = match ix(f.best_bid) {
+        let best_bid = match ix(f.best_bid) {
             Some(i) => Some(best_at(nodes, i, "best_bid", BookSide::Bid)?),
             None => None,
         };
-        let ba = match ix(f.best_ask) {
+        let best_ask = match ix(f.best_ask) {
             Some(i) => Some(best_at(nodes, i, "best_ask", BookSide::Ask)?),
             None => None,
         };
-        Ok((price, size, side, bb, ba))
+        Ok(ParsedEntry {
+            price,
+            size,
+            side,
+            best_bid,
+            best_ask,
+        })
     })();
-    let (price, size, side, bb, ba) = match parsed {
+    let entry = match parsed {
         Ok(v) => v,
         Err(e) => {
             // A lost update leaves the book unknown: stop trusting it.
@@ -866,23 +922,34 @@ fn price_change_entry<S: MarketSink>(
             return Err(e);
         }
     };
+    apply_entry(token, &entry, ts, ctx)
+}
+
+/// Apply a parsed entry of a known token (both the tape and the direct path end here).
+#[inline]
+fn apply_entry<S: MarketSink>(
+    token: TokenIdx,
+    e: &ParsedEntry,
+    ts: u64,
+    ctx: &mut Ctx<'_, S>,
+) -> R<Option<DeferredCheck>> {
     if !ctx
         .books
-        .apply_level(token, side, price, size, ts, ctx.local_ns)?
+        .apply_level(token, e.side, e.price, e.size, ts, ctx.local_ns)?
     {
         return Ok(None);
     }
     ctx.counters.price_change_entries += 1;
     ctx.sink.on_level_change(&LevelChange {
         token,
-        side,
-        price_micro: price,
-        size_micro: size,
-        venue_best_bid: bb.flatten(),
-        venue_best_ask: ba.flatten(),
+        side: e.side,
+        price_micro: e.price,
+        size_micro: e.size,
+        venue_best_bid: e.best_bid.flatten(),
+        venue_best_ask: e.best_ask.flatten(),
         exchange_ms: ts,
     });
-    let check = match (bb, ba) {
+    let check = match (e.best_bid, e.best_ask) {
         (Some(best_bid), Some(best_ask)) => Some(DeferredCheck {
             token,
             best_bid,
@@ -1080,6 +1147,552 @@ fn on_market_resolved<S: MarketSink>(
     Ok(())
 }
 
+// ----- direct path: `price_change` and `book` frames without a tape -----
+
+/// Most `price_changes[]` entries one frame may carry on the direct path (more: tape path).
+const DIRECT_MAX_ENTRIES: usize = 64;
+/// Most snapshot levels (both sides) one frame may carry on the direct path (more: tape path).
+const DIRECT_MAX_LEVELS: usize = 4096;
+
+/// A byte range `start..end` of the frame (a string's content).
+#[derive(Clone, Copy, Default)]
+struct ByteSpan {
+    start: u32,
+    end: u32,
+}
+
+impl ByteSpan {
+    #[inline(always)]
+    fn of(self, frame: &[u8]) -> &[u8] {
+        frame
+            .get(self.start as usize..self.end as usize)
+            .unwrap_or(&[])
+    }
+}
+
+/// One `price_changes[]` entry read by the direct path.
+#[derive(Clone, Copy)]
+struct DirectEntry {
+    asset: ByteSpan,
+    parsed: ParsedEntry,
+}
+
+/// A frame the direct path read completely and validated.
+#[derive(Clone, Copy)]
+enum DirectFrame {
+    /// `price_change`: entries are in `DirectScratch::entries`.
+    PriceChange { timestamp: u64 },
+    /// `book`: levels `bids` then `asks` are ranges of `DirectScratch::levels`.
+    Book {
+        asset: ByteSpan,
+        timestamp: u64,
+        tick: Option<TickSize>,
+        bids: (u32, u32),
+        asks: (u32, u32),
+    },
+}
+
+/// The direct path's reused buffers. It reads a single-object `price_change` or `book` frame
+/// in one pass straight from the bytes (values parsed as they are met, unread fields stepped
+/// over with the fast scanner's strict validation) and takes the frame only when every part of
+/// it is well-formed and every value it needs is valid. Anything else — arrays of events, other
+/// event types, escapes, JSON numbers where the venue sends strings, any bad value — is
+/// declined *before* anything is applied, and the tape path handles (and counts) it exactly as
+/// before, so both paths agree by construction.
+struct DirectScratch {
+    entries: Vec<DirectEntry>,
+    levels: Vec<(i64, i64)>,
+}
+
+/// Position after `"key":` given the opening quote of the key at `i`, with the key's bytes.
+#[inline(always)]
+fn direct_key(b: &[u8], i: usize) -> Option<(&[u8], usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = super::fast_scan::string_end(b, i + 1)?;
+    let key = b.get(i + 1..end)?;
+    let mut j = end + 1;
+    if b.get(j) != Some(&b':') {
+        j = super::fast_scan::skip_ws(b, j);
+        if b.get(j) != Some(&b':') {
+            return None;
+        }
+    }
+    Some((key, super::fast_scan::skip_ws(b, j + 1)))
+}
+
+/// A string value at `i`: its content span and the position after the closing quote.
+#[inline(always)]
+fn direct_str(b: &[u8], i: usize) -> Option<(ByteSpan, usize)> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let end = super::fast_scan::string_end(b, i + 1)?;
+    Some((
+        ByteSpan {
+            start: (i + 1) as u32,
+            end: end as u32,
+        },
+        end + 1,
+    ))
+}
+
+/// After a member of an object: `Some(true)` at `,` (another member follows; `i` moves past it
+/// and whitespace), `Some(false)` at `}` (`i` moves past it), `None` otherwise.
+#[inline(always)]
+fn direct_next(b: &[u8], i: &mut usize, close: u8) -> Option<bool> {
+    let mut j = *i;
+    if !matches!(b.get(j), Some(&(b',' | b'}' | b']'))) {
+        j = super::fast_scan::skip_ws(b, j);
+    }
+    match *b.get(j)? {
+        b',' => {
+            *i = super::fast_scan::skip_ws(b, j + 1);
+            Some(true)
+        }
+        c if c == close => {
+            *i = j + 1;
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// An exact 6-decimal string as micro-units: the everyday `0.48` / `219.217767` / `12` forms
+/// inline, every other form through [`parse_fixed`] (the authority).
+#[inline(always)]
+fn direct_micro(s: &[u8]) -> Option<i64> {
+    let mut int: i64 = 0;
+    let mut i = 0usize;
+    while let Some(&c @ b'0'..=b'9') = s.get(i) {
+        int = int * 10 + i64::from(c - b'0');
+        i += 1;
+        if i > 12 {
+            return parse_fixed(s, SCALE).ok();
+        }
+    }
+    if i == 0 {
+        return parse_fixed(s, SCALE).ok();
+    }
+    match s.get(i) {
+        None => return Some(int * 1_000_000),
+        Some(b'.') => {}
+        Some(_) => return None,
+    }
+    let frac_digits = s.len() - i - 1;
+    if frac_digits == 0 || frac_digits > 6 {
+        return parse_fixed(s, SCALE).ok();
+    }
+    let mut frac: i64 = 0;
+    for &c in s.get(i + 1..).unwrap_or(&[]) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        frac = frac * 10 + i64::from(c - b'0');
+    }
+    const SCALE_OF: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    Some(int * 1_000_000 + frac * SCALE_OF.get(frac_digits).copied().unwrap_or(0))
+}
+
+/// A venue best price (as [`best_at`]): the side-empty sentinels give `None`.
+#[inline(always)]
+fn best_or_empty(v: i64, side: BookSide) -> Option<i64> {
+    match (side, v) {
+        (_, 0) => None,
+        (BookSide::Ask, 1_000_000) => None,
+        _ => Some(v),
+    }
+}
+
+/// A quoted decimal at `v` as micro-units and the position after the closing quote. The
+/// everyday `"0.48"` form is read in the same pass that finds the quote; any other content goes
+/// through [`direct_str`] and [`direct_micro`]. `None` for anything but a valid string decimal.
+#[inline(always)]
+fn direct_quoted_micro(b: &[u8], v: usize) -> Option<(i64, usize)> {
+    if b.get(v) != Some(&b'"') {
+        return None;
+    }
+    let general = || {
+        let (s, next) = direct_str(b, v)?;
+        Some((direct_micro(s.of(b))?, next))
+    };
+    let mut i = v + 1;
+    let mut int: i64 = 0;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        if i - v > 12 {
+            return general();
+        }
+        int = int * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    let int_digits = i - v - 1;
+    if int_digits == 0 || int_digits > 12 {
+        return general();
+    }
+    match b.get(i) {
+        Some(b'"') => return Some((int * 1_000_000, i + 1)),
+        Some(b'.') => {}
+        _ => return general(),
+    }
+    i += 1;
+    let frac_start = i;
+    let mut frac: i64 = 0;
+    while let Some(&c @ b'0'..=b'9') = b.get(i) {
+        if i - frac_start >= 6 {
+            return general();
+        }
+        frac = frac * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    let frac_digits = i - frac_start;
+    if frac_digits == 0 || frac_digits > 6 || b.get(i) != Some(&b'"') {
+        return general();
+    }
+    const SCALE_OF: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+    Some((
+        int * 1_000_000 + frac * SCALE_OF.get(frac_digits).copied().unwrap_or(0),
+        i + 1,
+    ))
+}
+
+/// A non-negative integer string (as [`uint_at`] on a string).
+#[inline(always)]
+fn direct_uint(s: &[u8]) -> Option<u64> {
+    if !s.is_empty() && s.len() <= 18 && s.iter().all(u8::is_ascii_digit) {
+        return Some(s.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')));
+    }
+    u64::try_from(parse_fixed(s, 0).ok()?).ok()
+}
+
+impl DirectScratch {
+    fn new() -> DirectScratch {
+        DirectScratch {
+            entries: Vec::with_capacity(DIRECT_MAX_ENTRIES),
+            levels: Vec::with_capacity(DIRECT_MAX_LEVELS),
+        }
+    }
+
+    /// Read `b` if it is a single, fully valid `price_change` or `book` object; `None` declines.
+    #[inline]
+    fn parse(&mut self, b: &[u8]) -> Option<DirectFrame> {
+        #[derive(PartialEq)]
+        enum Kind {
+            PriceChange,
+            Book,
+        }
+        let mut i = super::fast_scan::skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = super::fast_scan::skip_ws(b, i + 1);
+        let mut kind = None;
+        let mut asset = None;
+        let mut timestamp = None;
+        let mut tick = None;
+        let mut changes = false;
+        let mut bids = None;
+        let mut asks = None;
+        self.entries.clear();
+        self.levels.clear();
+        if b.get(i) == Some(&b'}') {
+            return None;
+        }
+        loop {
+            let (key, v) = direct_key(b, i)?;
+            i = match key {
+                b"event_type" => {
+                    let (s, next) = direct_str(b, v)?;
+                    kind = Some(match s.of(b) {
+                        b"price_change" => Kind::PriceChange,
+                        b"book" => Kind::Book,
+                        _ => return None,
+                    });
+                    next
+                }
+                b"asset_id" => {
+                    let (s, next) = direct_str(b, v)?;
+                    asset = Some(s);
+                    next
+                }
+                b"timestamp" => {
+                    let (s, next) = direct_str(b, v)?;
+                    timestamp = Some(direct_uint(s.of(b))?);
+                    next
+                }
+                b"tick_size" => {
+                    let (s, next) = direct_str(b, v)?;
+                    tick = Some(TickSize::from_micro(direct_micro(s.of(b))?).ok()?);
+                    next
+                }
+                b"price_changes" => {
+                    changes = true;
+                    self.price_changes(b, v)?
+                }
+                b"bids" | b"buys" => {
+                    let (range, next) = self.levels(b, v)?;
+                    bids = Some(range);
+                    next
+                }
+                b"asks" | b"sells" => {
+                    let (range, next) = self.levels(b, v)?;
+                    asks = Some(range);
+                    next
+                }
+                _ => super::fast_scan::skip_value(b, v)?,
+            };
+            if !direct_next(b, &mut i, b'}')? {
+                break;
+            }
+        }
+        if super::fast_scan::skip_ws(b, i) != b.len() {
+            return None;
+        }
+        match kind? {
+            Kind::PriceChange if changes => Some(DirectFrame::PriceChange {
+                timestamp: timestamp?,
+            }),
+            Kind::Book => Some(DirectFrame::Book {
+                asset: asset?,
+                timestamp: timestamp?,
+                tick,
+                bids: bids?,
+                asks: asks?,
+            }),
+            Kind::PriceChange => None,
+        }
+    }
+
+    /// The `price_changes` array at `i` into `entries` (a repeated key replaces the earlier
+    /// array, as on the tape path); the position after it.
+    #[inline]
+    fn price_changes(&mut self, b: &[u8], mut i: usize) -> Option<usize> {
+        self.entries.clear();
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i = super::fast_scan::skip_ws(b, i + 1);
+        if b.get(i) == Some(&b']') {
+            return Some(i + 1);
+        }
+        loop {
+            let (entry, next) = direct_entry(b, i)?;
+            if self.entries.len() == self.entries.capacity() {
+                return None;
+            }
+            self.entries.push(entry);
+            i = next;
+            if !direct_next(b, &mut i, b']')? {
+                return Some(i);
+            }
+        }
+    }
+
+    /// A `[{price,size},…]` array at `i` appended to `levels`; its range and the position after.
+    #[inline]
+    fn levels(&mut self, b: &[u8], mut i: usize) -> Option<((u32, u32), usize)> {
+        let first = self.levels.len() as u32;
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i = super::fast_scan::skip_ws(b, i + 1);
+        if b.get(i) == Some(&b']') {
+            return Some(((first, first), i + 1));
+        }
+        loop {
+            if b.get(i) != Some(&b'{') {
+                return None;
+            }
+            i = super::fast_scan::skip_ws(b, i + 1);
+            let (mut price, mut size) = (None, None);
+            if b.get(i) != Some(&b'}') {
+                loop {
+                    let (key, v) = direct_key(b, i)?;
+                    i = match key {
+                        b"price" => {
+                            let (p, next) = direct_quoted_micro(b, v)?;
+                            price = Some(p);
+                            next
+                        }
+                        b"size" => {
+                            let (q, next) = direct_quoted_micro(b, v)?;
+                            size = Some(q);
+                            next
+                        }
+                        _ => super::fast_scan::skip_value(b, v)?,
+                    };
+                    if !direct_next(b, &mut i, b'}')? {
+                        break;
+                    }
+                }
+            } else {
+                i += 1;
+            }
+            let (p, s) = (price?, size?);
+            if s < 0 || self.levels.len() == self.levels.capacity() {
+                return None;
+            }
+            self.levels.push((p, s));
+            if !direct_next(b, &mut i, b']')? {
+                return Some(((first, self.levels.len() as u32), i));
+            }
+        }
+    }
+
+    /// Apply a frame [`parse`](Self::parse) accepted, as the tape path would.
+    #[inline]
+    fn apply<S: MarketSink>(&self, b: &[u8], frame: DirectFrame, ctx: &mut Ctx<'_, S>) {
+        ctx.counters.events += 1;
+        ctx.summary.events += 1;
+        match frame {
+            DirectFrame::PriceChange { timestamp } => {
+                let mut checks = DeferredChecks::new();
+                for e in &self.entries {
+                    let Some(token) = ctx.books.token(e.asset.of(b)) else {
+                        ctx.counters.unknown_assets += 1;
+                        continue;
+                    };
+                    match apply_entry(token, &e.parsed, timestamp, ctx) {
+                        Ok(Some(check)) => checks.add(check, ctx.books),
+                        Ok(None) => {}
+                        Err(err) => ctx.summary.error(ctx.counters, err),
+                    }
+                }
+                checks.run(ctx.books);
+            }
+            DirectFrame::Book {
+                asset,
+                timestamp,
+                tick,
+                bids,
+                asks,
+            } => {
+                let Some(token) = ctx.books.token(asset.of(b)) else {
+                    ctx.counters.unknown_assets += 1;
+                    return;
+                };
+                let side_levels = |(from, to): (u32, u32)| {
+                    self.levels.get(from as usize..to as usize).unwrap_or(&[])
+                };
+                let r = (|| {
+                    ctx.books.begin_snapshot(token, tick);
+                    for &(p, s) in side_levels(bids) {
+                        ctx.books.snapshot_level(token, BookSide::Bid, p, s)?;
+                    }
+                    for &(p, s) in side_levels(asks) {
+                        ctx.books.snapshot_level(token, BookSide::Ask, p, s)?;
+                    }
+                    Ok::<(), PolyParseError>(())
+                })();
+                match r {
+                    Ok(()) => {
+                        ctx.books.finish_snapshot(token, timestamp, ctx.local_ns);
+                        ctx.counters.books += 1;
+                        ctx.sink.on_book(&BookApplied {
+                            token,
+                            bid_levels: bids.1 - bids.0,
+                            ask_levels: asks.1 - asks.0,
+                            exchange_ms: timestamp,
+                        });
+                    }
+                    Err(err) => {
+                        ctx.books.abort_snapshot(token);
+                        ctx.summary.error(ctx.counters, err);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One `price_changes[]` object at `i`: the entry and the position after it.
+#[inline]
+fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = super::fast_scan::skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return None;
+    }
+    let mut asset = None;
+    let (mut price, mut size, mut side) = (None, None, None);
+    let (mut best_bid, mut best_ask) = (None, None);
+    loop {
+        let (key, v) = direct_key(b, i)?;
+        // Strings are all the entry's known fields carry; `best_*` may also be `null`.
+        i = match key {
+            b"asset_id" => {
+                let (s, next) = direct_str(b, v)?;
+                asset = Some(s);
+                next
+            }
+            b"price" => {
+                let (p, next) = direct_quoted_micro(b, v)?;
+                price = Some(p);
+                next
+            }
+            b"size" => {
+                let (q, next) = direct_quoted_micro(b, v)?;
+                size = Some(q);
+                next
+            }
+            b"side" => {
+                let (s, next) = direct_str(b, v)?;
+                side = Some(match s.of(b) {
+                    b"BUY" | b"buy" | b"Buy" => BookSide::Bid,
+                    b"SELL" | b"sell" | b"Sell" => BookSide::Ask,
+                    _ => return None,
+                });
+                next
+            }
+            b"best_bid" | b"best_ask" => {
+                let side = if key == b"best_bid" {
+                    BookSide::Bid
+                } else {
+                    BookSide::Ask
+                };
+                let (best, next) = match b.get(v) {
+                    Some(b'"') if b.get(v + 1) == Some(&b'"') => (None, v + 2),
+                    Some(b'"') => {
+                        let (px, next) = direct_quoted_micro(b, v)?;
+                        (best_or_empty(px, side), next)
+                    }
+                    Some(b'n') if b.get(v..v + 4) == Some(b"null") => (None, v + 4),
+                    _ => return None,
+                };
+                if side == BookSide::Bid {
+                    best_bid = Some(best);
+                } else {
+                    best_ask = Some(best);
+                }
+                next
+            }
+            _ => super::fast_scan::skip_value(b, v)?,
+        };
+        if !direct_next(b, &mut i, b'}')? {
+            break;
+        }
+    }
+    let size = size?;
+    if size < 0 {
+        return None;
+    }
+    Some((
+        DirectEntry {
+            asset: asset?,
+            parsed: ParsedEntry {
+                price: price?,
+                size,
+                side: side?,
+                best_bid,
+                best_ask,
+            },
+        },
+        i,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1117,6 +1730,259 @@ mod tests {
                 JsonFault::Malformed,
                 "{m}"
             );
+        }
+    }
+
+    /// Records every sink event as text, in order.
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl MarketSink for Log {
+        fn on_book(&mut self, e: &BookApplied) {
+            self.0.push(format!("{e:?}"));
+        }
+        fn on_level_change(&mut self, e: &LevelChange) {
+            self.0.push(format!("{e:?}"));
+        }
+    }
+
+    const UP: &str =
+        "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    const DOWN: &str =
+        "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+    const OTHER: &str =
+        "11111111111111111111111111111111111111111111111111111111111111111111111111111";
+
+    fn books() -> MarketBooks {
+        let mut b = MarketBooks::with_capacity(2);
+        b.add_market("0xabc", UP, DOWN, TickSize::Cent).unwrap();
+        b
+    }
+
+    /// The tape path alone (what every frame went through before the direct path existed).
+    fn tape_only(
+        frame: &[u8],
+        books: &mut MarketBooks,
+        log: &mut Log,
+        counters: &mut FeedCounters,
+    ) -> FrameSummary {
+        let mut summary = FrameSummary::default();
+        counters.frames += 1;
+        let mut copy = frame.to_vec();
+        match simd_json::to_tape(&mut copy) {
+            Ok(tape) => {
+                let mut ctx = Ctx {
+                    books,
+                    sink: log,
+                    counters,
+                    summary: &mut summary,
+                    local_ns: 7,
+                };
+                walk_root(&tape.0, &mut ctx);
+            }
+            Err(_) => summary.error(counters, PolyParseError::Json(classify_json_fault(frame))),
+        }
+        summary.resync_requested = books.any_resync_pending();
+        summary
+    }
+
+    fn book(asset: &str, extra: &str, bids: &str, asks: &str) -> String {
+        format!(
+            r#"{{"event_type":"book","asset_id":"{asset}","market":"0xabc",{extra}"bids":[{bids}],"asks":[{asks}],"timestamp":"1790586001234","hash":"0b4f"}}"#
+        )
+    }
+
+    fn entry(asset: &str, price: &str, size: &str, side: &str, bb: &str, ba: &str) -> String {
+        format!(
+            r#"{{"asset_id":"{asset}","price":{price},"size":{size},"side":"{side}","hash":"1895","best_bid":{bb},"best_ask":{ba}}}"#
+        )
+    }
+
+    fn pc(entries: &[String]) -> String {
+        format!(
+            r#"{{"market":"0xabc","price_changes":[{}],"timestamp":"1790586001400","event_type":"price_change"}}"#,
+            entries.join(",")
+        )
+    }
+
+    #[test]
+    fn direct_path_agrees_with_the_tape_path() {
+        let lv = |p: &str, s: &str| format!(r#"{{"price":"{p}","size":"{s}"}}"#);
+        let up_bids = [lv("0.48", "100"), lv("0.47", "20.5")].join(",");
+        let up_asks = [lv("0.50", "90"), lv("0.51", "11")].join(",");
+        let dn_bids = [lv("0.50", "90"), lv("0.49", "11")].join(",");
+        let dn_asks = [lv("0.52", "100"), lv("0.53", "20.5")].join(",");
+        let q = |s: &str| format!("\"{s}\"");
+        let frames: Vec<String> = vec![
+            book(UP, "", &up_bids, &up_asks),
+            book(DOWN, r#""tick_size":"0.01","#, &dn_bids, &dn_asks),
+            pc(&[
+                entry(UP, &q("0.48"), &q("219.217767"), "BUY", &q("0.48"), &q("0.5")),
+                entry(DOWN, &q("0.52"), &q("12"), "SELL", &q("0.5"), &q("0.52")),
+            ]),
+            pc(&[
+                entry(OTHER, &q("0.48"), &q("1"), "BUY", &q("0.48"), &q("0.5")),
+                entry(UP, &q("0.47"), &q("0"), "buy", &q("0.48"), &q("0.5")),
+            ]),
+            pc(&[entry(UP, &q("0.485"), &q("1"), "BUY", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("0.46"), &q("3"), "BUY", &q("0.47"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("0.49"), &q("3"), "BUY", "null", &q(""))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, &q("abc"), &q("3"), "BUY", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            pc(&[entry(UP, "0.48", &q("3"), "BUY", &q("0.48"), &q("0.5"))]),
+            pc(&[entry(UP, &q("0.48"), &q("-3"), "BUY", &q("0.48"), &q("0.5"))]),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "HOLD", &q("0.48"), &q("0.5"))]),
+            book(UP, "", &up_bids, &up_asks),
+            // Unknown nested fields, odd spacing, duplicate keys (the last one counts).
+            format!(
+                "{{ \"x\" : [1, {{\"y\":null}}, []], \"z\":true,\n \"price_changes\" : [ {} ] , \"timestamp\":\"1790586001500\", \"event_type\" : \"price_change\" }}",
+                r#"{"asset_id":"OTHER","size":"1","asset_id":"UP","price":".48","size":"7.0000000","side":"Sell","k":{"a":[{}]},"best_bid":"0","best_ask":"1"}"#
+                    .replace("OTHER", OTHER)
+                    .replace("UP", UP)
+            ),
+            book(UP, "", &up_bids, &up_asks),
+            book(UP, r#""hash2":{"n":-5},"#, r#"{"size":"4","price":".47","extra":"x"}"#, r#"{"price":"0.5","size":"1"}"#)
+                .replace("\"bids\"", "\"buys\"")
+                .replace("\"asks\"", "\"sells\""),
+            book(UP, "", &lv("0.48", "-1"), &up_asks),
+            book(UP, "", &lv("0.485", "1"), &up_asks),
+            book(UP, "", &up_bids, &up_asks),
+            book(OTHER, "", &up_bids, &up_asks),
+            book(UP, r#""tick_size":"0.001","#, &lv("0.481", "5"), &up_asks),
+            book(UP, r#""tick_size":"0.02","#, &up_bids, &up_asks),
+            book(UP, "", &up_bids, &up_asks).replace(r#""1790586001234""#, "1790586001234"),
+            book(UP, "", &up_bids, &up_asks).replace(r#","timestamp":"1790586001234""#, ""),
+            pc(&[entry(DOWN, &q("0.53"), &q("0"), "SELL", &q("0.5"), &q("0.52"))])
+                .replace(r#""timestamp":"1790586001400","#, ""),
+            pc(&[]),
+            pc(&(0..12)
+                .map(|k| {
+                    let t = if k % 2 == 0 { UP } else { DOWN };
+                    let p = format!("0.{}", 30 + k);
+                    entry(t, &q(&p), &q("5"), "BUY", &q("0.9"), &q("0.99"))
+                })
+                .collect::<Vec<_>>()),
+            format!("[{},{}]", book(UP, "", &up_bids, &up_asks), book(DOWN, "", &dn_bids, &dn_asks)),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))])
+                .replace("price_change\"}", "price_change\"} x"),
+            pc(&[entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))])
+                .replace("price_change", "last_trade_price"),
+            book(UP, "", &up_bids, &up_asks).replace(r#""book""#, r#""bo\u006fk""#),
+        ];
+        let mut direct_books = books();
+        let mut tape_books = books();
+        let mut parser = MarketChannelParser::new(ParserConfig::default());
+        let mut tape_counters = FeedCounters::default();
+        let (mut direct_log, mut tape_log) = (Log::default(), Log::default());
+        for (n, f) in frames.iter().enumerate() {
+            // Truncations too: every prefix must be handled the same way.
+            let cuts = [f.len(), f.len() / 2, f.len() - 1];
+            for cut in cuts {
+                let frame = &f.as_bytes()[..cut];
+                let a = parser.on_frame(frame, &mut direct_books, 7, &mut direct_log);
+                let b = tape_only(frame, &mut tape_books, &mut tape_log, &mut tape_counters);
+                assert_eq!(a, b, "frame {n} cut {cut}: {f}");
+                let mut ca = *parser.counters();
+                ca.fast_scans = 0;
+                assert_eq!(ca, tape_counters, "frame {n} cut {cut}");
+                assert_eq!(direct_books.counters(), tape_books.counters(), "frame {n}");
+                assert_eq!(direct_log.0, tape_log.0, "frame {n}");
+                for t in [TokenIdx(0), TokenIdx(1)] {
+                    let (x, y) = (direct_books.book(t).unwrap(), tape_books.book(t).unwrap());
+                    for side in [BookSide::Bid, BookSide::Ask] {
+                        assert_eq!(x.best(side), y.best(side), "frame {n}");
+                        assert_eq!(x.level_count(side), y.level_count(side), "frame {n}");
+                    }
+                    assert_eq!(x.is_stale(), y.is_stale(), "frame {n}");
+                    assert_eq!(
+                        x.is_awaiting_snapshot(),
+                        y.is_awaiting_snapshot(),
+                        "frame {n}"
+                    );
+                    assert_eq!(x.tick(), y.tick(), "frame {n}");
+                }
+            }
+        }
+        // The everyday shapes really took the direct path, and the check above saw errors,
+        // stale marks and unknown assets, not only the happy path.
+        assert!(parser.counters().fast_scans >= 20);
+        assert!(tape_counters.errors >= 5 && tape_counters.unknown_assets >= 2);
+        assert!(direct_books.counters().top_mismatches >= 1);
+        assert!(direct_log.0.len() >= 25);
+    }
+
+    #[test]
+    fn direct_decimals_match_parse_fixed() {
+        for s in [
+            "0",
+            "0.48",
+            "219.217767",
+            "12",
+            "00.5",
+            ".5",
+            "5.",
+            "0.4800000",
+            "0.4800001",
+            "-0.5",
+            "1e5",
+            "0.4a",
+            "",
+            ".",
+            "123456789012",
+            "1234567890123",
+            "999999999999.999999",
+            "0.0000001",
+        ] {
+            assert_eq!(
+                direct_micro(s.as_bytes()),
+                parse_fixed(s.as_bytes(), SCALE).ok(),
+                "{s}"
+            );
+        }
+        for s in [
+            "0.48",
+            "12",
+            "219.217767",
+            ".5",
+            "5.",
+            "0.4800000",
+            "0.4800001",
+            "-0.5",
+            "1e5",
+            "",
+            "123456789012",
+            "1234567890123",
+            "12345678901234567890123",
+            "0.12345678901234567890",
+            "999999999999.999999",
+            "0.4a",
+            "0.48\\",
+            "0.48é",
+        ] {
+            let quoted = format!("\"{s}\",");
+            let want = direct_str(quoted.as_bytes(), 0)
+                .and_then(|(sp, next)| Some((direct_micro(sp.of(quoted.as_bytes()))?, next)));
+            assert_eq!(direct_quoted_micro(quoted.as_bytes(), 0), want, "{s}");
+            if let Some((_, next)) = want {
+                assert_eq!(next, quoted.len() - 1);
+            }
+        }
+        for s in [
+            "0",
+            "1790586001400",
+            "18446744073709551615",
+            "18446744073709551616",
+            "1.0",
+            "-1",
+            "",
+        ] {
+            let want = parse_fixed(s.as_bytes(), 0)
+                .ok()
+                .and_then(|v| u64::try_from(v).ok());
+            assert_eq!(direct_uint(s.as_bytes()), want, "{s}");
         }
     }
 
