@@ -61,7 +61,10 @@ def step(name):
 def v2_book(client, token):
     """Reads and checks one book; returns (tick, min size, best bid, best ask)."""
     book = client.get_order_book(token)
-    check(book.get("asset_id") == token, f"book of {token} names its asset (got {book.get('asset_id')})")
+    check(
+        book.get("asset_id") == token,
+        f"book of {token} names its asset (got {book.get('asset_id')})",
+    )
     bids = [dec(level["price"], "bid price") for level in book["bids"]]
     asks = [dec(level["price"], "ask price") for level in book["asks"]]
     check(bids and asks, "book has bids and asks")
@@ -69,12 +72,19 @@ def v2_book(client, token):
     check(bids[-1] < asks[-1], f"best bid {bids[-1]} < best ask {asks[-1]}")
     computed = client.get_order_book_hash(dict(book))
     check(computed == book["hash"], f"book hash {book['hash']} is the client's SHA-1 {computed}")
-    return dec(book["tick_size"], "tick_size"), dec(book["min_order_size"], "min_order_size"), bids[-1], asks[-1]
+    return (
+        dec(book["tick_size"], "tick_size"),
+        dec(book["min_order_size"], "min_order_size"),
+        bids[-1],
+        asks[-1],
+    )
 
 
 def v2_accepted(resp, status):
     check(isinstance(resp, dict), f"an order response object (got {resp!r})")
-    check(resp.get("success") is True and resp.get("errorMsg") == "", f"order accepted (got {resp})")
+    check(
+        resp.get("success") is True and resp.get("errorMsg") == "", f"order accepted (got {resp})"
+    )
     check(resp.get("status") == status, f"status {status!r} (got {resp.get('status')!r})")
     check(isinstance(resp.get("orderID"), str) and resp["orderID"], "an order id")
     return resp["orderID"]
@@ -126,18 +136,25 @@ def exercise_v2(url, key, tokens):
 
     with step("v2  post a batch of two resting limit orders"):
         orders = [client.create_order(bid(k * tick, min_size)) for k in (2, 3)]
-        resps = client.post_orders([PostOrdersV2Args(order=o, orderType=OrderType.GTC) for o in orders])
+        resps = client.post_orders(
+            [PostOrdersV2Args(order=o, orderType=OrderType.GTC) for o in orders]
+        )
         check(isinstance(resps, list) and len(resps) == 2, f"two responses (got {resps!r})")
         batch = [v2_accepted(r, "live") for r in resps]
         check(len({single, *batch}) == 3, "distinct order ids")
 
     with step("v2  list open orders"):
         listed = {o["id"]: o for o in client.get_open_orders(OpenOrderParams(asset_id=token))}
-        check({single, *batch} <= listed.keys(), f"the three orders are open (open: {sorted(listed)})")
+        check(
+            {single, *batch} <= listed.keys(), f"the three orders are open (open: {sorted(listed)})"
+        )
         o = listed[single]
         check(o["asset_id"] == token and o["side"] == "BUY", f"open order {o} is the BUY we posted")
-        check(dec(o["price"], "price") == tick and dec(o["original_size"], "original_size") == min_size,
-              f"open order {o} has our price {tick} and size {min_size}")
+        check(
+            dec(o["price"], "price") == tick
+            and dec(o["original_size"], "original_size") == min_size,
+            f"open order {o} has our price {tick} and size {min_size}",
+        )
 
     with step("v2  cancel one order"):
         canceled = client.cancel_order(OrderPayload(orderID=single))
@@ -147,7 +164,10 @@ def exercise_v2(url, key, tokens):
         canceled = client.cancel_orders([batch[0]])
         check(batch[0] in canceled["canceled"], f"{batch[0]} canceled (got {canceled})")
         ids = open_ids()
-        check(single not in ids and batch[0] not in ids and batch[1] in ids, f"only {batch[1]} still open (open: {sorted(ids)})")
+        check(
+            single not in ids and batch[0] not in ids and batch[1] in ids,
+            f"only {batch[1]} still open (open: {sorted(ids)})",
+        )
 
     with step("v2  cancel all"):
         canceled = client.cancel_all()
@@ -163,16 +183,28 @@ def exercise_v2(url, key, tokens):
         check(resp.get("tradeIDs"), f"the response lists the trades (got {resp})")
 
     with step("v2  read the trades"):
-        mine = [t for t in client.get_trades(TradeParams(asset_id=token)) if t["taker_order_id"] == taker]
+        mine = [
+            t
+            for t in client.get_trades(TradeParams(asset_id=token))
+            if t["taker_order_id"] == taker
+        ]
         check(mine, f"trades of taker order {taker}")
         check(set(resp["tradeIDs"]) <= {t["id"] for t in mine}, f"trades {resp['tradeIDs']} listed")
         for t in mine:
-            check(t["asset_id"] == token and t["side"] == "BUY" and t["trader_side"] == "TAKER", f"trade {t} is our taker BUY")
+            check(
+                t["asset_id"] == token and t["side"] == "BUY" and t["trader_side"] == "TAKER",
+                f"trade {t} is our taker BUY",
+            )
             check(dec(t["price"], "trade price") <= 1 - tick, f"trade {t} within our limit")
-        check(sum(dec(t["size"], "trade size") for t in mine) == bought, f"trade sizes add up to {bought}")
+        check(
+            sum(dec(t["size"], "trade size") for t in mine) == bought,
+            f"trade sizes add up to {bought}",
+        )
 
     with step("v2  collateral balance"):
-        balance = client.get_balance_allowance(BalanceAllowanceParams(asset_type=AssetType.COLLATERAL))
+        balance = client.get_balance_allowance(
+            BalanceAllowanceParams(asset_type=AssetType.COLLATERAL)
+        )
         check(int(balance["balance"]) >= 0, f"a balance in base units (got {balance})")
 
     return client
@@ -182,7 +214,10 @@ def exercise_v2(url, key, tokens):
 
 
 def sdk_accepted(resp, status):
-    check(resp.ok, f"order accepted (rejected: {getattr(resp, 'code', '')} {getattr(resp, 'message', '')})")
+    check(
+        resp.ok,
+        f"order accepted (rejected: {getattr(resp, 'code', '')} {getattr(resp, 'message', '')})",
+    )
     check(resp.status == status, f"status {status!r} (got {resp.status!r})")
     return resp.order_id
 
@@ -190,15 +225,20 @@ def sdk_accepted(resp, status):
 def exercise_sdk(url, key, tokens, v2_api_key):
     from eth_account import Account
     from polymarket import SecureClient
+
     # The SDK has no host option: an Environment whose CLOB URL is the simulator's.
     from polymarket._internal.environment import PRODUCTION_CONFIG, create_environment
 
     token = tokens[0]
-    environment = create_environment(name="sattebaaz-sim", config=dataclasses.replace(PRODUCTION_CONFIG, clob_url=url))
+    environment = create_environment(
+        name="sattebaaz-sim", config=dataclasses.replace(PRODUCTION_CONFIG, clob_url=url)
+    )
 
     with step("sdk create the client (derives API credentials)"):
         # wallet = the signer itself: an EOA account (signature type 0), no relayer involved.
-        sdk = SecureClient.create(private_key=key, wallet=Account.from_key(key).address, environment=environment)
+        sdk = SecureClient.create(
+            private_key=key, wallet=Account.from_key(key).address, environment=environment
+        )
         check(sdk.wallet_type == "EOA", f"an EOA wallet (got {sdk.wallet_type})")
         check(sdk.credentials.key == v2_api_key, "the same API key as py-clob-client-v2 derived")
 
@@ -222,10 +262,15 @@ def exercise_sdk(url, key, tokens, v2_api_key):
         check(0 < mid < 1, f"midpoint {mid} inside (0, 1)")
 
     with step("sdk place a single resting limit order"):
-        single = sdk_accepted(sdk.place_limit_order(token_id=token, price=tick, size=min_size, side="BUY"), "live")
+        single = sdk_accepted(
+            sdk.place_limit_order(token_id=token, price=tick, size=min_size, side="BUY"), "live"
+        )
 
     with step("sdk post a batch of two resting limit orders"):
-        signed = [sdk.create_limit_order(token_id=token, price=k * tick, size=min_size, side="BUY") for k in (2, 3)]
+        signed = [
+            sdk.create_limit_order(token_id=token, price=k * tick, size=min_size, side="BUY")
+            for k in (2, 3)
+        ]
         resps = sdk.post_orders(signed)
         check(len(resps) == 2, f"two responses (got {resps})")
         batch = [sdk_accepted(r, "live") for r in resps]
@@ -233,10 +278,17 @@ def exercise_sdk(url, key, tokens, v2_api_key):
 
     with step("sdk list open orders"):
         listed = {o.id: o for o in sdk.list_open_orders(token_id=token).iter_items()}
-        check({single, *batch} <= listed.keys(), f"the three orders are open (open: {sorted(listed)})")
+        check(
+            {single, *batch} <= listed.keys(), f"the three orders are open (open: {sorted(listed)})"
+        )
         o = listed[single]
-        check(o.asset_id == token and o.side == "BUY" and o.price == tick and o.original_size == min_size,
-              f"open order {o} is the BUY {min_size} @ {tick} we placed")
+        check(
+            o.asset_id == token
+            and o.side == "BUY"
+            and o.price == tick
+            and o.original_size == min_size,
+            f"open order {o} is the BUY {min_size} @ {tick} we placed",
+        )
 
     with step("sdk cancel one order"):
         check(single in sdk.cancel_order(order_id=single).canceled, f"{single} canceled")
@@ -244,7 +296,10 @@ def exercise_sdk(url, key, tokens, v2_api_key):
     with step("sdk cancel a batch of orders"):
         check(batch[0] in sdk.cancel_orders(order_ids=[batch[0]]).canceled, f"{batch[0]} canceled")
         ids = open_ids()
-        check(single not in ids and batch[0] not in ids and batch[1] in ids, f"only {batch[1]} still open (open: {sorted(ids)})")
+        check(
+            single not in ids and batch[0] not in ids and batch[1] in ids,
+            f"only {batch[1]} still open (open: {sorted(ids)})",
+        )
 
     with step("sdk cancel all"):
         check(batch[1] in sdk.cancel_all().canceled, f"{batch[1]} canceled")
@@ -252,21 +307,39 @@ def exercise_sdk(url, key, tokens, v2_api_key):
 
     with step("sdk take liquidity with a FAK market order"):
         # Spending min_size dollars buys at least min_size shares at any price below 1.
-        resp = sdk.place_market_order(token_id=token, side="BUY", amount=min_size, max_price=1 - tick, order_type="FAK")
+        resp = sdk.place_market_order(
+            token_id=token, side="BUY", amount=min_size, max_price=1 - tick, order_type="FAK"
+        )
         taker = sdk_accepted(resp, "matched")
-        check(resp.taking_amount > 0 and resp.trade_ids, f"shares bought and trades listed (got {resp})")
+        check(
+            resp.taking_amount > 0 and resp.trade_ids,
+            f"shares bought and trades listed (got {resp})",
+        )
 
     with step("sdk read the trades"):
-        mine = [t for t in sdk.list_account_trades(token_id=token).iter_items() if t.taker_order_id == taker]
+        mine = [
+            t
+            for t in sdk.list_account_trades(token_id=token).iter_items()
+            if t.taker_order_id == taker
+        ]
         check(mine, f"trades of taker order {taker}")
         check(set(resp.trade_ids) <= {t.id for t in mine}, f"trades {resp.trade_ids} listed")
         for t in mine:
-            check(t.asset_id == token and t.side == "BUY" and t.trader_side == "TAKER", f"trade {t} is our taker BUY")
+            check(
+                t.asset_id == token and t.side == "BUY" and t.trader_side == "TAKER",
+                f"trade {t} is our taker BUY",
+            )
             check(t.price <= 1 - tick, f"trade {t} within our limit")
-        check(sum(t.size for t in mine) == resp.taking_amount, f"trade sizes add up to {resp.taking_amount}")
+        check(
+            sum(t.size for t in mine) == resp.taking_amount,
+            f"trade sizes add up to {resp.taking_amount}",
+        )
 
     with step("sdk collateral balance"):
-        check(sdk.get_balance_allowance(asset_type="COLLATERAL").balance >= 0, "a balance in base units")
+        check(
+            sdk.get_balance_allowance(asset_type="COLLATERAL").balance >= 0,
+            "a balance in base units",
+        )
 
     return sdk
 
@@ -274,7 +347,9 @@ def exercise_sdk(url, key, tokens, v2_api_key):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clob-url", required=True, help="https:// base URL of the CLOB")
-    parser.add_argument("--ca-file", required=True, help="PEM of the CA that signed its certificate")
+    parser.add_argument(
+        "--ca-file", required=True, help="PEM of the CA that signed its certificate"
+    )
     parser.add_argument("token_ids", nargs="+", help="token ids; orders go to the first")
     args = parser.parse_args()
     key = os.environ.get("SIM_PRIVATE_KEY")
@@ -290,8 +365,14 @@ def main():
         sdk = exercise_sdk(args.clob_url, key, args.token_ids, v2.creds.api_key)
         with step("both order heartbeat: py-clob-client-v2 starts it, the SDK continues it"):
             first = v2.post_heartbeat("")
-            check(isinstance(first.get("heartbeat_id"), str) and first["heartbeat_id"], f"a heartbeat id (got {first})")
-            check(sdk.send_order_heartbeat(heartbeat_id=first["heartbeat_id"]).heartbeat_id, "a next heartbeat id")
+            check(
+                isinstance(first.get("heartbeat_id"), str) and first["heartbeat_id"],
+                f"a heartbeat id (got {first})",
+            )
+            check(
+                sdk.send_order_heartbeat(heartbeat_id=first["heartbeat_id"]).heartbeat_id,
+                "a next heartbeat id",
+            )
         sdk.close()
     except StepFailed as e:
         print(f"FAIL {e}", file=sys.stderr, flush=True)
