@@ -38,6 +38,7 @@ fn start(seed: u64, tag: &str) -> Simulator {
             settlement: SettlementRule::ChainlinkTwap60,
             rtds_gap_prob: 0.0,
             resolve_delay_ms: 1_000,
+            ..PolySimOptions::default()
         },
     )
     .expect("simulator starts")

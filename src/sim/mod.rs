@@ -6,11 +6,14 @@
 //! ([`polymarket`]: market channel, RTDS with a Chainlink-like oracle, Gamma and CLOB REST) whose
 //! Up/Down windows follow the same prices. Each service listens on its own loopback port, like
 //! separate venue hosts. Fault injection per service through
-//! [`ws_server::ServiceControl`]. The simulator runs on ordinary threads and may block; it is not
+//! [`ws_server::ServiceControl`]. The CLOB host is also a paper exchange ([`exchange`]): orders,
+//! cancels, account data, the user channel and the heartbeat switch, with its own fault
+//! injection ([`exchange::faults::ExchangeControl`]). The simulator runs on ordinary threads and may block; it is not
 //! part of the engine's hot path.
 
 pub mod binance;
 pub mod certs;
+pub mod exchange;
 pub mod polymarket;
 pub mod price;
 pub mod ws_server;
@@ -23,6 +26,10 @@ use std::time::{Duration, Instant};
 
 use self::binance::{BinanceHubs, BinanceWorld};
 use self::certs::SimCertificates;
+use self::exchange::faults::ExchangeControl;
+use self::exchange::ledger::LedgerSnapshot;
+use self::exchange::user_ws::UserChannel;
+use self::exchange::Exchange;
 use self::polymarket::http::{Api, HttpService};
 use self::polymarket::market_ws::MarketChannel;
 use self::polymarket::rtds::RtdsProtocol;
@@ -77,11 +84,17 @@ pub struct Simulator {
     pub clob: HttpService,
     /// The Polymarket world's state (markets, books), for tests and the demo.
     pub polymarket_state: SharedState,
+    /// Polymarket CLOB user channel (`wss://127.0.0.1:<port>/ws/user`).
+    pub polymarket_user: WsService,
+    /// Exchange fault injection (restart/425 → post-only, 500, late answers, drops, failed
+    /// trades).
+    pub exchange_control: Arc<ExchangeControl>,
     /// Path of the CA certificate clients must trust.
     pub ca_file: PathBuf,
     window_secs_override: Option<u32>,
     stop: Arc<AtomicBool>,
     world: Option<JoinHandle<()>>,
+    exchange_timer: Option<JoinHandle<()>>,
 }
 
 impl Simulator {
@@ -125,10 +138,12 @@ impl Simulator {
             futures_market: binance_futures.hub.clone(),
         };
         let mut world = BinanceWorld::new(&specs, opts.seed, hubs);
+        let exchange_control = Arc::new(ExchangeControl::default());
         let polymarket_state: SharedState = Arc::new(std::sync::Mutex::new(PolyState {
             markets: Vec::new(),
             settlement: poly.settlement,
             now_ms: crate::clock::wall_ms(),
+            exchange: Exchange::new(poly.exchange.clone(), exchange_control.clone()),
         }));
         let polymarket_market = WsService::start_protocol(
             &opts.bind,
@@ -137,6 +152,16 @@ impl Simulator {
             stop.clone(),
         )
         .map_err(bind_err)?;
+        let polymarket_user = WsService::start_protocol(
+            &opts.bind,
+            Arc::new(UserChannel::new(polymarket_state.clone())),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
+        polymarket::lock(&polymarket_state)
+            .exchange
+            .attach_hubs(polymarket_market.hub.clone(), polymarket_user.hub.clone());
         let polymarket_rtds = WsService::start_protocol(
             &opts.bind,
             Arc::new(RtdsProtocol),
@@ -188,7 +213,27 @@ impl Simulator {
                 }
             })
             .map_err(SimError::Spawn)?;
+        // The exchange's timers (taker delay, GTD expiry, heartbeats, trade status) run on their
+        // own short period so they do not depend on the world step.
+        let (stop3, state3) = (stop.clone(), polymarket_state.clone());
+        let exchange_timer = thread::Builder::new()
+            .name("sim-exchange".into())
+            .spawn(move || {
+                while !stop3.load(Ordering::Relaxed) {
+                    thread::sleep(Duration::from_millis(5));
+                    let now_ms = crate::clock::wall_ms();
+                    let mut st = polymarket::lock(&state3);
+                    let PolyState {
+                        markets, exchange, ..
+                    } = &mut *st;
+                    exchange::engine::tick(exchange, markets, now_ms);
+                }
+            })
+            .map_err(SimError::Spawn)?;
         Ok(Simulator {
+            polymarket_user,
+            exchange_control,
+            exchange_timer: Some(exchange_timer),
             binance_spot,
             binance_futures,
             polymarket_market,
@@ -244,6 +289,22 @@ impl Simulator {
         format!("https://127.0.0.1:{}", self.gamma.addr.port())
     }
 
+    /// `wss://` URL of the Polymarket user channel.
+    pub fn polymarket_user_url(&self) -> String {
+        format!(
+            "wss://127.0.0.1:{}/ws/user",
+            self.polymarket_user.addr.port()
+        )
+    }
+
+    /// The exchange ledger of `address` (funder/maker; any case): balances, positions,
+    /// reservations and fees paid, in micro-units.
+    pub fn ledger_snapshot(&self, address: &str) -> LedgerSnapshot {
+        polymarket::lock(&self.polymarket_state)
+            .exchange
+            .ledger_snapshot(address)
+    }
+
     /// `https://` base URL of the CLOB REST API.
     pub fn clob_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.clob.addr.port())
@@ -266,6 +327,10 @@ impl Simulator {
         if let Some(h) = self.world.take() {
             let _ = h.join();
         }
+        if let Some(h) = self.exchange_timer.take() {
+            let _ = h.join();
+        }
+        self.polymarket_user.join();
         self.binance_spot.join();
         self.binance_futures.join();
         self.polymarket_market.join();

@@ -551,22 +551,35 @@ impl Crowd {
         if size <= 0 {
             return;
         }
-        let left = resting - size;
-        if left == 0 {
-            // Makers refill an emptied top level within ~100 ms.
-            let refill = inp.t_s + exponential(&mut self.rng, 10.0);
-            self.next_requote_s = self.next_requote_s.min(refill);
-        }
-        self.set_level(token, level_side, price, left, out);
-        if self.mirrored {
-            self.mirror_level(token, level_side, price, left, out);
-        }
+        // The trade is an intent: the exchange's matching engine executes it against the best
+        // visible level (which may hold user orders) and reports the consumed crowd liquidity
+        // back through `set_level_external`.
         out.trades.push(Trade {
             token,
             taker_side,
             price,
             size,
         });
+    }
+
+    /// Whether the Down book is currently the mirror of the Up book (after the opening phase).
+    pub fn mirrored(&self) -> bool {
+        self.mirrored
+    }
+
+    /// Set a level from outside the model (the matching engine consumed crowd liquidity),
+    /// keeping the Down book mirrored when it is; an emptied level is refilled soon.
+    pub fn set_level_external(&mut self, token: Token, side: Side, price: u32, size: i64) {
+        let mut sink = CrowdOutput::default();
+        self.set_level(token, side, price, size, &mut sink);
+        if self.mirrored {
+            self.mirror_level(token, side, price, size, &mut sink);
+        }
+        if size <= 0 && !self.last_t.is_nan() {
+            // Makers refill an emptied level within ~100 ms.
+            let refill = self.last_t + exponential(&mut self.rng, 10.0);
+            self.next_requote_s = self.next_requote_s.min(refill);
+        }
     }
 }
 

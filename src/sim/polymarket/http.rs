@@ -4,7 +4,8 @@
 //! * Gamma: `GET /events?slug=<slug>[&slug=..]` → the events array (market object fields as in
 //!   the protocol notes §7; unknown slugs are simply absent).
 //! * CLOB: `GET /clob-markets/<conditionId>`, `GET /book?token_id=`, `GET /tick-size?token_id=`,
-//!   `GET /time` (unix seconds, plain integer), `GET /ok`.
+//!   `GET /time` (unix seconds, plain integer), `GET /ok`; and the exchange's routes
+//!   ([`crate::sim::exchange::routes`]: orders, cancels, account data, auth, heartbeats).
 //!
 //! Faults follow [`ServiceControl`]: `drop_all` closes every open connection; `silent` holds
 //! requests unanswered until cleared. One thread per connection; the simulator may block.
@@ -19,7 +20,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::crowd::{Token, ONE};
-use super::market_ws::{book_hash, levels_json, question};
+use super::market_ws::{levels_json, question};
 use super::oracle::{e18_to_f64, TWAP_LOOKBACK_S};
 use super::{iso8601, lock, px, MarketInfo, MarketState, SettlementRule, SharedState};
 use crate::sim::ws_server::ServiceControl;
@@ -35,6 +36,10 @@ pub struct HttpRequest {
     pub path: String,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// Request headers (name as sent, value), in order.
+    pub headers: Vec<(String, String)>,
+    /// The `Content-Length` body (UTF-8, lossy), empty when none.
+    pub body: String,
 }
 
 impl HttpRequest {
@@ -45,22 +50,45 @@ impl HttpRequest {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// First header `name` (case-insensitive; `_` and `-` are equivalent).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let norm = |c: char| {
+            if c == '_' {
+                '-'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        };
+        self.headers
+            .iter()
+            .find(|(k, _)| k.len() == name.len() && k.chars().map(norm).eq(name.chars().map(norm)))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// A response: status and JSON (or plain) body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
+    /// Extra headers (`Retry-After`).
+    pub headers: Vec<(String, String)>,
+    /// Injected fault: answer this many ms late (the request is already processed).
+    pub delay_ms: u64,
+    /// Injected fault: drop the connection instead of answering.
+    pub drop_connection: bool,
 }
 
 impl HttpResponse {
-    fn json(status: u16, v: &Value) -> Self {
+    /// A JSON response.
+    pub fn json(status: u16, v: &Value) -> Self {
         HttpResponse {
             status,
             content_type: "application/json",
             body: v.to_string(),
+            ..HttpResponse::default()
         }
     }
 }
@@ -170,7 +198,21 @@ fn serve(
                         h.name.eq_ignore_ascii_case("connection")
                             && h.value.eq_ignore_ascii_case(b"close")
                     });
+                    let headers = req
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_string(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let body =
+                        String::from_utf8_lossy(&buf[head_len..head_len + body_len]).into_owned();
                     let parsed = HttpRequest {
+                        headers,
+                        body,
                         method: req.method.unwrap_or("GET").to_string(),
                         path: req
                             .path
@@ -192,6 +234,13 @@ fn serve(
                         thread::sleep(Duration::from_millis(10));
                     }
                     let resp = route(api, &parsed, state);
+                    if resp.delay_ms > 0 {
+                        thread::sleep(Duration::from_millis(resp.delay_ms));
+                    }
+                    if resp.drop_connection {
+                        let _ = stream.sock.shutdown(std::net::Shutdown::Both);
+                        return Ok(());
+                    }
                     write_response(&mut stream, &resp, close)?;
                     if close {
                         stream.conn.send_close_notify();
@@ -225,11 +274,23 @@ fn write_response(w: &mut impl Write, resp: &HttpResponse, close: bool) -> io::R
     let reason = match resp.status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
+        425 => "Too Early",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Error",
     };
+    let mut extra = String::new();
+    for (k, v) in &resp.headers {
+        extra.push_str(k);
+        extra.push_str(": ");
+        extra.push_str(v);
+        extra.push_str("\r\n");
+    }
     let head = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n\r\n",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n{extra}\r\n",
         resp.status,
         resp.content_type,
         resp.body.len(),
@@ -286,8 +347,14 @@ pub fn parse_query(target: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Answer one request.
+/// Answer one request. The CLOB host serves the exchange routes too
+/// ([`crate::sim::exchange::routes`]).
 pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
+    if api == Api::Clob {
+        if let Some(resp) = crate::sim::exchange::routes::handle(req, state) {
+            return resp;
+        }
+    }
     if req.method != "GET" {
         return HttpResponse::json(404, &json!({"error": "not found"}));
     }
@@ -307,11 +374,13 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
             status: 200,
             content_type: "application/json",
             body: (st.now_ms / 1000).to_string(),
+            ..HttpResponse::default()
         },
         (Api::Clob, "/ok") => HttpResponse {
             status: 200,
             content_type: "text/plain",
             body: "OK".into(),
+            ..HttpResponse::default()
         },
         (Api::Clob, "/book") => match req.param("token_id").and_then(|t| st.by_token(t)) {
             Some((m, token)) => HttpResponse::json(200, &rest_book(m, token, st.now_ms)),
@@ -327,6 +396,19 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
             ),
             None => HttpResponse::json(404, &json!({"error": "market not found"})),
         },
+        (Api::Clob, p) if p.starts_with("/markets-by-token/") => {
+            match st.by_token(&p["/markets-by-token/".len()..]) {
+                Some((m, _)) => HttpResponse::json(
+                    200,
+                    &json!({
+                        "condition_id": m.info.condition_id,
+                        "primary_token_id": m.info.token_ids[0],
+                        "secondary_token_id": m.info.token_ids[1],
+                    }),
+                ),
+                None => HttpResponse::json(404, &json!({"error": "market not found"})),
+            }
+        }
         (Api::Clob, p) if p.starts_with("/clob-markets/") => {
             match st.by_condition(&p["/clob-markets/".len()..]) {
                 Some(m) => HttpResponse::json(200, &clob_market(m)),
@@ -339,25 +421,60 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
 
 fn rest_book(m: &MarketState, token: Token, now_ms: u64) -> Value {
     let asset = &m.info.token_ids[token as usize];
-    let book = m.crowd.book(token);
+    let book = &m.view[token as usize];
     let (bids, asks) = levels_json(book);
     let ltp = m
         .last_trade
         .map(|(p, _)| if token == Token::Up { p } else { ONE - p })
         .map(px)
         .unwrap_or_default();
-    json!({
+    let mut v = json!({
         "market": m.info.condition_id,
         "asset_id": asset,
         "timestamp": now_ms.to_string(),
-        "hash": book_hash(&m.info.condition_id, asset, now_ms, book),
+        "hash": "",
         "bids": bids,
         "asks": asks,
         "min_order_size": "5",
         "tick_size": px(m.crowd.tick()),
         "neg_risk": false,
         "last_trade_price": ltp,
-    })
+    });
+    v["hash"] = Value::String(summary_hash(&v));
+    v
+}
+
+/// The venue's order-book hash (protocol §3.2; py-clob-client `generate_orderbook_summary_hash`):
+/// SHA-1 hex of the compact JSON of the book with `hash: ""`, keys in the order market,
+/// asset_id, timestamp, hash, bids, asks, min_order_size, tick_size, neg_risk, last_trade_price.
+pub fn summary_hash(book: &Value) -> String {
+    use sha1::Digest as _;
+    let field = |k: &str| serde_json::to_string(&book[k]).unwrap_or_default();
+    let levels = |k: &str| {
+        let items: Vec<String> = book[k]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|l| format!("{{\"price\":{},\"size\":{}}}", l["price"], l["size"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        format!("[{}]", items.join(","))
+    };
+    let text = format!(
+        "{{\"market\":{},\"asset_id\":{},\"timestamp\":{},\"hash\":\"\",\"bids\":{},\"asks\":{},\"min_order_size\":{},\"tick_size\":{},\"neg_risk\":{},\"last_trade_price\":{}}}",
+        field("market"),
+        field("asset_id"),
+        field("timestamp"),
+        levels("bids"),
+        levels("asks"),
+        field("min_order_size"),
+        field("tick_size"),
+        field("neg_risk"),
+        field("last_trade_price"),
+    );
+    let digest = sha1::Sha1::digest(text.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn clob_market(m: &MarketState) -> Value {
@@ -409,7 +526,7 @@ fn resolution_source(info: &MarketInfo, rule: SettlementRule) -> String {
 /// The Gamma market object of `m`.
 pub fn gamma_market(m: &MarketState, rule: SettlementRule, now_ms: u64) -> Value {
     let info = &m.info;
-    let up = m.crowd.book(Token::Up);
+    let up = &m.view[Token::Up as usize];
     let (bid, ask) = (up.best_bid().unwrap_or(0), up.best_ask().unwrap_or(0));
     let outcome_prices = match m.winner {
         Some(Token::Up) => "[\"1\", \"0\"]".to_string(),
@@ -517,5 +634,19 @@ mod tests {
         );
         assert!(parse_query("/time").is_empty());
         assert_eq!(parse_query("/x?a=%2")[0].1, "%2");
+    }
+
+    #[test]
+    fn summary_hash_is_sha1_of_the_python_compact_json() {
+        let book = json!({
+            "market": "0xabc", "asset_id": "123", "timestamp": "1000", "hash": "x",
+            "bids": [{"price": "0.4", "size": "10"}], "asks": [],
+            "min_order_size": "5", "tick_size": "0.01", "neg_risk": false, "last_trade_price": "",
+        });
+        // hashlib.sha1(b'{"market":"0xabc","asset_id":"123","timestamp":"1000","hash":"",
+        //   "bids":[{"price":"0.4","size":"10"}],"asks":[],"min_order_size":"5",
+        //   "tick_size":"0.01","neg_risk":false,"last_trade_price":""}').hexdigest()
+        let want = "8b3872c019dc04723929460d7cec095f01c9bdc7";
+        assert_eq!(summary_hash(&book), want);
     }
 }

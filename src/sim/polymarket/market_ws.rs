@@ -14,8 +14,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use sha3::{Digest, Keccak256};
 
-use super::crowd::{Book, LevelChange, Token, Trade};
-use super::{iso8601, lock, px, sz, MarketInfo, MarketState, SettlementRule, SharedState};
+use super::crowd::{Book, LevelChange, Side, Token};
+use super::{iso8601, lock, px, sz6, MarketInfo, MarketState, SettlementRule, SharedState};
 use crate::sim::ws_server::{ClientProtocol, FeedHub, Reply};
 
 const NEW_MARKET_STREAM: &str = "cf|new_market";
@@ -128,21 +128,21 @@ pub fn levels_json(book: &Book) -> (Value, Value) {
     let bids: Vec<Value> = book
         .bids
         .iter()
-        .map(|(p, s)| json!({"price": px(*p), "size": sz(*s)}))
+        .map(|(p, s)| json!({"price": px(*p), "size": sz6(*s)}))
         .collect();
     let asks: Vec<Value> = book
         .asks
         .iter()
         .rev()
-        .map(|(p, s)| json!({"price": px(*p), "size": sz(*s)}))
+        .map(|(p, s)| json!({"price": px(*p), "size": sz6(*s)}))
         .collect();
     (Value::Array(bids), Value::Array(asks))
 }
 
-/// A `book` event for one token of `m`.
+/// A `book` event for one token of `m` (its published view: crowd and user orders).
 pub fn book_event(m: &MarketState, token: Token, now_ms: u64) -> Value {
     let asset = &m.info.token_ids[token as usize];
-    let book = m.crowd.book(token);
+    let book = &m.view[token as usize];
     let (bids, asks) = levels_json(book);
     let mut v = json!({
         "event_type": "book",
@@ -183,7 +183,7 @@ pub fn publish_price_changes(hub: &FeedHub, m: &MarketState, changes: &[LevelCha
             &m.info.condition_id,
             &m.info.token_ids[t as usize],
             now_ms,
-            m.crowd.book(t),
+            &m.view[t as usize],
         )
     });
     let entries: Vec<Value> = changes
@@ -192,7 +192,7 @@ pub fn publish_price_changes(hub: &FeedHub, m: &MarketState, changes: &[LevelCha
             json!({
                 "asset_id": m.info.token_ids[c.token as usize],
                 "price": px(c.price),
-                "size": sz(c.size),
+                "size": sz6(c.size),
                 "side": c.side.as_str(),
                 "hash": hashes[c.token as usize],
                 "best_bid": px(c.best_bid),
@@ -209,17 +209,26 @@ pub fn publish_price_changes(hub: &FeedHub, m: &MarketState, changes: &[LevelCha
     publish(hub, &both_data_keys(&m.info), &v);
 }
 
-/// A trade: `last_trade_price` then both tokens' `book` snapshots as one JSON array frame.
-pub fn publish_trade(hub: &FeedHub, m: &MarketState, t: &Trade, now_ms: u64) {
-    let asset = &m.info.token_ids[t.token as usize];
+/// A trade print (`size` in micro-shares): `last_trade_price` then both tokens' `book`
+/// snapshots as one JSON array frame.
+pub fn publish_trade(
+    hub: &FeedHub,
+    m: &MarketState,
+    token: Token,
+    taker_side: Side,
+    price: u32,
+    size: u64,
+    now_ms: u64,
+) {
+    let asset = &m.info.token_ids[token as usize];
     let fee_bps = 1000; // legacy informational field, as observed on fee-charging markets
     let ltp = json!({
         "event_type": "last_trade_price",
         "asset_id": asset,
         "market": m.info.condition_id,
-        "price": px(t.price),
-        "size": sz(t.size),
-        "side": t.taker_side.as_str(),
+        "price": px(price),
+        "size": sz6(i64::try_from(size).unwrap_or(i64::MAX)),
+        "side": taker_side.as_str(),
         "fee_rate_bps": fee_bps.to_string(),
         "timestamp": now_ms.to_string(),
     });

@@ -21,11 +21,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha3::{Digest, Keccak256};
 
-use self::crowd::{Crowd, CrowdInputs, CrowdOutput, Phase, Token};
+use self::crowd::{Book, Crowd, CrowdInputs, CrowdOutput, Phase, Token};
 use self::oracle::{AssetOracle, Observation};
 use super::price::AssetSpec;
 use super::ws_server::FeedHub;
 use crate::fixed::write_fixed;
+use crate::sim::exchange::matching::MarketBook;
+use crate::sim::exchange::{
+    engine as exchange_engine, publish as exchange_publish, Exchange, ExchangeOptions,
+};
 
 /// Length class of a market window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +85,8 @@ pub struct PolySimOptions {
     pub rtds_gap_prob: f64,
     /// Delay from a window's end to its `market_resolved`.
     pub resolve_delay_ms: u64,
+    /// The simulated exchange's settings (balances, delays, limits, tolerances).
+    pub exchange: ExchangeOptions,
 }
 
 impl Default for PolySimOptions {
@@ -91,6 +97,7 @@ impl Default for PolySimOptions {
             settlement: SettlementRule::ChainlinkTwap60,
             rtds_gap_prob: 0.02,
             resolve_delay_ms: 2_000,
+            exchange: ExchangeOptions::default(),
         }
     }
 }
@@ -131,7 +138,11 @@ pub struct MarketState {
     /// Last trade (price in milli expressed for the Up token, taker side).
     pub last_trade: Option<(u32, crowd::Side)>,
     /// Last top of book sent per token (for `best_bid_ask`).
-    last_top: [(u32, u32); 2],
+    pub(crate) last_top: [(u32, u32); 2],
+    /// The exchange's book of this market (crowd quotes and user orders, Up-price space).
+    pub book: MarketBook,
+    /// `[Up, Down]` books as last published (micro-share sizes).
+    pub view: [Book; 2],
 }
 
 impl MarketState {
@@ -153,6 +164,8 @@ pub struct PolyState {
     pub settlement: SettlementRule,
     /// Wall time of the last world step.
     pub now_ms: u64,
+    /// The simulated exchange (orders, ledger, keys, trades).
+    pub exchange: Exchange,
 }
 
 impl PolyState {
@@ -313,11 +326,16 @@ impl PolyWorld {
                     resolved_ms: None,
                     last_trade: None,
                     last_top: [(0, 0); 2],
+                    book: MarketBook::default(),
+                    view: [Book::default(), Book::default()],
                 });
             }
         }
         let settlement = st.settlement;
-        for m in st.markets.iter_mut() {
+        let PolyState {
+            markets, exchange, ..
+        } = &mut *st;
+        for m in markets.iter_mut() {
             let Some(ty) = self.types.iter().find(|t| {
                 t.spec
                     == MarketSpec {
@@ -360,7 +378,7 @@ impl PolyWorld {
                     phase: m.phase,
                 };
                 let out = m.crowd.step(&inputs);
-                publish_crowd(&self.hubs.market, m, &out, now_ms);
+                publish_crowd(&self.hubs.market, exchange, m, &out, now_ms);
             }
             if m.winner.is_none() && now_ms >= end_ms + self.opts.resolve_delay_ms {
                 let end_obs = oracle.at(m.info.end_s).or_else(|| oracle.latest());
@@ -373,6 +391,7 @@ impl PolyWorld {
                         Token::Down
                     });
                     m.resolved_ms = Some(now_ms);
+                    exchange_engine::on_resolved(exchange, m, now_ms);
                     market_ws::publish_resolved(&self.hubs.market, m, now_ms);
                 }
             }
@@ -419,29 +438,19 @@ pub fn reference(rule: SettlementRule, obs: &Observation) -> i128 {
     }
 }
 
-fn publish_crowd(hub: &FeedHub, m: &mut MarketState, out: &CrowdOutput, now_ms: u64) {
+fn publish_crowd(
+    hub: &FeedHub,
+    exchange: &mut Exchange,
+    m: &mut MarketState,
+    out: &CrowdOutput,
+    now_ms: u64,
+) {
     if let Some((old, new)) = out.tick_change {
         market_ws::publish_tick_change(hub, &m.info, old, new, now_ms);
     }
-    if !out.changes.is_empty() {
-        market_ws::publish_price_changes(hub, m, &out.changes, now_ms);
-    }
-    for trade in &out.trades {
-        let up_price = match trade.token {
-            Token::Up => trade.price,
-            Token::Down => crowd::ONE - trade.price,
-        };
-        m.last_trade = Some((up_price, trade.taker_side));
-        market_ws::publish_trade(hub, m, trade, now_ms);
-    }
-    for token in [Token::Up, Token::Down] {
-        let book = m.crowd.book(token);
-        let top = (book.best_bid().unwrap_or(0), book.best_ask().unwrap_or(0));
-        if top != m.last_top[token as usize] && top.0 != 0 && top.1 != 0 {
-            m.last_top[token as usize] = top;
-            market_ws::publish_best_bid_ask(hub, m, token, top, now_ms);
-        }
-    }
+    // The crowd's quotes and trades go through the exchange's book; what changed is published.
+    let prints = exchange_engine::on_crowd_step(exchange, m, out, now_ms);
+    exchange_publish::publish_market(exchange, m, &prints, now_ms);
 }
 
 fn keccak(parts: &[&[u8]]) -> [u8; 32] {
@@ -538,6 +547,13 @@ pub fn sz(centi: i64) -> String {
     String::from_utf8_lossy(&b[..n]).into_owned()
 }
 
+/// A size in micro-shares as the venue prints it (`30`, `12.5`, `0.000001`).
+pub fn sz6(micro: i64) -> String {
+    let mut b = [0u8; 40];
+    let n = write_fixed(&mut b, micro, 6).unwrap_or(0);
+    String::from_utf8_lossy(&b[..n]).into_owned()
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for unix seconds (proleptic Gregorian, UTC).
 pub fn iso8601(unix_s: u64) -> String {
     let days = (unix_s / 86_400) as i64;
@@ -589,5 +605,7 @@ mod tests {
         assert_eq!(px(1), "0.001");
         assert_eq!(sz(3000), "30");
         assert_eq!(sz(1250), "12.5");
+        assert_eq!(sz6(12_500_000), "12.5");
+        assert_eq!(sz6(1), "0.000001");
     }
 }

@@ -1,0 +1,763 @@
+//! Order placement, execution and settlement; cancels; the timers (taker delay, GTD expiry,
+//! heartbeat lapses, trade status MATCHED → MINED → CONFIRMED, or RETRYING → FAILED with the
+//! ledger reverted); the crowd's requotes and trades through the book; market resolution.
+//!
+//! Settlement contract (engine-side reconciliation relies on it): a fill of `s` micro-shares at
+//! Up-space price `q` moves `floor(s·q/1000)` micro-pUSD for an Up-token party and the complement
+//! `s − floor(s·q/1000)` for a Down-token party (so mints and merges conserve collateral); a BUY
+//! receives `s` tokens, a SELL gives them; the taker alone pays [`taker_fee`] (BUY: in tokens,
+//! SELL: in collateral); balances move at MATCHED.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::fees::taker_fee;
+use super::heartbeat::Beat;
+use super::ledger::LedgerDelta;
+use super::matching::{Fill, MakerFilter, Party, MICRO_PER_CENTI};
+use super::publish::{publish_market, Print};
+use super::records::{MakerLeg, OrderRecord, OrderStatus, TradeRecord, TradeStatus};
+use super::validate::{
+    check_price_and_size, verify_signature, ParsedOrder, Reject, GTD_MIN_LEAD_S,
+};
+use super::{auth::KeyInfo, Exchange};
+use crate::exec::signing::hex;
+use crate::exec::signing::order::OrderType;
+use crate::sim::polymarket::crowd::{CrowdOutput, Side, Token, ONE};
+use crate::sim::polymarket::MarketState;
+
+/// The answer to an accepted order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub order_id: String,
+    /// `live`, `matched` or `delayed`.
+    pub status: &'static str,
+    /// What the taker gave / received (micro; 0 when nothing matched).
+    pub making: u64,
+    pub taking: u64,
+    pub trade_ids: Vec<String>,
+}
+
+/// Who took liquidity.
+#[derive(Debug, Clone)]
+enum Taker {
+    User(Arc<str>),
+    Crowd,
+}
+
+fn lower_hex(a: &crate::exec::signing::address::Address) -> String {
+    hex::to_0x_string(&a.0)
+}
+
+fn publish_user(ex: &Exchange, owner: &str, condition: &str, v: &Value) {
+    if let Some(hub) = &ex.user_hub {
+        super::user_ws::publish(hub, owner, condition, v);
+    }
+}
+
+fn order_event(ex: &Exchange, id: &str, kind: &str, now_ms: u64) {
+    if let Some(o) = ex.orders.get(id) {
+        publish_user(ex, &o.owner, &o.condition_id, &o.event(kind, now_ms));
+    }
+}
+
+/// Validate, reserve and (unless delayed) execute an order for API key `key`.
+pub fn place(
+    ex: &mut Exchange,
+    markets: &mut [MarketState],
+    key: &KeyInfo,
+    po: &ParsedOrder,
+    now_ms: u64,
+) -> Result<Placed, Reject> {
+    if po.owner != key.creds.api_key {
+        return Err(Reject::Owner);
+    }
+    let digest = verify_signature(po, &key.address)?;
+    let id: Arc<str> = Arc::from(hex::to_0x_string(&digest));
+    if ex.orders.contains_key(&id) {
+        return Err(Reject::Duplicated);
+    }
+    let mi = markets
+        .iter()
+        .position(|m| m.token_of(&po.token_id).is_some())
+        .ok_or(Reject::MarketNotFound)?;
+    let m = &mut markets[mi];
+    let token = m.token_of(&po.token_id).ok_or(Reject::MarketNotFound)?;
+    if m.winner.is_some() || now_ms >= m.info.end_s * 1000 {
+        return Err(Reject::MarketClosed);
+    }
+    let price = check_price_and_size(po, m.crowd.tick())?;
+    let now_s = now_ms / 1000;
+    if po.order_type == OrderType::Gtd && po.expiration < now_s + GTD_MIN_LEAD_S {
+        return Err(Reject::Expiration);
+    }
+    if po.post_only && !matches!(po.order_type, OrderType::Gtc | OrderType::Gtd) {
+        return Err(Reject::PostOnlyType);
+    }
+    if po.post_only && m.book.crosses(token, po.side, price) {
+        return Err(Reject::PostOnlyCrosses);
+    }
+    let maker = lower_hex(&po.maker);
+    let amount = i64::try_from(po.maker_amount).map_err(|_| Reject::Payload)?;
+    let reserved = match po.side {
+        Side::Buy => ex.ledger.reserve_collateral(&maker, amount),
+        Side::Sell => ex.ledger.reserve_tokens(&maker, &po.token_id, amount),
+    };
+    if !reserved {
+        return Err(Reject::Balance);
+    }
+    ex.funders.insert(
+        (key.creds.api_key.clone(), po.signature_type),
+        maker.clone(),
+    );
+    let marketable = m.book.crosses(token, po.side, price);
+    let delayed = marketable && ex.opts.taker_delay_ms > 0;
+    let rec = OrderRecord {
+        id: id.clone(),
+        owner: key.creds.api_key.clone(),
+        maker,
+        condition_id: m.info.condition_id.clone(),
+        token_id: po.token_id.clone(),
+        token,
+        side: po.side,
+        price,
+        original: po.shares(),
+        matched: 0,
+        collateral: po.collateral(),
+        order_type: po.order_type,
+        post_only: po.post_only,
+        expiration: po.expiration,
+        status: if delayed {
+            OrderStatus::Delayed
+        } else {
+            OrderStatus::Live
+        },
+        created_at_s: now_s,
+        trade_ids: Vec::new(),
+        reserved: amount,
+        seq: None,
+    };
+    ex.orders.insert(id.clone(), rec);
+    ex.order_list.push(id.clone());
+    if delayed {
+        ex.delayed
+            .push((id.clone(), now_ms + ex.opts.taker_delay_ms));
+        return Ok(Placed {
+            order_id: id.to_string(),
+            status: "delayed",
+            making: 0,
+            taking: 0,
+            trade_ids: Vec::new(),
+        });
+    }
+    execute(ex, m, &id, now_ms)
+}
+
+/// Close an open order: release its reservation, take it off the book, set `status`.
+fn close(ex: &mut Exchange, m: Option<&mut MarketState>, id: &str, status: OrderStatus) -> bool {
+    let Some(o) = ex.orders.get_mut(id) else {
+        return false;
+    };
+    if !o.status.is_open() {
+        return false;
+    }
+    if let (Some(seq), Some(m)) = (o.seq.take(), m) {
+        m.book.remove(o.token, o.side, o.price, seq);
+    }
+    let reserved = std::mem::take(&mut o.reserved);
+    o.status = status;
+    let (maker, token_id, side) = (o.maker.clone(), o.token_id.clone(), o.side);
+    match side {
+        Side::Buy => ex.ledger.release_collateral(&maker, reserved),
+        Side::Sell => ex.ledger.release_tokens(&maker, &token_id, reserved),
+    }
+    ex.delayed.retain(|(d, _)| &**d != id);
+    true
+}
+
+/// Execute an accepted order now (after its taker delay, if any).
+fn execute(
+    ex: &mut Exchange,
+    m: &mut MarketState,
+    id: &Arc<str>,
+    now_ms: u64,
+) -> Result<Placed, Reject> {
+    let Some(o) = ex.orders.get(id).cloned() else {
+        return Err(Reject::Payload);
+    };
+    let rem = o.remaining();
+    if o.order_type == OrderType::Fok
+        && m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
+    {
+        close(ex, Some(m), id, OrderStatus::Canceled);
+        return Err(Reject::FokKilled);
+    }
+    let fills = m.book.take(o.token, o.side, o.price, rem, MakerFilter::All);
+    if o.order_type == OrderType::Fak && fills.is_empty() {
+        close(ex, Some(m), id, OrderStatus::Canceled);
+        return Err(Reject::FakNoMatch);
+    }
+    let matched_any = !fills.is_empty();
+    let out = settle(
+        ex,
+        m,
+        &Taker::User(id.clone()),
+        o.token,
+        o.side,
+        fills,
+        now_ms,
+    );
+    let Some(o) = ex.orders.get_mut(id) else {
+        return Err(Reject::Payload);
+    };
+    let rem = o.remaining();
+    if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
+        o.status = OrderStatus::Live;
+        o.seq = Some(
+            m.book
+                .rest(Party::User(id.clone()), o.token, o.side, o.price, rem),
+        );
+        order_event(ex, id, "PLACEMENT", now_ms);
+    } else if rem > 0 {
+        // FOK fully filled never gets here; FAK's unfilled rest is killed.
+        close(ex, Some(m), id, OrderStatus::Matched);
+    } else {
+        o.status = OrderStatus::Matched;
+    }
+    publish_market(ex, m, &out.prints, now_ms);
+    Ok(Placed {
+        order_id: id.to_string(),
+        status: if matched_any { "matched" } else { "live" },
+        making: out.making,
+        taking: out.taking,
+        trade_ids: out.trade_ids,
+    })
+}
+
+#[derive(Default)]
+struct Settled {
+    trade_ids: Vec<String>,
+    making: u64,
+    taking: u64,
+    prints: Vec<Print>,
+}
+
+fn notional(token: Token, shares: u64, up_price: u32) -> i64 {
+    let up = u128::from(shares) * u128::from(up_price) / u128::from(ONE);
+    let n = match token {
+        Token::Up => up,
+        Token::Down => u128::from(shares) - up,
+    };
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Apply one user leg to its order record and the ledger; returns the ledger delta.
+fn user_leg(
+    ex: &mut Exchange,
+    id: &str,
+    shares: u64,
+    up_price: u32,
+    fee: i64,
+) -> Option<LedgerDelta> {
+    let o = ex.orders.get_mut(id)?;
+    o.matched += shares;
+    let new_res = o.reserve_for(o.remaining());
+    let release = o.reserved - new_res;
+    o.reserved = new_res;
+    let n = notional(o.token, shares, up_price);
+    let s = i64::try_from(shares).unwrap_or(i64::MAX);
+    let (maker, token_id, side) = (o.maker.clone(), o.token_id.clone(), o.side);
+    let delta = match side {
+        Side::Buy => {
+            ex.ledger.release_collateral(&maker, release);
+            LedgerDelta {
+                account: maker,
+                collateral: -n,
+                tokens: vec![(token_id.clone(), s - fee)],
+                fee_collateral: 0,
+                fee_tokens: if fee > 0 {
+                    vec![(token_id, fee)]
+                } else {
+                    Vec::new()
+                },
+            }
+        }
+        Side::Sell => {
+            ex.ledger.release_tokens(&maker, &token_id, release);
+            LedgerDelta {
+                account: maker,
+                collateral: n - fee,
+                tokens: vec![(token_id, -s)],
+                fee_collateral: fee,
+                fee_tokens: Vec::new(),
+            }
+        }
+    };
+    ex.ledger.apply(&delta);
+    Some(delta)
+}
+
+/// Settle a taker's fills: ledger, order records, trade records (one per price level), user
+/// events; the crowd's consumed quotes are written back to the crowd.
+fn settle(
+    ex: &mut Exchange,
+    m: &mut MarketState,
+    taker: &Taker,
+    token: Token,
+    side: Side,
+    fills: Vec<Fill>,
+    now_ms: u64,
+) -> Settled {
+    let mut out = Settled::default();
+    let mut crowd_keys: Vec<(Token, Side, u32)> = Vec::new();
+    let mut groups: Vec<Vec<Fill>> = Vec::new();
+    for f in fills {
+        match groups.last_mut() {
+            Some(g) if g[0].up_price == f.up_price => g.push(f),
+            _ => groups.push(vec![f]),
+        }
+    }
+    let rate = ex.opts.fee_rate_ppm;
+    for (bucket, group) in groups.into_iter().enumerate() {
+        let up_price = group[0].up_price;
+        let taker_price = group[0].price_on(token);
+        let size: u64 = group.iter().map(|f| f.shares).sum();
+        out.prints.push(Print {
+            token,
+            side,
+            price: taker_price,
+            size,
+        });
+        let any_user = matches!(taker, Taker::User(_))
+            || group
+                .iter()
+                .any(|f| matches!(f.maker.party, Party::User(_)));
+        let mut makers = Vec::new();
+        let mut deltas = Vec::new();
+        for f in &group {
+            let maker_price = f.price_on(f.maker.token);
+            match &f.maker.party {
+                Party::Crowd => {
+                    let key = (f.maker.token, f.maker.side, maker_price);
+                    if !crowd_keys.contains(&key) {
+                        crowd_keys.push(key);
+                    }
+                    makers.push(MakerLeg {
+                        order_id: "crowd".into(),
+                        owner: String::new(),
+                        maker_address: "crowd".into(),
+                        matched: f.shares,
+                        price: maker_price,
+                        token_id: m.info.token_ids[f.maker.token as usize].clone(),
+                        token: f.maker.token,
+                        side: f.maker.side,
+                    });
+                }
+                Party::User(oid) => {
+                    if let Some(d) = user_leg(ex, oid, f.shares, up_price, 0) {
+                        deltas.push(d);
+                    }
+                    if let Some(o) = ex.orders.get_mut(&**oid) {
+                        if o.remaining() == 0 {
+                            o.status = OrderStatus::Matched;
+                            o.seq = None;
+                        }
+                        makers.push(MakerLeg {
+                            order_id: oid.to_string(),
+                            owner: o.owner.clone(),
+                            maker_address: o.maker.clone(),
+                            matched: f.shares,
+                            price: maker_price,
+                            token_id: o.token_id.clone(),
+                            token: o.token,
+                            side: o.side,
+                        });
+                    }
+                }
+            }
+        }
+        let (taker_order_id, taker_owner, taker_address) = match taker {
+            Taker::User(oid) => {
+                let fee = i64::try_from(taker_fee(side, size, taker_price, rate)).unwrap_or(0);
+                if let Some(d) = user_leg(ex, oid, size, up_price, fee) {
+                    match side {
+                        Side::Buy => {
+                            out.making += d.collateral.unsigned_abs();
+                            out.taking += u64::try_from(d.tokens[0].1).unwrap_or(0);
+                        }
+                        Side::Sell => {
+                            out.making += size;
+                            out.taking += u64::try_from(d.collateral).unwrap_or(0);
+                        }
+                    }
+                    deltas.push(d);
+                }
+                let o = ex.orders.get(&**oid);
+                (
+                    oid.to_string(),
+                    o.map(|o| o.owner.clone()),
+                    o.map(|o| o.maker.clone()).unwrap_or_default(),
+                )
+            }
+            Taker::Crowd => ("crowd".to_string(), None, "crowd".to_string()),
+        };
+        if !any_user {
+            continue;
+        }
+        ex.trade_counter += 1;
+        let id = trade_id(ex.trade_counter, &m.info.condition_id, now_ms);
+        let fails = ex.control.take_trade_failure();
+        let trade = TradeRecord {
+            id: id.clone(),
+            taker_order_id,
+            taker_owner,
+            taker_address,
+            condition_id: m.info.condition_id.clone(),
+            token_id: m.info.token_ids[token as usize].clone(),
+            token,
+            side,
+            size,
+            price: taker_price,
+            status: TradeStatus::Matched,
+            match_ms: now_ms,
+            last_update_ms: now_ms,
+            bucket_index: u32::try_from(bucket).unwrap_or(u32::MAX),
+            fee_rate_bps: rate / 100,
+            makers,
+            deltas,
+            fails,
+        };
+        for o in trade.makers.iter().filter(|l| !l.owner.is_empty()) {
+            if let Some(rec) = ex.orders.get_mut(o.order_id.as_str()) {
+                rec.trade_ids.push(id.clone());
+            }
+        }
+        if let Taker::User(oid) = taker {
+            if let Some(rec) = ex.orders.get_mut(&**oid) {
+                rec.trade_ids.push(id.clone());
+            }
+        }
+        for owner in trade.owners() {
+            publish_user(
+                ex,
+                &owner,
+                &trade.condition_id,
+                &trade.event(&owner, now_ms),
+            );
+        }
+        let maker_ids: Vec<String> = trade
+            .makers
+            .iter()
+            .filter(|l| !l.owner.is_empty())
+            .map(|l| l.order_id.clone())
+            .collect();
+        out.trade_ids.push(id);
+        ex.trades.push(trade);
+        for mid in maker_ids {
+            order_event(ex, &mid, "UPDATE", now_ms);
+        }
+    }
+    sync_crowd(m, &crowd_keys);
+    out
+}
+
+fn trade_id(counter: u64, condition: &str, now_ms: u64) -> String {
+    let h = crate::exec::signing::keccak::keccak256(
+        format!("{counter}|{condition}|{now_ms}").as_bytes(),
+    );
+    let x = hex::to_0x_string(&h[..16]);
+    let x = &x[2..];
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// Write the engine's crowd liquidity at `keys` back into the crowd model (whole centi-shares).
+fn sync_crowd(m: &mut MarketState, keys: &[(Token, Side, u32)]) {
+    for &(token, side, price) in keys {
+        let centi = m.book.crowd_size(token, side, price) / MICRO_PER_CENTI;
+        m.book
+            .shrink_crowd(token, side, price, centi * MICRO_PER_CENTI);
+        m.crowd
+            .set_level_external(token, side, price, i64::try_from(centi).unwrap_or(0));
+    }
+}
+
+/// Cancel `id` if `owner` owns it and it is open; publishes the cancellation.
+pub fn cancel(
+    ex: &mut Exchange,
+    markets: &mut [MarketState],
+    owner: &str,
+    id: &str,
+    status: OrderStatus,
+    now_ms: u64,
+) -> Result<(), &'static str> {
+    let Some(o) = ex.orders.get(id) else {
+        return Err("order not found");
+    };
+    if o.owner != owner {
+        return Err("order not found");
+    }
+    if !o.status.is_open() {
+        return Err("order can't be canceled: already matched or canceled");
+    }
+    let cond = o.condition_id.clone();
+    let mi = markets.iter().position(|m| m.info.condition_id == cond);
+    let m = match mi {
+        Some(i) => Some(&mut markets[i]),
+        None => None,
+    };
+    match m {
+        Some(m) => {
+            close(ex, Some(&mut *m), id, status);
+            order_event(ex, id, "CANCELLATION", now_ms);
+            publish_market(ex, m, &[], now_ms);
+        }
+        None => {
+            close(ex, None, id, status);
+            order_event(ex, id, "CANCELLATION", now_ms);
+        }
+    }
+    Ok(())
+}
+
+/// Open order ids of `owner`, optionally only in `market` (condition id) / `asset` (token id).
+pub fn open_orders(
+    ex: &Exchange,
+    owner: &str,
+    market: Option<&str>,
+    asset: Option<&str>,
+) -> Vec<Arc<str>> {
+    ex.order_list
+        .iter()
+        .filter(|id| {
+            ex.orders.get(&***id).is_some_and(|o| {
+                o.owner == owner
+                    && o.status.is_open()
+                    && market.is_none_or(|c| o.condition_id.eq_ignore_ascii_case(c))
+                    && asset.is_none_or(|a| o.token_id == a)
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// Handle a heartbeat.
+pub fn heartbeat(ex: &mut Exchange, api_key: &str, id: &str, now_ms: u64) -> Beat {
+    let timeout = ex.opts.heartbeat_timeout_ms;
+    ex.heartbeats.beat(api_key, id, now_ms, timeout)
+}
+
+/// Timers: due delayed orders, GTD expiry, heartbeat lapses, trade status progress.
+pub fn tick(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
+    let due: Vec<Arc<str>> = ex
+        .delayed
+        .iter()
+        .filter(|(_, t)| *t <= now_ms)
+        .map(|(id, _)| id.clone())
+        .collect();
+    ex.delayed.retain(|(_, t)| *t > now_ms);
+    for id in due {
+        let Some(cond) = ex.orders.get(&id).map(|o| o.condition_id.clone()) else {
+            continue;
+        };
+        match markets.iter_mut().find(|m| m.info.condition_id == cond) {
+            Some(m) => {
+                if execute(ex, m, &id, now_ms).is_err() {
+                    order_event(ex, &id, "CANCELLATION", now_ms);
+                }
+            }
+            None => {
+                close(ex, None, &id, OrderStatus::Canceled);
+            }
+        }
+    }
+    let now_s = now_ms / 1000;
+    let expired: Vec<(String, Arc<str>)> = ex
+        .orders
+        .values()
+        .filter(|o| {
+            o.status.is_open()
+                && o.order_type == OrderType::Gtd
+                && o.expiration.saturating_sub(GTD_MIN_LEAD_S) <= now_s
+        })
+        .map(|o| (o.owner.clone(), o.id.clone()))
+        .collect();
+    for (owner, id) in expired {
+        let _ = cancel(
+            ex,
+            markets,
+            &owner,
+            &id,
+            OrderStatus::CanceledExpired,
+            now_ms,
+        );
+    }
+    for key in ex.heartbeats.lapsed(now_ms) {
+        for id in open_orders(ex, &key, None, None) {
+            let _ = cancel(ex, markets, &key, &id, OrderStatus::Canceled, now_ms);
+        }
+    }
+    advance_trades(ex, now_ms);
+}
+
+fn advance_trades(ex: &mut Exchange, now_ms: u64) {
+    let (mined, confirmed) = (ex.opts.mined_delay_ms, ex.opts.confirmed_delay_ms);
+    let mut changed = Vec::new();
+    for (i, t) in ex.trades.iter_mut().enumerate() {
+        let next = match t.status {
+            TradeStatus::Matched if now_ms >= t.match_ms + mined => Some(if t.fails {
+                TradeStatus::Retrying
+            } else {
+                TradeStatus::Mined
+            }),
+            TradeStatus::Mined | TradeStatus::Retrying
+                if now_ms >= t.match_ms + mined + confirmed =>
+            {
+                Some(if t.fails {
+                    TradeStatus::Failed
+                } else {
+                    TradeStatus::Confirmed
+                })
+            }
+            _ => None,
+        };
+        if let Some(s) = next {
+            t.status = s;
+            t.last_update_ms = now_ms;
+            changed.push(i);
+        }
+    }
+    for i in changed {
+        if ex.trades[i].status == TradeStatus::Failed {
+            let deltas = ex.trades[i].deltas.clone();
+            for d in &deltas {
+                ex.ledger.revert(d);
+            }
+        }
+        let t = &ex.trades[i];
+        for owner in t.owners() {
+            publish_user(ex, &owner, &t.condition_id, &t.event(&owner, now_ms));
+        }
+    }
+}
+
+/// After a crowd step: bring the crowd's resting orders in line with its quotes (new crowd
+/// quantity that crosses user orders trades with them first) and run the crowd's trade intents
+/// through the book at the best visible level. Returns the prints for the market channel.
+pub fn on_crowd_step(
+    ex: &mut Exchange,
+    m: &mut MarketState,
+    out: &CrowdOutput,
+    now_ms: u64,
+) -> Vec<Print> {
+    let mut prints = Vec::new();
+    let mirrored = m.crowd.mirrored();
+    let mut targets: Vec<(Token, Side, u32, u64)> = Vec::new();
+    let tokens: &[Token] = if mirrored {
+        &[Token::Up]
+    } else {
+        &[Token::Up, Token::Down]
+    };
+    for &t in tokens {
+        let b = m.crowd.book(t);
+        for (side, levels) in [(Side::Buy, &b.bids), (Side::Sell, &b.asks)] {
+            for (p, s) in levels {
+                targets.push((
+                    t,
+                    side,
+                    *p,
+                    u64::try_from(*s).unwrap_or(0) * MICRO_PER_CENTI,
+                ));
+            }
+        }
+    }
+    // Decreases and removals first.
+    for (t, side, p, have) in m.book.crowd_levels() {
+        let want = targets
+            .iter()
+            .find(|(tt, ss, pp, _)| *tt == t && *ss == side && *pp == p)
+            .map(|x| x.3)
+            .unwrap_or(0);
+        if want < have {
+            m.book.shrink_crowd(t, side, p, want);
+        }
+    }
+    for (t, side, p, want) in targets {
+        let have = m.book.crowd_size(t, side, p);
+        if want <= have {
+            continue;
+        }
+        let add = want - have;
+        let fills = m.book.take(t, side, p, add, MakerFilter::UsersOnly);
+        let filled: u64 = fills.iter().map(|f| f.shares).sum();
+        if filled < add {
+            m.book.rest(Party::Crowd, t, side, p, add - filled);
+        }
+        if !fills.is_empty() {
+            let s = settle(ex, m, &Taker::Crowd, t, side, fills, now_ms);
+            prints.extend(s.prints);
+            sync_crowd(m, &[(t, side, p)]);
+        }
+    }
+    for trade in &out.trades {
+        let view = m.book.view(trade.token, mirrored);
+        let level = match trade.taker_side {
+            Side::Buy => view.asks.iter().next().map(|(p, s)| (*p, *s)),
+            Side::Sell => view.bids.iter().next_back().map(|(p, s)| (*p, *s)),
+        };
+        let Some((price, avail)) = level else {
+            continue;
+        };
+        let want = (u64::try_from(trade.size).unwrap_or(0) * MICRO_PER_CENTI)
+            .min(u64::try_from(avail).unwrap_or(0));
+        let fills = m.book.take(
+            trade.token,
+            trade.taker_side,
+            price,
+            want,
+            MakerFilter::VisibleOn {
+                token: trade.token,
+                mirrored,
+            },
+        );
+        if !fills.is_empty() {
+            let s = settle(
+                ex,
+                m,
+                &Taker::Crowd,
+                trade.token,
+                trade.taker_side,
+                fills,
+                now_ms,
+            );
+            prints.extend(s.prints);
+        }
+    }
+    prints
+}
+
+/// A market resolved: cancel its open user orders and pay the winning tokens 1 pUSD each.
+pub fn on_resolved(ex: &mut Exchange, m: &mut MarketState, now_ms: u64) {
+    let Some(winner) = m.winner else {
+        return;
+    };
+    let ids: Vec<(String, Arc<str>)> = ex
+        .orders
+        .values()
+        .filter(|o| o.status.is_open() && o.condition_id == m.info.condition_id)
+        .map(|o| (o.owner.clone(), o.id.clone()))
+        .collect();
+    for (_, id) in ids {
+        close(ex, Some(&mut *m), &id, OrderStatus::CanceledMarketResolved);
+        order_event(ex, &id, "CANCELLATION", now_ms);
+    }
+    ex.ledger.resolve(&m.info.token_ids, winner as usize);
+    publish_market(ex, m, &[], now_ms);
+}
