@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use sattebaaz::sim::polymarket::crowd::{Phase, Token};
-use sattebaaz::sim::polymarket::{lock, MarketSpec, PolySimOptions, SettlementRule, WindowKind};
+use sattebaaz::sim::polymarket::{lock, MarketSpec, PolySimOptions, WindowKind};
 use sattebaaz::sim::{SimOptions, Simulator};
 
 /// A window must stay open this long after the session starts (it takes seconds; the margin
@@ -57,10 +57,7 @@ fn start_sim() -> Simulator {
                 asset: "btc".into(),
                 kind: WindowKind::Min15,
             }],
-            window_secs_override: None,
-            settlement: SettlementRule::ChainlinkTwap60,
-            rtds_gap_prob: 0.0,
-            resolve_delay_ms: 1_000,
+            ..PolySimOptions::default()
         },
     )
     .expect("simulator starts")
@@ -126,6 +123,7 @@ fn official_python_clients_trade_on_the_simulator_unmodified() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
+    eprintln!("{stderr}");
     assert!(
         out.status.success() && stdout.contains("all steps passed"),
         "the official clients failed against the simulator ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",

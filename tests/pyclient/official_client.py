@@ -210,6 +210,7 @@ def exercise_v2(url, key, tokens):
             )
             check(dec(t["price"], "trade price") <= 1 - tick, f"trade {t} within our limit")
         bought = sum(dec(t["size"], "trade size") for t in mine)
+        print(f"     taker order {resp['status']}: {bought} shares in {len(mine)} trade(s)")
         check(0 < bought <= min_size, f"{bought} shares bought, at most the {min_size} ordered")
         if matched:
             ids = {t["id"] for t in mine}
@@ -345,6 +346,7 @@ def exercise_sdk(url, key, tokens, v2_api_key):
             )
             check(t.price <= 1 - tick, f"trade {t} within our limit")
         bought = sum(t.size for t in mine)
+        print(f"     taker order {resp.status}: {bought} shares in {len(mine)} trade(s)")
         check(bought >= min_size, f"{bought} shares bought for {min_size} dollars")
         if matched:
             ids = {t.id for t in mine}
