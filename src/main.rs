@@ -278,6 +278,7 @@ fn run_sim(seed: u64, duration: Option<u64>, ca_file: PathBuf, assets: Vec<Strin
     println!("  polymarket rtds        {}", sim.polymarket_rtds_url());
     println!("  gamma                  {}", sim.gamma_url());
     println!("  clob                   {}", sim.clob_url());
+    println!("  polymarket user ws     {}", sim.polymarket_user_url());
     let start = std::time::Instant::now();
     while !signals.stop_requested() {
         if duration.is_some_and(|d| start.elapsed() >= Duration::from_secs(d)) {

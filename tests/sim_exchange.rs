@@ -30,6 +30,9 @@ use tungstenite::Message;
 
 const KEY_A: [u8; 32] = [0x11; 32];
 const KEY_B: [u8; 32] = [0x22; 32];
+/// Funder wallets (any address works for the simulator's ledger).
+const PROXY: &str = "0x96a9892De6A11FE0B18Cf63373B9763055EcA8a6";
+const DEPOSIT_WALLET: &str = "0xd2C50736787e5eeefA6c2E81496AE56d51D6b7B1";
 
 fn start(tag: &str, exchange: ExchangeOptions) -> Simulator {
     let dir = std::env::temp_dir().join(format!("sattebaaz-simex-{tag}-{}", std::process::id()));
@@ -61,9 +64,14 @@ fn options() -> ExchangeOptions {
         taker_delay_ms: 0,
         mined_delay_ms: 150,
         confirmed_delay_ms: 150,
-        heartbeat_timeout_ms: 1_000,
+        heartbeat_timeout_ms: 3_000,
+        // Orders are never limited here; the cancel bucket is small enough to refuse a batch.
         order_rate: BucketSpec {
-            rate_per_s: 200.0,
+            rate_per_s: 1_000.0,
+            burst: 10_000.0,
+        },
+        cancel_rate: BucketSpec {
+            rate_per_s: 100.0,
             burst: 12.0,
         },
         ..ExchangeOptions::default()
@@ -248,35 +256,48 @@ impl Trader {
         order_type: OrderType,
         post_only: bool,
     ) -> (String, String) {
+        self.order_with(token, side, price, size, order_type, |a| {
+            a.post_only = post_only
+        })
+    }
+
+    /// An order whose build arguments `edit` may change (exchange, signature type, funder...).
+    fn order_with(
+        &mut self,
+        token: &str,
+        side: SignSide,
+        price: &str,
+        size: &str,
+        order_type: OrderType,
+        edit: impl FnOnce(&mut OrderBuildArgs<'_>),
+    ) -> (String, String) {
         self.salt += 1;
         let expiration = if order_type == OrderType::Gtd {
             now_s() + 3_600
         } else {
             0
         };
-        let built = order_build(
-            &self.key,
-            &OrderBuildArgs {
-                token_id: token,
-                side,
-                price,
-                size,
-                tick_size: "0.01",
-                neg_risk: false,
-                signature_type: 0,
-                funder: None,
-                salt: self.salt,
-                timestamp_ms: sattebaaz::clock::wall_ms(),
-                expiration,
-                builder: None,
-                metadata: None,
-                order_type,
-                post_only,
-                owner: &self.api_key,
-                key_order: BodyKeyOrder::PyClobClientV2,
-            },
-        )
-        .unwrap();
+        let mut args = OrderBuildArgs {
+            token_id: token,
+            side,
+            price,
+            size,
+            tick_size: "0.01",
+            neg_risk: false,
+            signature_type: 0,
+            funder: None,
+            salt: self.salt,
+            timestamp_ms: sattebaaz::clock::wall_ms(),
+            expiration,
+            builder: None,
+            metadata: None,
+            order_type,
+            post_only: false,
+            owner: &self.api_key,
+            key_order: BodyKeyOrder::PyClobClientV2,
+        };
+        edit(&mut args);
+        let built = order_build(&self.key, &args).unwrap();
         (built.body, built.order_id)
     }
 
@@ -476,35 +497,44 @@ fn orders_rest_validate_cancel_and_faults() {
         );
     }
     // Off-tick: built on the 0.001 grid while the market ticks 0.01.
-    a.salt += 1;
-    let off = order_build(
-        &a.key,
-        &OrderBuildArgs {
-            token_id: &up,
-            side: SignSide::Buy,
-            price: "0.025",
-            size: "10",
-            tick_size: "0.001",
-            neg_risk: false,
-            signature_type: 0,
-            funder: None,
-            salt: a.salt,
-            timestamp_ms: sattebaaz::clock::wall_ms(),
-            expiration: 0,
-            builder: None,
-            metadata: None,
-            order_type: OrderType::Gtc,
-            post_only: false,
-            owner: &a.api_key,
-            key_order: BodyKeyOrder::UnifiedSdk,
-        },
-    )
-    .unwrap();
-    let r = a.post(&mut http, &off.body);
+    let (off, _) = a.order_with(&up, SignSide::Buy, "0.025", "10", OrderType::Gtc, |x| {
+        x.tick_size = "0.001";
+        x.key_order = BodyKeyOrder::UnifiedSdk;
+    });
+    let r = a.post(&mut http, &off);
     assert_eq!(
         r.body["error"],
         "order is invalid. Price breaks minimum tick size rules"
     );
+    // Signed for the neg-risk exchange: the V2 client's cue to refetch `/version`.
+    let (nr, _) = a.order_with(&up, SignSide::Buy, "0.03", "10", OrderType::Gtc, |x| {
+        x.neg_risk = true
+    });
+    assert_eq!(
+        a.post(&mut http, &nr).body["error"],
+        "order_version_mismatch"
+    );
+    // A proxy wallet (type 1) and a deposit wallet (type 3, nested ERC-7739 signature) trade
+    // from their own ledger accounts.
+    for (sig_type, wallet) in [(1u8, PROXY), (3, DEPOSIT_WALLET)] {
+        let (body, _) = a.order_with(&up, SignSide::Buy, "0.02", "10", OrderType::Gtc, |x| {
+            x.signature_type = sig_type;
+            x.funder = Some(wallet);
+        });
+        let r = a.post(&mut http, &body);
+        assert_eq!(r.body["status"], "live", "type {sig_type}: {}", r.body);
+        assert_eq!(sim.ledger_snapshot(wallet).collateral_reserved, 200_000);
+        let r = a
+            .call(
+                &mut http,
+                "GET",
+                &format!("/balance-allowance?asset_type=COLLATERAL&signature_type={sig_type}"),
+                "",
+            )
+            .unwrap();
+        assert_eq!(r.body["balance"], "1000000000000");
+        assert!(r.body["allowances"].is_object());
+    }
     // Signed for the neg-risk exchange → version mismatch; tampered → invalid signature;
     // another key's owner → refused.
     let (body, _) = a.order(&up, SignSide::Buy, "0.03", "10", OrderType::Gtc, false);
@@ -519,6 +549,23 @@ fn orders_rest_validate_cancel_and_faults() {
         a.post(&mut http, &v.to_string()).body["error"],
         "the order owner has to be the owner of the API KEY"
     );
+
+    // Malformed payloads are refused with 400, never a dropped connection.
+    for bad in [
+        "{",
+        "[]",
+        r#"{"order":{"salt":"x"}}"#,
+        r#"{"order":{"salt":1,"maker":7},"owner":"k"}"#,
+        r#"{"order":{"salt":1e400},"owner":"k"}"#,
+    ] {
+        let r = a.call(&mut http, "POST", "/order", bad).expect("an answer");
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.body["error"], "Invalid order payload", "{bad}");
+    }
+    let r = a.call(&mut http, "POST", "/orders", "{}").unwrap();
+    assert_eq!(r.status, 400);
+    let r = a.call(&mut http, "DELETE", "/order", "[1]").unwrap();
+    assert_eq!(r.status, 400);
 
     // Batch: two good legs and a bad one, answered per leg; more than 15 → 400.
     let legs: Vec<Value> = [("0.03", "10"), ("0.04", "10"), ("0.05", "2")]
@@ -571,7 +618,7 @@ fn orders_rest_validate_cancel_and_faults() {
             "",
         )
         .unwrap();
-    assert_eq!(r.body["count"], 3);
+    assert_eq!(r.body["count"], 5);
     assert_eq!(r.body["next_cursor"], "LTE=");
     let r = a
         .call(&mut http, "GET", &format!("/data/order/{id1}"), "")
@@ -599,30 +646,19 @@ fn orders_rest_validate_cancel_and_faults() {
         .unwrap();
     assert!(r.body["not_canceled"][&id1].is_string());
     let r = a.call(&mut http, "DELETE", "/cancel-all", "").unwrap();
-    assert_eq!(r.body["canceled"].as_array().unwrap().len(), 2);
+    assert_eq!(r.body["canceled"].as_array().unwrap().len(), 4);
+    assert_eq!(sim.ledger_snapshot(PROXY).collateral_reserved, 0);
     let snap = sim.ledger_snapshot(&a.account());
     assert_eq!(snap.collateral_reserved, 0);
     assert_eq!(snap.collateral, before.collateral);
 
-    // 429: a batch costing more than the burst (12) is never admitted.
-    let thirteen: Vec<Value> = (0..13)
-        .map(|_| {
-            serde_json::from_str(
-                &a.order(&up, SignSide::Buy, "0.02", "5", OrderType::Gtc, false)
-                    .0,
-            )
-            .unwrap()
-        })
-        .collect();
+    // 429: a cancel batch costing more than the burst (12) is never admitted.
+    let ids: Vec<String> = (0..13).map(|i| format!("0x{i:064x}")).collect();
     let r = a
-        .call(
-            &mut http,
-            "POST",
-            "/orders",
-            &Value::Array(thirteen).to_string(),
-        )
+        .call(&mut http, "DELETE", "/orders", &json!(ids).to_string())
         .unwrap();
     assert_eq!(r.status, 429);
+    assert_eq!(r.body["error"], "Too Many Requests");
     assert!(r
         .headers
         .iter()
@@ -791,7 +827,8 @@ fn fills_user_channel_failed_trades_and_heartbeat() {
     let r = a.post(&mut http, &body);
     assert_eq!(r.body["status"], "live", "{}", r.body);
     let mut b = b;
-    let (body, _) = b.order(&up, SignSide::Buy, &px, "10", OrderType::Fak, false);
+    // B sweeps every ask up to that price; A's order is among them.
+    let (body, _) = b.order(&up, SignSide::Buy, &px, "1000", OrderType::Fak, false);
     let _ = b.post(&mut http, &body);
     let events = read_until(&mut ws, |ev| {
         ev.iter().any(|e| {
@@ -805,9 +842,13 @@ fn fills_user_channel_failed_trades_and_heartbeat() {
         .iter()
         .find(|e| e["event_type"] == "trade" && e["trader_side"] == "MAKER")
         .expect("a MAKER trade event");
-    assert_eq!(maker_trade["maker_orders"][0]["order_id"], sell_id.as_str());
+    assert!(maker_trade["maker_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["order_id"] == sell_id.as_str() && m["matched_amount"] == "10"));
     let after_mm = sim.ledger_snapshot(&a.account());
-    let p = (bid + 10) as i64;
+    let p = bid + 10;
     assert_eq!(
         after_mm.collateral - before_mm.collateral,
         10_000_000 * p / 1000

@@ -305,6 +305,27 @@ impl Simulator {
             .ledger_snapshot(address)
     }
 
+    /// Register (as `GET /auth/derive-api-key` would) and return the API credentials of
+    /// `address` for `nonce`, for tests that skip the L1 round trip.
+    pub fn register_api_key(
+        &self,
+        address: &crate::exec::signing::address::Address,
+        nonce: u64,
+    ) -> exchange::auth::ApiCreds {
+        let creds = exchange::auth::derive_creds(address, nonce);
+        polymarket::lock(&self.polymarket_state)
+            .exchange
+            .keys
+            .insert(
+                creds.api_key.clone(),
+                exchange::auth::KeyInfo {
+                    address: *address,
+                    creds: creds.clone(),
+                },
+            );
+        creds
+    }
+
     /// `https://` base URL of the CLOB REST API.
     pub fn clob_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.clob.addr.port())

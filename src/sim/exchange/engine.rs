@@ -509,10 +509,7 @@ pub fn cancel(
     }
     let cond = o.condition_id.clone();
     let mi = markets.iter().position(|m| m.info.condition_id == cond);
-    let m = match mi {
-        Some(i) => Some(&mut markets[i]),
-        None => None,
-    };
+    let m = mi.map(|i| &mut markets[i]);
     match m {
         Some(m) => {
             close(ex, Some(&mut *m), id, status);
@@ -760,4 +757,278 @@ pub fn on_resolved(ex: &mut Exchange, m: &mut MarketState, now_ms: u64) {
     }
     ex.ledger.resolve(&m.info.token_ids, winner as usize);
     publish_market(ex, m, &[], now_ms);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::signing::amounts::Side as SignSide;
+    use crate::exec::signing::body::BodyKeyOrder;
+    use crate::exec::signing::commands::{order_build, OrderBuildArgs};
+    use crate::exec::signing::signer::EoaSigner;
+    use crate::sim::exchange::auth::derive_creds;
+    use crate::sim::exchange::faults::ExchangeControl;
+    use crate::sim::exchange::matching::MarketBook;
+    use crate::sim::exchange::validate::parse_order;
+    use crate::sim::exchange::ExchangeOptions;
+    use crate::sim::polymarket::crowd::{Book, Crowd, Phase};
+    use crate::sim::polymarket::{MarketInfo, WindowKind};
+
+    const UP: &str =
+        "11111111111111111111111111111111111111111111111111111111111111111111111111111";
+    const DOWN: &str =
+        "22222222222222222222222222222222222222222222222222222222222222222222222222222";
+    const NOW_MS: u64 = 1_800_000_000_000;
+
+    fn market() -> MarketState {
+        MarketState {
+            info: MarketInfo {
+                asset: "btc".into(),
+                kind: WindowKind::Min15,
+                slug: "btc-updown-15m-x".into(),
+                market_id: "1".into(),
+                event_id: "2".into(),
+                condition_id: "0xc0".into(),
+                token_ids: [UP.into(), DOWN.into()],
+                start_s: NOW_MS / 1000 - 100,
+                end_s: NOW_MS / 1000 + 800,
+                listed_ms: 0,
+            },
+            crowd: Crowd::new(1),
+            phase: Phase::Open,
+            strike_e18: None,
+            final_e18: None,
+            winner: None,
+            resolved_ms: None,
+            last_trade: None,
+            last_top: [(0, 0); 2],
+            book: MarketBook::default(),
+            view: [Book::default(), Book::default()],
+        }
+    }
+
+    struct User {
+        secret: [u8; 32],
+        key: KeyInfo,
+        salt: u64,
+    }
+
+    impl User {
+        fn new(b: u8) -> User {
+            let secret = [b; 32];
+            let address = EoaSigner::from_bytes(&secret).unwrap().address();
+            User {
+                secret,
+                key: KeyInfo {
+                    address,
+                    creds: derive_creds(&address, 0),
+                },
+                salt: u64::from(b) << 40,
+            }
+        }
+
+        fn account(&self) -> String {
+            lower_hex(&self.key.address)
+        }
+
+        fn order(
+            &mut self,
+            token: &str,
+            side: SignSide,
+            price: &str,
+            size: &str,
+            t: OrderType,
+            expiration: u64,
+        ) -> ParsedOrder {
+            self.salt += 1;
+            let built = order_build(
+                &self.secret,
+                &OrderBuildArgs {
+                    token_id: token,
+                    side,
+                    price,
+                    size,
+                    tick_size: "0.01",
+                    neg_risk: false,
+                    signature_type: 0,
+                    funder: None,
+                    salt: self.salt,
+                    timestamp_ms: NOW_MS,
+                    expiration,
+                    builder: None,
+                    metadata: None,
+                    order_type: t,
+                    post_only: false,
+                    owner: &self.key.creds.api_key,
+                    key_order: BodyKeyOrder::PyClobClientV2,
+                },
+            )
+            .unwrap();
+            parse_order(&serde_json::from_str(&built.body).unwrap()).unwrap()
+        }
+    }
+
+    fn exchange(taker_delay_ms: u64) -> Exchange {
+        Exchange::new(
+            ExchangeOptions {
+                starting_collateral: 100_000_000,
+                taker_delay_ms,
+                ..ExchangeOptions::default()
+            },
+            Arc::new(ExchangeControl::default()),
+        )
+    }
+
+    #[test]
+    fn delayed_taker_then_a_mint_match_between_two_users() {
+        let mut ex = exchange(50);
+        let mut ms = vec![market()];
+        let (mut a, mut b) = (User::new(1), User::new(2));
+        // A bids 0.40 for Down: not marketable, rests as an Up-space ask at 0.60.
+        let o = a.order(DOWN, SignSide::Buy, "0.40", "10", OrderType::Gtc, 0);
+        let placed = place(&mut ex, &mut ms, &a.key, &o, NOW_MS).unwrap();
+        assert_eq!(placed.status, "live");
+        // B bids 0.60 for Up: marketable, held for the taker delay.
+        let o = b.order(UP, SignSide::Buy, "0.60", "10", OrderType::Gtc, 0);
+        let placed = place(&mut ex, &mut ms, &b.key, &o, NOW_MS).unwrap();
+        assert_eq!(placed.status, "delayed");
+        tick(&mut ex, &mut ms, NOW_MS + 49);
+        assert_eq!(
+            ex.orders[placed.order_id.as_str()].status,
+            OrderStatus::Delayed
+        );
+        tick(&mut ex, &mut ms, NOW_MS + 50);
+        assert_eq!(
+            ex.orders[placed.order_id.as_str()].status,
+            OrderStatus::Matched
+        );
+        // A complete set was minted: A paid 4, B paid 6, each got 10 shares (B, the taker, less
+        // the fee in tokens: 10 × 0.072 × 0.40 = 0.288).
+        let (sa, sb) = (
+            ex.ledger.snapshot(&a.account()),
+            ex.ledger.snapshot(&b.account()),
+        );
+        assert_eq!(sa.collateral, 96_000_000);
+        assert_eq!(sa.tokens[DOWN], 10_000_000);
+        assert_eq!(sb.collateral, 94_000_000);
+        assert_eq!(sb.tokens[UP], 10_000_000 - 288_000);
+        assert_eq!(sb.fees_paid_tokens[UP], 288_000);
+        assert_eq!((sa.collateral_reserved, sb.collateral_reserved), (0, 0));
+        let t = &ex.trades[0];
+        assert_eq!((t.price, t.size, t.side), (600, 10_000_000, Side::Buy));
+        assert_eq!(t.makers[0].price, 400);
+        assert!(ms[0].book.view(Token::Up, true).asks.is_empty());
+    }
+
+    #[test]
+    fn fok_fak_post_only_and_price_improvement() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let (mut a, mut b) = (User::new(3), User::new(4));
+        ex.ledger.apply(&LedgerDelta {
+            account: a.account(),
+            tokens: vec![(UP.into(), 50_000_000)],
+            ..LedgerDelta::default()
+        });
+        for p in ["0.55", "0.56"] {
+            let o = a.order(UP, SignSide::Sell, p, "10", OrderType::Gtc, 0);
+            place(&mut ex, &mut ms, &a.key, &o, NOW_MS).unwrap();
+        }
+        assert_eq!(
+            ex.ledger.snapshot(&a.account()).tokens_reserved[UP],
+            20_000_000
+        );
+        // FOK for more than the 20 crossing shares is killed and releases its reservation.
+        let o = b.order(UP, SignSide::Buy, "0.56", "25", OrderType::Fok, 0);
+        assert_eq!(
+            place(&mut ex, &mut ms, &b.key, &o, NOW_MS),
+            Err(Reject::FokKilled)
+        );
+        assert_eq!(ex.ledger.snapshot(&b.account()).collateral_reserved, 0);
+        // FAK at 0.55 takes the 10 there and kills the rest.
+        let o = b.order(UP, SignSide::Buy, "0.55", "25", OrderType::Fak, 0);
+        let p = place(&mut ex, &mut ms, &b.key, &o, NOW_MS).unwrap();
+        assert_eq!((p.status, p.making), ("matched", 5_500_000));
+        // GTC at 0.60 fills 10 at 0.56 (the maker's price) and rests 5 at 0.60.
+        let o = b.order(UP, SignSide::Buy, "0.60", "15", OrderType::Gtc, 0);
+        let p = place(&mut ex, &mut ms, &b.key, &o, NOW_MS).unwrap();
+        assert_eq!((p.status, p.making), ("matched", 5_600_000));
+        let sb = ex.ledger.snapshot(&b.account());
+        assert_eq!(sb.collateral, 100_000_000 - 5_500_000 - 5_600_000);
+        assert_eq!(sb.collateral_reserved, 3_000_000, "5 resting at 0.60");
+        assert_eq!(ms[0].view[0].bids.get(&600), Some(&5_000_000));
+        assert_eq!(ms[0].view[1].asks.get(&400), Some(&5_000_000));
+        // Post-only crossing is refused; below the bid it rests.
+        let mut o = a.order(UP, SignSide::Sell, "0.60", "5", OrderType::Gtc, 0);
+        o.post_only = true;
+        assert_eq!(
+            place(&mut ex, &mut ms, &a.key, &o, NOW_MS),
+            Err(Reject::PostOnlyCrosses)
+        );
+        // FAK with nothing to match.
+        let o = a.order(UP, SignSide::Sell, "0.90", "5", OrderType::Fak, 0);
+        assert_eq!(
+            place(&mut ex, &mut ms, &a.key, &o, NOW_MS),
+            Err(Reject::FakNoMatch)
+        );
+        // As a maker the seller paid no fee.
+        let sa = ex.ledger.snapshot(&a.account());
+        assert_eq!(sa.collateral, 100_000_000 + 5_500_000 + 5_600_000);
+        assert_eq!(sa.tokens[UP], 30_000_000);
+        // As a SELL taker into B's bid it pays 5 × 0.072 × 0.60 × 0.40 = 0.0864 in collateral.
+        let o = a.order(UP, SignSide::Sell, "0.60", "5", OrderType::Fak, 0);
+        let p = place(&mut ex, &mut ms, &a.key, &o, NOW_MS).unwrap();
+        assert_eq!((p.making, p.taking), (5_000_000, 3_000_000 - 86_400));
+        let sa2 = ex.ledger.snapshot(&a.account());
+        assert_eq!(sa2.collateral - sa.collateral, 3_000_000 - 86_400);
+        assert_eq!(sa2.fees_paid_collateral, 86_400);
+        // B bought 20 as a taker (fees 10 × 0.072 × 0.45 and 10 × 0.072 × 0.44, in tokens) and 5
+        // as a maker (no fee).
+        assert_eq!(
+            ex.ledger.snapshot(&b.account()).tokens[UP],
+            25_000_000 - 324_000 - 316_800
+        );
+    }
+
+    #[test]
+    fn gtd_expiration_rules_and_resolution_payout() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let mut a = User::new(5);
+        let now_s = NOW_MS / 1000;
+        let o = a.order(UP, SignSide::Buy, "0.10", "10", OrderType::Gtd, now_s + 59);
+        assert_eq!(
+            place(&mut ex, &mut ms, &a.key, &o, NOW_MS),
+            Err(Reject::Expiration)
+        );
+        let o = a.order(UP, SignSide::Buy, "0.10", "10", OrderType::Gtd, now_s + 90);
+        let id = place(&mut ex, &mut ms, &a.key, &o, NOW_MS)
+            .unwrap()
+            .order_id;
+        tick(&mut ex, &mut ms, NOW_MS + 29_000);
+        assert_eq!(ex.orders[id.as_str()].status, OrderStatus::Live);
+        // Expires at expiration − 60 s (the security threshold).
+        tick(&mut ex, &mut ms, NOW_MS + 30_000);
+        assert_eq!(ex.orders[id.as_str()].status, OrderStatus::CanceledExpired);
+        assert_eq!(ex.ledger.snapshot(&a.account()).collateral_reserved, 0);
+        // Resolution: winning shares pay 1 pUSD, open orders are cancelled.
+        ex.ledger.apply(&LedgerDelta {
+            account: a.account(),
+            tokens: vec![(DOWN.into(), 7_000_000), (UP.into(), 3_000_000)],
+            ..LedgerDelta::default()
+        });
+        let o = a.order(UP, SignSide::Buy, "0.10", "10", OrderType::Gtc, 0);
+        let id = place(&mut ex, &mut ms, &a.key, &o, NOW_MS)
+            .unwrap()
+            .order_id;
+        ms[0].winner = Some(Token::Down);
+        on_resolved(&mut ex, &mut ms[0], NOW_MS);
+        assert_eq!(
+            ex.orders[id.as_str()].status,
+            OrderStatus::CanceledMarketResolved
+        );
+        let s = ex.ledger.snapshot(&a.account());
+        assert_eq!(s.collateral, 100_000_000 + 7_000_000);
+        assert!(s.tokens.is_empty() && s.collateral_reserved == 0);
+    }
 }

@@ -292,9 +292,9 @@ impl MarketBook {
     /// Every crowd level as `(token, side, price, micro-shares)`.
     pub fn crowd_levels(&self) -> Vec<(Token, Side, u32, u64)> {
         let mut agg: BTreeMap<(u8, u8, u32), u64> = BTreeMap::new();
-        for queue in self.bids.values().chain(self.asks.values()) {
+        for (up, queue) in self.bids.iter().chain(self.asks.iter()) {
             for r in queue.iter().filter(|r| r.party == Party::Crowd) {
-                let p = token_price(r.token, up_of(r, self));
+                let p = token_price(r.token, *up);
                 *agg.entry((r.token as u8, side_u8(r.side), p)).or_default() += r.remaining;
             }
         }
@@ -354,15 +354,6 @@ fn side_u8(s: Side) -> u8 {
         Side::Buy => 0,
         Side::Sell => 1,
     }
-}
-
-/// The Up-space price of the level holding `r` (found by scanning; cold helper).
-fn up_of(r: &Resting, book: &MarketBook) -> u32 {
-    book.levels(up_side(r.token, r.side))
-        .iter()
-        .find(|(_, q)| q.iter().any(|x| x.seq == r.seq))
-        .map(|(p, _)| *p)
-        .unwrap_or(0)
 }
 
 /// The other side.

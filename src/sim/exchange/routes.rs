@@ -68,6 +68,7 @@ pub fn handle(req: &HttpRequest, state: &SharedState) -> Option<HttpResponse> {
                 | ("GET", "/auth/derive-api-key")
                 | ("POST", "/auth/api-key")
                 | ("GET", "/data/orders")
+                | ("GET", "/auth/api-keys")
                 | ("GET", "/data/trades")
                 | ("GET", "/balance-allowance")
                 | ("GET", "/balance-allowance/update")
@@ -391,6 +392,16 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .collect();
             cancel_ids(st, key, &ids, now_ms)
         }
+        ("GET", "/auth/api-keys") => {
+            let keys: Vec<&String> = st
+                .exchange
+                .keys
+                .iter()
+                .filter(|(_, k)| k.address == key.address)
+                .map(|(id, _)| id)
+                .collect();
+            ok(&json!({ "apiKeys": keys }))
+        }
         ("GET", "/data/orders") => {
             let ex = &st.exchange;
             let items: Vec<Value> =
@@ -427,6 +438,14 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .filter(|t| {
                     req.param("asset_id")
                         .is_none_or(|a| t.token_id == a || t.makers.iter().any(|l| l.token_id == a))
+                })
+                .filter(|t| {
+                    req.param("maker_address").is_none_or(|a| {
+                        t.taker_address.eq_ignore_ascii_case(a)
+                            || t.makers
+                                .iter()
+                                .any(|l| l.maker_address.eq_ignore_ascii_case(a))
+                    })
                 })
                 .filter(|t| after.is_none_or(|a| t.match_ms / 1000 >= a))
                 .filter(|t| before.is_none_or(|b| t.match_ms / 1000 <= b))
@@ -482,5 +501,38 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
             }
         }
         _ => err(404, "not found"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_pagination() {
+        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let first = page(items.clone(), 0, 2);
+        assert_eq!(first["data"], json!([0, 1]));
+        assert_eq!(first["next_cursor"], "Mg==");
+        let req = HttpRequest {
+            method: "GET".into(),
+            path: "/data/orders".into(),
+            query: vec![("next_cursor".into(), "Mg==".into())],
+            headers: Vec::new(),
+            body: String::new(),
+        };
+        let second = page(items.clone(), cursor_offset(&req), 2);
+        assert_eq!(second["data"], json!([2, 3]));
+        let last = page(items, 4, 2);
+        assert_eq!(
+            (last["count"].clone(), last["next_cursor"].clone()),
+            (json!(1), json!("LTE="))
+        );
+        // The first cursor `MA==` is offset 0.
+        let req = HttpRequest {
+            query: vec![("next_cursor".into(), "MA==".into())],
+            ..req
+        };
+        assert_eq!(cursor_offset(&req), 0);
     }
 }

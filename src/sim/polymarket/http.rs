@@ -27,6 +27,8 @@ use crate::sim::ws_server::ServiceControl;
 
 /// Largest request head accepted.
 const MAX_REQUEST: usize = 64 * 1024;
+/// Largest request body accepted (a `DELETE /orders` of 3 000 ids fits).
+const MAX_BODY: usize = 1024 * 1024;
 
 /// A parsed request (only what the routes need).
 #[derive(Debug, Clone)]
@@ -191,6 +193,11 @@ fn serve(
                     .and_then(|h| std::str::from_utf8(h.value).ok())
                     .and_then(|v| v.trim().parse::<usize>().ok())
                     .unwrap_or(0);
+                if body_len > MAX_BODY {
+                    let resp = HttpResponse::json(413, &json!({"error": "request body too large"}));
+                    write_response(&mut stream, &resp, true)?;
+                    return Ok(());
+                }
                 if buf.len() < head_len + body_len {
                     // Wait for the body.
                 } else {
@@ -276,6 +283,7 @@ fn write_response(w: &mut impl Write, resp: &HttpResponse, close: bool) -> io::R
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        413 => "Payload Too Large",
         425 => "Too Early",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
