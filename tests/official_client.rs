@@ -5,7 +5,9 @@
 //! live in `tests/pyclient/official_client.py`: API key derivation, books (and their hashes),
 //! price, midpoint, single and batch orders, cancels (one, a batch, all), open orders, a
 //! marketable order filled by the simulated crowd, the resulting trades, the collateral balance
-//! and an order heartbeat. The test fails (never skips) when the virtualenv is missing.
+//! and an order heartbeat. Afterwards the simulator's own records must agree: the wallet's eight
+//! orders are all closed, none of its collateral is still reserved and it holds the bought shares.
+//! The test fails (never skips) when the virtualenv is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,18 +30,25 @@ fn venv_python() -> PathBuf {
     venv.join("bin/python")
 }
 
-/// The well-known test key of the official clients' vectors (an EOA, signature type 0).
-fn test_private_key() -> String {
+/// The well-known test wallet of the official clients' vectors (an EOA, signature type 0): its
+/// private key and its lower-case address.
+fn test_wallet() -> (String, String) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/vectors/polymarket_v2.json"
     );
     let vectors: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path).expect("vectors file")).unwrap();
-    vectors["fixed"]["private_key"]
-        .as_str()
-        .expect("fixed.private_key")
-        .to_string()
+    let field = |name: &str| {
+        vectors["fixed"][name]
+            .as_str()
+            .unwrap_or_else(|| panic!("fixed.{name} in the vectors"))
+            .to_string()
+    };
+    (
+        field("private_key"),
+        field("signer_address").to_ascii_lowercase(),
+    )
 }
 
 fn start_sim() -> Simulator {
@@ -108,6 +117,7 @@ fn official_python_clients_trade_on_the_simulator_unmodified() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pyclient/official_client.py");
     let mut sim = start_sim();
     let tokens = trading_tokens(&sim);
+    let (private_key, wallet) = test_wallet();
     let out = Command::new(&python)
         .arg(&script)
         .arg("--clob-url")
@@ -115,11 +125,10 @@ fn official_python_clients_trade_on_the_simulator_unmodified() {
         .arg("--ca-file")
         .arg(sim.ca_file())
         .args(&tokens)
-        .env("SIM_PRIVATE_KEY", test_private_key())
+        .env("SIM_PRIVATE_KEY", private_key)
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("the virtualenv's python runs");
-    sim.stop();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
@@ -129,4 +138,29 @@ fn official_python_clients_trade_on_the_simulator_unmodified() {
         "the official clients failed against the simulator ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         out.status
     );
+    // The venue's own records agree with what the clients were told: per client one single, two
+    // batched and one marketable order, none still open, no collateral still reserved for them,
+    // and the bought shares held.
+    {
+        let st = lock(&sim.polymarket_state);
+        let orders: Vec<_> = st
+            .exchange
+            .orders
+            .values()
+            .filter(|o| o.maker == wallet)
+            .collect();
+        assert_eq!(orders.len(), 8, "orders of {wallet}: {orders:?}");
+        let open: Vec<_> = orders.iter().filter(|o| o.status.is_open()).collect();
+        assert!(open.is_empty(), "orders left open: {open:?}");
+    }
+    let ledger = sim.ledger_snapshot(&wallet);
+    assert_eq!(ledger.collateral_reserved, 0, "{ledger:?}");
+    assert!(
+        ledger
+            .tokens
+            .get(&tokens[0])
+            .is_some_and(|&shares| shares > 0),
+        "shares of the traded token held: {ledger:?}"
+    );
+    sim.stop();
 }
