@@ -5,6 +5,7 @@ set -euo pipefail
 
 need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "== installing ${need_apt[*]}"
@@ -21,3 +22,6 @@ for comp in rustfmt clippy; do
     rustup component add "$comp"
   fi
 done
+
+# Polymarket's official Python clients for tests/official_client.rs.
+"$(dirname "$0")/pyclient-setup.sh"
