@@ -438,10 +438,11 @@ mod tests {
         assert!(s.fair_up.unwrap() > 0.5);
         // Flow: 4 buys and 2 sells per minute → +1/3.
         assert!((s.bias.components[2] - 1.0 / 3.0).abs() < 1e-12);
-        // Arb: 0.49 + 0.45 = 0.94; fees 0.07·(0.49·0.51 + 0.45·0.55) = 0.034818 → 0.025182,
-        // below LOW's 3c: no signal.
+        // Arb: 0.49 + 0.45 = 0.94; fees at the shipped 0.072, each per-share fee rounded up to
+        // a micro-dollar: 0.0179928 → 0.017993 and 0.01782 → 0.017820; edge 0.06 − 0.035813 =
+        // 0.024187, below LOW's 3c: no signal.
         let arb = s.arb.unwrap();
-        assert_eq!(arb.edge_micro, 25_182);
+        assert_eq!(arb.edge_micro, 24_187);
         assert!(!arb.signal);
         assert_eq!(s.up_mid_micro, Some(485_000));
         assert!(s.compression.width.is_some());
