@@ -601,10 +601,72 @@ pub fn tick(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
             let _ = cancel(ex, markets, &key, &id, OrderStatus::Canceled, now_ms);
         }
     }
-    advance_trades(ex, now_ms);
+    advance_trades(ex, markets, now_ms);
 }
 
-fn advance_trades(ex: &mut Exchange, now_ms: u64) {
+/// A FAILED trade's legs: each user order's `size_matched` goes back down by its leg; a GTC/GTD
+/// order that is still open, or that the trade had fully matched, rests again with its new
+/// remaining size (at the back of its price level) and re-reserves for it; one whose
+/// reservation no longer fits is canceled. Immediate orders (FOK/FAK) stay closed.
+fn revert_order_legs(ex: &mut Exchange, markets: &mut [MarketState], i: usize, now_ms: u64) {
+    let t = &ex.trades[i];
+    let mut legs: Vec<(String, u64)> = t
+        .makers
+        .iter()
+        .filter(|l| !l.owner.is_empty())
+        .map(|l| (l.order_id.clone(), l.matched))
+        .collect();
+    if t.taker_owner.is_some() {
+        legs.push((t.taker_order_id.clone(), t.size));
+    }
+    let cond = t.condition_id.clone();
+    let mut m = markets.iter_mut().find(|m| m.info.condition_id == cond);
+    for (id, shares) in legs {
+        let Some(o) = ex.orders.get_mut(id.as_str()) else {
+            continue;
+        };
+        o.matched = o.matched.saturating_sub(shares);
+        let resting = matches!(o.order_type, OrderType::Gtc | OrderType::Gtd)
+            && (o.status.is_open() || o.status == OrderStatus::Matched)
+            && o.status != OrderStatus::Delayed;
+        if !resting {
+            continue;
+        }
+        let Some(m) = m.as_deref_mut() else {
+            continue;
+        };
+        let (token, side, price) = (o.token, o.side, o.price);
+        if let Some(seq) = o.seq.take() {
+            m.book.remove(token, side, price, seq);
+        }
+        let want = o.reserve_for(o.remaining());
+        let extra = want - o.reserved;
+        let (maker, token_id) = (o.maker.clone(), o.token_id.clone());
+        let fits = extra <= 0
+            || match side {
+                Side::Buy => ex.ledger.reserve_collateral(&maker, extra),
+                Side::Sell => ex.ledger.reserve_tokens(&maker, &token_id, extra),
+            };
+        let Some(o) = ex.orders.get_mut(id.as_str()) else {
+            continue;
+        };
+        if fits {
+            o.reserved = o.reserved.max(want);
+            o.status = OrderStatus::Live;
+            let rem = o.remaining();
+            o.seq = Some(m.book.rest(Party::User(o.id.clone()), token, side, price, rem));
+            order_event(ex, &id, "UPDATE", now_ms);
+        } else {
+            // Not open in the book any more: close it (releases what it still holds).
+            o.status = OrderStatus::Live;
+            close(ex, Some(&mut *m), &id, OrderStatus::Canceled);
+            order_event(ex, &id, "CANCELLATION", now_ms);
+        }
+        publish_market(ex, m, &[], now_ms);
+    }
+}
+
+fn advance_trades(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
     let (mined, confirmed) = (ex.opts.mined_delay_ms, ex.opts.confirmed_delay_ms);
     let mut changed = Vec::new();
     for (i, t) in ex.trades.iter_mut().enumerate() {
@@ -637,6 +699,7 @@ fn advance_trades(ex: &mut Exchange, now_ms: u64) {
             for d in &deltas {
                 ex.ledger.revert(d);
             }
+            revert_order_legs(ex, markets, i, now_ms);
         }
         let t = &ex.trades[i];
         for owner in t.owners() {
