@@ -88,7 +88,8 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     let mut all = batch.clone();
     all.push(single);
     e.run_until("every resting order acked Live", |e| {
-        all.iter().all(|id| e.state(id) == OrderState::Live)
+        all.iter()
+            .all(|id| e.state(id) == OrderState::Live && e.acked(id).is_some())
     });
     for id in &all {
         assert!(
@@ -138,8 +139,19 @@ fn submits_fills_cancels_and_the_ledger_agree() {
         e.state(&gtc),
         OrderState::PartiallyFilled | OrderState::Matched
     ));
+    // Post-only crossing the asks still offered: refused, typed.
+    let po = e.place(&up, Side::Buy, cent(80), 10 * SHARE, OrderType::Gtc, true);
+    e.run_until("post-only answered", |e| e.outcome(&po).is_some());
+    assert!(
+        rejected_with(&e, &po, OrderRejectReason::PostOnlyCrosses),
+        "{:?}",
+        e.outcome(&po)
+    );
+    assert_eq!(e.state(&po), OrderState::Rejected);
+
     // FAK far above the asks and larger than the side: partial fill, the rest killed.
-    let fak = e.place(&up, Side::Buy, cent(95), 50_000 * SHARE, OrderType::Fak, false);
+    // (Below 0.86: our Down bids at 0.05–0.14 are Up asks at 0.86–0.95 and would mint.)
+    let fak = e.place(&up, Side::Buy, cent(80), 50_000 * SHARE, OrderType::Fak, false);
     e.run_until("FAK answered", |e| e.outcome(&fak).is_some());
     match e.outcome(&fak) {
         Some(Seen::Ack {
@@ -156,7 +168,7 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     });
     assert_eq!(e.state(&fak), OrderState::Matched);
     // FOK larger than the book: killed, typed.
-    let fok = e.place(&up, Side::Buy, cent(95), 100_000 * SHARE, OrderType::Fok, false);
+    let fok = e.place(&up, Side::Buy, cent(80), 100_000 * SHARE, OrderType::Fok, false);
     e.run_until("FOK answered", |e| e.outcome(&fok).is_some());
     assert!(
         rejected_with(&e, &fok, OrderRejectReason::FokNotFilled),
@@ -164,16 +176,6 @@ fn submits_fills_cancels_and_the_ledger_agree() {
         e.outcome(&fok)
     );
     assert_eq!(e.state(&fok), OrderState::Rejected);
-    // Post-only crossing the asks: refused, typed.
-    let po = e.place(&up, Side::Buy, cent(95), 10 * SHARE, OrderType::Gtc, true);
-    e.run_until("post-only answered", |e| e.outcome(&po).is_some());
-    assert!(
-        rejected_with(&e, &po, OrderRejectReason::PostOnlyCrosses),
-        "{:?}",
-        e.outcome(&po)
-    );
-    assert_eq!(e.state(&po), OrderState::Rejected);
-
     // 3. Cancel one, cancel many, cancel all.
     e.client.cancel(&single, mono_ns()).unwrap();
     e.run_until("single canceled", |e| {
