@@ -177,16 +177,16 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     );
     assert_eq!(e.state(&fok), OrderState::Rejected);
     // 3. Cancel one, cancel many, cancel all.
-    e.client.cancel(&single, mono_ns()).unwrap();
+    e.cancel(&single);
     e.run_until("single canceled", |e| {
         e.state(&single) == OrderState::Canceled
     });
-    e.client.cancel_many(&batch[..5], mono_ns()).unwrap();
+    e.cancel_many(&batch[..5]);
     e.run_until("five canceled", |e| {
         batch[..5].iter().all(|id| e.state(id) == OrderState::Canceled)
     });
     assert!(batch[5..].iter().all(|id| e.state(id) == OrderState::Live));
-    e.client.cancel_all(mono_ns()).unwrap();
+    e.cancel_all();
     e.run_until("everything canceled", |e| {
         batch.iter().all(|id| e.state(id) == OrderState::Canceled) && !e.state(&gtc).is_open()
     });
@@ -243,7 +243,7 @@ fn unknown_outcomes_are_reconciled_by_hash_and_never_resent() {
     // The late answer, arriving after the timeout, changed nothing.
     e.run_for(Duration::from_millis(200));
     assert_eq!(e.state(&late), OrderState::Live);
-    e.client.cancel_all(mono_ns()).unwrap();
+    e.cancel_all();
     e.run_until("both canceled", |e| {
         e.state(&late) == OrderState::Canceled && e.state(&dropped) == OrderState::Canceled
     });
@@ -283,7 +283,7 @@ fn engine_restart_then_post_only_window() {
     });
     let maker = e.place(&up, Side::Buy, cent(23), 10 * SHARE, OrderType::Gtc, true);
     e.run_until("post-only order Live", |e| e.state(&maker) == OrderState::Live);
-    e.client.cancel(&resting, mono_ns()).unwrap();
+    e.cancel(&resting);
     e.run_until("cancel went through", |e| {
         e.state(&resting) == OrderState::Canceled
     });
@@ -296,7 +296,7 @@ fn engine_restart_then_post_only_window() {
     let normal = e.place(&up, Side::Buy, cent(24), 10 * SHARE, OrderType::Gtc, false);
     e.run_until("normal order Live", |e| e.state(&normal) == OrderState::Live);
     assert_eq!(e.client.counters().engine_restarts, 1);
-    e.client.cancel_all(mono_ns()).unwrap();
+    e.cancel_all();
     e.run_until("all canceled", |e| e.tracker.open_orders() == 0);
     assert_ledger_agrees(&mut e, &sim);
 }
@@ -440,7 +440,7 @@ fn user_channel_drop_is_recovered_by_rest_reconciliation() {
         OrderType::Fak,
         false,
     );
-    e.client.cancel(&resting, mono_ns()).unwrap();
+    e.cancel(&resting);
     e.run_until("FAK and cancel answered over REST", |e| {
         e.outcome(&fak).is_some() && e.state(&resting) == OrderState::Canceled
     });

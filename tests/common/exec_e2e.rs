@@ -20,7 +20,7 @@ use sattebaaz::exec::json::{order_id_text, OrderId};
 use sattebaaz::exec::orders::{FeeParams, OrderState, Tracker, TrackerConfig};
 use sattebaaz::exec::rest::blocking::{self, BlockingClob, BlockingConfig};
 use sattebaaz::exec::rest::client::{CancelKind, ClientConfig, RestClient, RestEvent};
-use sattebaaz::exec::rest::errors::{OrderRejectReason, RestError};
+use sattebaaz::exec::rest::errors::{LocalRefusal, OrderRejectReason, RestError};
 use sattebaaz::exec::rest::requests::LedgerFilter;
 use sattebaaz::exec::rest::responses::OrderStatus;
 use sattebaaz::exec::signing::address::Address;
@@ -433,6 +433,41 @@ impl Engine {
             );
             self.turn();
         }
+    }
+
+    /// Send a request with the order client as soon as a connection is idle (turning the loop
+    /// while every connection is busy or reconnecting).
+    pub fn send(
+        &mut self,
+        what: &str,
+        mut request: impl FnMut(&mut RestClient<TlsStream, TlsConnector>, u64) -> Result<(), RestError>,
+    ) {
+        let give_up = Instant::now() + GIVE_UP_AFTER;
+        loop {
+            match request(&mut self.client, mono_ns()) {
+                Ok(()) => return,
+                Err(RestError::NotSent) | Err(RestError::Refused(LocalRefusal::TooManyInFlight)) => {
+                    assert!(Instant::now() < give_up, "could not send {what}");
+                    self.turn();
+                }
+                Err(e) => panic!("{what}: {e}"),
+            }
+        }
+    }
+
+    /// `DELETE /order`.
+    pub fn cancel(&mut self, id: &OrderId) {
+        self.send("cancel", |c, now| c.cancel(id, now).map(|_| ()));
+    }
+
+    /// `DELETE /orders`.
+    pub fn cancel_many(&mut self, ids: &[OrderId]) {
+        self.send("cancel many", |c, now| c.cancel_many(ids, now).map(|_| ()));
+    }
+
+    /// `DELETE /cancel-all`.
+    pub fn cancel_all(&mut self) {
+        self.send("cancel all", |c, now| c.cancel_all(now).map(|_| ()));
     }
 
     /// Turn for at least `d` (letting venue-side timers run); asserts nothing about time.

@@ -7,6 +7,16 @@
 //! `s − floor(s·q/1000)` for a Down-token party (so mints and merges conserve collateral); a BUY
 //! receives `s` tokens, a SELL gives them; the taker alone pays [`taker_fee`] (BUY: in tokens,
 //! SELL: in collateral); balances move at MATCHED.
+//!
+//! Market BUYs (FOK/FAK BUY): the official clients (py-clob-client-v2, the unified SDK's
+//! `get_market_order_amounts`; protocol notes §3) sign a market BUY as "spend `amount` dollars":
+//! makerAmount = the collateral, takerAmount = makerAmount / p the fewest shares accepted at the
+//! worst price `p`. Like the CTF exchange, which fills the taker's making amount at each maker's
+//! price, the simulator spends the makerAmount at the resting prices, best first, so price
+//! improvement goes to the taker as extra shares (`size_matched` may exceed `original_size`); a
+//! FOK BUY is killed unless the book up to `p` can absorb the whole makerAmount; unspent dust
+//! (under one micro-share's cost) and a FAK's unfilled rest are released. Market SELLs and all
+//! GTC/GTD orders trade shares (a SELL's improvement is more collateral).
 
 use std::sync::Arc;
 
@@ -187,13 +197,24 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    if o.order_type == OrderType::Fok
-        && m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
-    {
+    // A market BUY (FOK/FAK) spends its signed collateral (makerAmount) at the resting prices;
+    // everything else trades shares.
+    let market_buy = o.side == Side::Buy && matches!(o.order_type, OrderType::Fok | OrderType::Fak);
+    let fok_short = if market_buy {
+        m.book.buy_capacity(o.token, o.price, MakerFilter::All) < o.collateral
+    } else {
+        m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
+    };
+    if o.order_type == OrderType::Fok && fok_short {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FokKilled);
     }
-    let fills = m.book.take(o.token, o.side, o.price, rem, MakerFilter::All);
+    let fills = if market_buy {
+        m.book
+            .take_budget(o.token, o.price, o.collateral, MakerFilter::All)
+    } else {
+        m.book.take(o.token, o.side, o.price, rem, MakerFilter::All)
+    };
     if o.order_type == OrderType::Fak && fills.is_empty() {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FakNoMatch);
@@ -212,7 +233,10 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
+    if market_buy {
+        // Done: release what the budget did not spend (dust, or the killed rest of a FAK).
+        close(ex, Some(m), id, OrderStatus::Matched);
+    } else if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
         o.status = OrderStatus::Live;
         o.seq = Some(
             m.book
