@@ -93,7 +93,14 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     });
     for id in &all {
         assert!(
-            matches!(e.acked(id), Some(Seen::Ack { success: true, status: OrderStatus::Live, .. })),
+            matches!(
+                e.acked(id),
+                Some(Seen::Ack {
+                    success: true,
+                    status: OrderStatus::Live,
+                    ..
+                })
+            ),
             "{:?}",
             e.acked(id)
         );
@@ -110,7 +117,10 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     let ask = up_best_ask(&sim, &condition);
     let price_milli = (ask + 20).min(990) / 10 * 10;
     let available = up_fillable(&sim, &condition, price_milli);
-    assert!(available > 0, "the crowd offers Up at or below {price_milli}");
+    assert!(
+        available > 0,
+        "the crowd offers Up at or below {price_milli}"
+    );
     let gtc_size = (available * 2 / SHARE + 100) * SHARE;
     let gtc = e.place(
         &up,
@@ -151,7 +161,14 @@ fn submits_fills_cancels_and_the_ledger_agree() {
 
     // FAK far above the asks and larger than the side: partial fill, the rest killed.
     // (Below 0.86: our Down bids at 0.05–0.14 are Up asks at 0.86–0.95 and would mint.)
-    let fak = e.place(&up, Side::Buy, cent(80), 50_000 * SHARE, OrderType::Fak, false);
+    let fak = e.place(
+        &up,
+        Side::Buy,
+        cent(80),
+        50_000 * SHARE,
+        OrderType::Fak,
+        false,
+    );
     e.run_until("FAK answered", |e| e.outcome(&fak).is_some());
     match e.outcome(&fak) {
         Some(Seen::Ack {
@@ -168,7 +185,14 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     });
     assert_eq!(e.state(&fak), OrderState::Matched);
     // FOK larger than the book: killed, typed.
-    let fok = e.place(&up, Side::Buy, cent(80), 100_000 * SHARE, OrderType::Fok, false);
+    let fok = e.place(
+        &up,
+        Side::Buy,
+        cent(80),
+        100_000 * SHARE,
+        OrderType::Fok,
+        false,
+    );
     e.run_until("FOK answered", |e| e.outcome(&fok).is_some());
     assert!(
         rejected_with(&e, &fok, OrderRejectReason::FokNotFilled),
@@ -183,7 +207,9 @@ fn submits_fills_cancels_and_the_ledger_agree() {
     });
     e.cancel_many(&batch[..5]);
     e.run_until("five canceled", |e| {
-        batch[..5].iter().all(|id| e.state(id) == OrderState::Canceled)
+        batch[..5]
+            .iter()
+            .all(|id| e.state(id) == OrderState::Canceled)
     });
     assert!(batch[5..].iter().all(|id| e.state(id) == OrderState::Live));
     e.cancel_all();
@@ -218,8 +244,12 @@ fn unknown_outcomes_are_reconciled_by_hash_and_never_resent() {
         e.log.contains(&Seen::Reconciled(late, true))
     });
     assert!(
-        matches!(e.log.iter().find(|s| matches!(s, Seen::Unknown(i, _) if *i == late)),
-            Some(Seen::Unknown(_, RestError::OutcomeUnknown(_)))),
+        matches!(
+            e.log
+                .iter()
+                .find(|s| matches!(s, Seen::Unknown(i, _) if *i == late)),
+            Some(Seen::Unknown(_, RestError::OutcomeUnknown(_)))
+        ),
         "{:?}",
         e.log
     );
@@ -256,7 +286,9 @@ fn engine_restart_then_post_only_window() {
     let (up, _down, condition) = next_market(&sim);
     let mut e = Engine::start(&sim, KEY, &[condition.as_str()], EngineSetup::default());
     let resting = e.place(&up, Side::Buy, cent(20), 10 * SHARE, OrderType::Gtc, false);
-    e.run_until("resting order Live", |e| e.state(&resting) == OrderState::Live);
+    e.run_until("resting order Live", |e| {
+        e.state(&resting) == OrderState::Live
+    });
 
     sim.exchange_control
         .inject_restart(Duration::from_millis(1_500), Duration::from_millis(2_500));
@@ -282,7 +314,9 @@ fn engine_restart_then_post_only_window() {
         sim.exchange_control.mode(Instant::now()) == EngineMode::PostOnly
     });
     let maker = e.place(&up, Side::Buy, cent(23), 10 * SHARE, OrderType::Gtc, true);
-    e.run_until("post-only order Live", |e| e.state(&maker) == OrderState::Live);
+    e.run_until("post-only order Live", |e| {
+        e.state(&maker) == OrderState::Live
+    });
     e.cancel(&resting);
     e.run_until("cancel went through", |e| {
         e.state(&resting) == OrderState::Canceled
@@ -294,7 +328,9 @@ fn engine_restart_then_post_only_window() {
             && !e.client.in_post_only_window(mono_ns())
     });
     let normal = e.place(&up, Side::Buy, cent(24), 10 * SHARE, OrderType::Gtc, false);
-    e.run_until("normal order Live", |e| e.state(&normal) == OrderState::Live);
+    e.run_until("normal order Live", |e| {
+        e.state(&normal) == OrderState::Live
+    });
     assert_eq!(e.client.counters().engine_restarts, 1);
     e.cancel_all();
     e.run_until("all canceled", |e| e.tracker.open_orders() == 0);
@@ -329,7 +365,9 @@ fn rate_limited_submit_is_held_and_resent_after_retry_after() {
     });
     // The bucket is empty: this one gets 429 + Retry-After, is held, then sent again.
     let held = e.place(&up, Side::Buy, cent(13), 10 * SHARE, OrderType::Gtc, false);
-    e.run_until("the held order Live", |e| e.state(&held) == OrderState::Live);
+    e.run_until("the held order Live", |e| {
+        e.state(&held) == OrderState::Live
+    });
     assert!(e.client.counters().rate_limited >= 1);
     assert!(e.client.counters().submits_held >= 1);
     assert!(
@@ -353,7 +391,14 @@ fn heartbeat_lapse_cancels_and_a_failed_trade_is_reverted() {
     // 7. Armed heartbeats keep orders alive; when they stop, the venue cancels everything.
     e.beating = true;
     let a = e.place(&up, Side::Buy, cent(20), 10 * SHARE, OrderType::Gtc, false);
-    let b = e.place(&down, Side::Buy, cent(20), 10 * SHARE, OrderType::Gtc, false);
+    let b = e.place(
+        &down,
+        Side::Buy,
+        cent(20),
+        10 * SHARE,
+        OrderType::Gtc,
+        false,
+    );
     e.run_until("orders Live and heartbeats accepted", |e| {
         e.state(&a) == OrderState::Live
             && e.state(&b) == OrderState::Live
@@ -399,7 +444,11 @@ fn heartbeat_lapse_cancels_and_a_failed_trade_is_reverted() {
     assert_eq!(e.tracker.counters().fills_reverted, 1);
     let rec = *e.tracker.get(&fak).unwrap();
     assert_eq!(rec.trade_filled, 0, "the tracker reverted the fill");
-    assert_eq!(sim_matched(&sim, &fak), 0, "the simulator reverted size_matched");
+    assert_eq!(
+        sim_matched(&sim, &fak),
+        0,
+        "the simulator reverted size_matched"
+    );
     let row = e.blocking.order(&fak).unwrap().expect("order row");
     assert_eq!(row.size_matched.0, 0);
     assert!(e.settled());
@@ -445,19 +494,30 @@ fn user_channel_drop_is_recovered_by_rest_reconciliation() {
         e.outcome(&fak).is_some() && e.state(&resting) == OrderState::Canceled
     });
     assert!(
-        matches!(e.outcome(&fak), Some(Seen::Ack { success: true, status: OrderStatus::Matched, .. })),
+        matches!(
+            e.outcome(&fak),
+            Some(Seen::Ack {
+                success: true,
+                status: OrderStatus::Matched,
+                ..
+            })
+        ),
         "{:?}",
         e.outcome(&fak)
     );
     // The trades are final at the venue before the channel comes back.
     e.run_until("simulator trades final", |_| sim_trades_final(&sim));
-    assert!(!trade_log_has_trades(&e), "no trade reached the tracker yet");
+    assert!(
+        !trade_log_has_trades(&e),
+        "no trade reached the tracker yet"
+    );
     assert_eq!(e.tracker.get(&fak).unwrap().trade_filled, 0);
 
     // Reconnect → REST reconciliation brings the tracker to the simulator's state.
     e.drive_channel = true;
     e.run_until("user channel reopened and reconciled", |e| {
-        e.channel.counters().opens > opens && e.channel.ws().state() == sattebaaz::net::ws::WsState::Open
+        e.channel.counters().opens > opens
+            && e.channel.ws().state() == sattebaaz::net::ws::WsState::Open
     });
     assert!(e.reconciled_rows.1 > 0, "REST delivered the missed trades");
     let matched = sim_matched(&sim, &fak);

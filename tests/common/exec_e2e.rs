@@ -446,7 +446,8 @@ impl Engine {
         loop {
             match request(&mut self.client, mono_ns()) {
                 Ok(()) => return,
-                Err(RestError::NotSent) | Err(RestError::Refused(LocalRefusal::TooManyInFlight)) => {
+                Err(RestError::NotSent)
+                | Err(RestError::Refused(LocalRefusal::TooManyInFlight)) => {
                     assert!(Instant::now() < give_up, "could not send {what}");
                     self.turn();
                 }
@@ -733,7 +734,10 @@ pub fn ledger_difference(engine: &Engine, sim: &Simulator) -> Option<String> {
             .keys()
             .any(|k| TokenId::parse(k).unwrap().word() == &t.token);
         if !known && t.confirmed != 0 {
-            return Some(format!("tracker holds {} of a token the simulator does not", t.confirmed));
+            return Some(format!(
+                "tracker holds {} of a token the simulator does not",
+                t.confirmed
+            ));
         }
     }
     None

@@ -348,14 +348,23 @@ mod tests {
             rate_micros: 250_000,
             exponent: 2,
         };
-        assert_eq!(taker_fee_units(Side::Sell, 100_000_000, 500_000, squared), 1_562_500);
-        assert_eq!(taker_fee_units(Side::Buy, 100_000_000, 500_000, squared), 3_125_000);
+        assert_eq!(
+            taker_fee_units(Side::Sell, 100_000_000, 500_000, squared),
+            1_562_500
+        );
+        assert_eq!(
+            taker_fee_units(Side::Buy, 100_000_000, 500_000, squared),
+            3_125_000
+        );
         // Half up at the 5th decimal; no rate, no fee.
         let tiny = FeeParams {
             rate_micros: 20,
             exponent: 1,
         };
         assert_eq!(taker_fee_units(Side::Sell, 1_000_000, 500_000, tiny), 10);
-        assert_eq!(taker_fee_units(Side::Sell, 1_000_000, 500_000, FeeParams::default()), 0);
+        assert_eq!(
+            taker_fee_units(Side::Sell, 1_000_000, 500_000, FeeParams::default()),
+            0
+        );
     }
 }

@@ -757,7 +757,9 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
         let reconciles = self.reconciles.iter().map(|j| j.due_ns);
         // A submit held by a 429 is due when the back-off ends.
         let held = self.outbox.iter().find_map(|s| match s.state {
-            SlotState::Queued { queued_ns } if queued_ns == self.backoff_until_ns => Some(queued_ns),
+            SlotState::Queued { queued_ns } if queued_ns == self.backoff_until_ns => {
+                Some(queued_ns)
+            }
             _ => None,
         });
         queued

@@ -678,7 +678,10 @@ fn revert_order_legs(ex: &mut Exchange, markets: &mut [MarketState], i: usize, n
             o.reserved = o.reserved.max(want);
             o.status = OrderStatus::Live;
             let rem = o.remaining();
-            o.seq = Some(m.book.rest(Party::User(o.id.clone()), token, side, price, rem));
+            o.seq = Some(
+                m.book
+                    .rest(Party::User(o.id.clone()), token, side, price, rem),
+            );
             order_event(ex, &id, "UPDATE", now_ms);
         } else {
             // Not open in the book any more: close it (releases what it still holds).
@@ -1117,5 +1120,94 @@ mod tests {
         let s = ex.ledger.snapshot(&a.account());
         assert_eq!(s.collateral, 100_000_000 + 7_000_000);
         assert!(s.tokens.is_empty() && s.collateral_reserved == 0);
+    }
+
+    #[test]
+    fn market_buy_spends_its_collateral_with_price_improvement_to_the_taker() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let (mut maker, mut taker) = (User::new(3), User::new(4));
+        // Asks: 10 Up at 0.50 and 10 Up at 0.55 from a maker holding the tokens.
+        ex.ledger
+            .account(&maker.account())
+            .tokens
+            .insert(UP.into(), 20_000_000);
+        for (price, size) in [("0.50", "10"), ("0.55", "10")] {
+            let o = maker.order(UP, SignSide::Sell, price, size, OrderType::Gtc, 0);
+            assert_eq!(
+                place(&mut ex, &mut ms, &maker.key, &o, NOW_MS)
+                    .unwrap()
+                    .status,
+                "live"
+            );
+        }
+        // A market BUY limited at 0.60 for $6 (makerAmount 6, takerAmount 10 shares): spends
+        // $5 on 10 at 0.50, then $0.999999 on 1.818181 at 0.55 — more shares than it signed for.
+        let o = taker.order(UP, SignSide::Buy, "0.60", "10", OrderType::Fak, 0);
+        assert_eq!((o.maker_amount, o.taker_amount), (6_000_000, 10_000_000));
+        let before = ex.ledger_snapshot(&taker.account()).collateral;
+        let placed = place(&mut ex, &mut ms, &taker.key, &o, NOW_MS).unwrap();
+        assert_eq!(placed.status, "matched");
+        assert_eq!(placed.making, 5_000_000 + 999_999);
+        let shares = 10_000_000 + 1_818_181;
+        let fees = taker_fee(Side::Buy, 10_000_000, 500, ex.opts.fee_rate_ppm)
+            + taker_fee(Side::Buy, 1_818_181, 550, ex.opts.fee_rate_ppm);
+        assert_eq!(placed.taking, shares - fees);
+        let rec = &ex.orders[placed.order_id.as_str()];
+        assert_eq!((rec.matched, rec.status), (shares, OrderStatus::Matched));
+        let snap = ex.ledger_snapshot(&taker.account());
+        assert_eq!(snap.collateral, before - 5_999_999);
+        assert_eq!(snap.collateral_reserved, 0, "the unspent dust is released");
+        // A FOK BUY the book cannot absorb is killed without trading.
+        let o = taker.order(UP, SignSide::Buy, "0.60", "20", OrderType::Fok, 0);
+        assert_eq!(
+            place(&mut ex, &mut ms, &taker.key, &o, NOW_MS),
+            Err(Reject::FokKilled)
+        );
+    }
+
+    #[test]
+    fn failed_trade_reverts_size_matched_and_rests_the_maker_again() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let (mut maker, mut taker) = (User::new(5), User::new(6));
+        let o = maker.order(UP, SignSide::Buy, "0.40", "10", OrderType::Gtc, 0);
+        let bid = place(&mut ex, &mut ms, &maker.key, &o, NOW_MS).unwrap();
+        ex.control.fail_next_trades(1);
+        ex.ledger
+            .account(&taker.account())
+            .tokens
+            .insert(UP.into(), 10_000_000);
+        let o = taker.order(UP, SignSide::Sell, "0.40", "10", OrderType::Fak, 0);
+        let sold = place(&mut ex, &mut ms, &taker.key, &o, NOW_MS).unwrap();
+        assert_eq!(
+            ex.orders[bid.order_id.as_str()].status,
+            OrderStatus::Matched
+        );
+        let mined = ex.opts.mined_delay_ms;
+        tick(&mut ex, &mut ms, NOW_MS + mined);
+        assert_eq!(ex.trades[0].status, TradeStatus::Retrying);
+        let done = mined + ex.opts.confirmed_delay_ms;
+        tick(&mut ex, &mut ms, NOW_MS + done);
+        assert_eq!(ex.trades[0].status, TradeStatus::Failed);
+        let rec = &ex.orders[bid.order_id.as_str()];
+        assert_eq!((rec.matched, rec.status), (0, OrderStatus::Live));
+        assert_eq!(
+            rec.reserved, 4_000_000,
+            "the bid reserves its collateral again"
+        );
+        assert_eq!(ex.orders[sold.order_id.as_str()].matched, 0);
+        assert_eq!(
+            ms[0]
+                .book
+                .fillable(Token::Up, Side::Sell, 400, MakerFilter::All),
+            10_000_000,
+            "the bid rests again"
+        );
+        let snap = ex.ledger_snapshot(&maker.account());
+        assert_eq!(
+            (snap.collateral, snap.collateral_reserved),
+            (100_000_000, 4_000_000)
+        );
     }
 }

@@ -214,7 +214,11 @@ impl MarketBook {
             .into_iter()
             .filter_map(|p| self.levels(opposite).get(&p).map(|q| (p, q)))
             .map(|(p, q)| {
-                let shares: u64 = q.iter().filter(|r| filter.admits(r)).map(|r| r.remaining).sum();
+                let shares: u64 = q
+                    .iter()
+                    .filter(|r| filter.admits(r))
+                    .map(|r| r.remaining)
+                    .sum();
                 buy_cost(token, shares, p)
             })
             .sum()
