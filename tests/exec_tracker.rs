@@ -384,16 +384,33 @@ fn the_markets_fee_parameters_replace_the_configured_rate_with_the_venues_roundi
     )
     .unwrap();
     // BUY 7 at 0.37: fee 7 × 0.072 × 0.63 = 0.31752 tokens (exact at 5 decimals).
-    t.on_trade_event(&trade("fb", &id_text(&buy), "BUY", 7_000_000, 370_000, "CONFIRMED"))
-        .unwrap();
+    t.on_trade_event(&trade(
+        "fb",
+        &id_text(&buy),
+        "BUY",
+        7_000_000,
+        370_000,
+        "CONFIRMED",
+    ))
+    .unwrap();
     assert_eq!(
         t.positions().token(&token()).confirmed,
         50_000_000 + 7_000_000 - 317_520
     );
-    assert_eq!(t.positions().collateral_confirmed(), 100_000_000 - 2_590_000);
+    assert_eq!(
+        t.positions().collateral_confirmed(),
+        100_000_000 - 2_590_000
+    );
     // SELL 7 at 0.37: 7 × 0.072 × 0.37 × 0.63 = 0.1174824 → 0.11748 (half up at 5 decimals).
-    t.on_trade_event(&trade("fs", &id_text(&sell), "SELL", 7_000_000, 370_000, "CONFIRMED"))
-        .unwrap();
+    t.on_trade_event(&trade(
+        "fs",
+        &id_text(&sell),
+        "SELL",
+        7_000_000,
+        370_000,
+        "CONFIRMED",
+    ))
+    .unwrap();
     assert_eq!(
         t.positions().collateral_confirmed(),
         100_000_000 - 2_590_000 + 2_590_000 - 117_480

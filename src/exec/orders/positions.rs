@@ -86,12 +86,20 @@ pub struct FillLeg {
     /// Taker fee (0 for maker legs): micro-tokens for a BUY, micro-collateral for a SELL
     /// ([`taker_fee_units`]).
     pub fee: u64,
+    /// Round the notional down (the market's first outcome, whose party pays / receives
+    /// `floor(s·p)` under the settlement contract; the complement outcome's is `ceil`).
+    pub round_down: bool,
 }
 
 impl FillLeg {
     /// Collateral this fill costs (BUY) or returns (SELL), before fees.
     pub fn notional(&self) -> u64 {
-        notional_micros(self.size, self.price)
+        if self.round_down {
+            let v = u128::from(self.size) * u128::from(self.price) / 1_000_000;
+            u64::try_from(v).unwrap_or(u64::MAX)
+        } else {
+            notional_micros(self.size, self.price)
+        }
     }
     /// Tokens this fill delivers to us (BUY: size minus the fee taken in tokens).
     pub fn tokens_received(&self) -> u64 {
@@ -315,6 +323,7 @@ mod tests {
             side: Some(Side::Buy),
             size: 100_000_000,
             price: 500_000,
+            round_down: false,
             fee: taker_fee_units(
                 Side::Buy,
                 100_000_000,

@@ -193,6 +193,8 @@ pub struct Tracker {
     positions: Positions,
     /// Per-token fee parameters (`/clob-markets` `fd`), allocated at construction.
     market_fees: Vec<(TokenKey, FeeParams)>,
+    /// Tokens known to be their market's first outcome (notional rounded down).
+    first_outcomes: Vec<TokenKey>,
     reserved_collateral: u64,
     open_orders: usize,
     seq: u64,
@@ -234,6 +236,7 @@ impl Tracker {
             trades: vec![None; config.trade_capacity.max(1)].into_boxed_slice(),
             positions: Positions::new(config.token_capacity),
             market_fees: Vec::with_capacity(config.token_capacity.max(1)),
+            first_outcomes: Vec::with_capacity(config.token_capacity.max(1)),
             reserved_collateral: 0,
             open_orders: 0,
             seq: 0,
@@ -254,6 +257,30 @@ impl Tracker {
             return Err(TrackerError::PositionsFull);
         }
         self.market_fees.push((*token, fee));
+        Ok(())
+    }
+
+    /// Record `token`'s outcome index in its market (`/clob-markets` `t` order): fills of the
+    /// first outcome move `floor(s·p)` collateral, of the second `ceil(s·p)` (the complement),
+    /// as the venue settles them; tokens never recorded round up (conservative).
+    pub fn set_outcome_index(
+        &mut self,
+        token: &TokenKey,
+        index: usize,
+    ) -> Result<(), TrackerError> {
+        let known = self.first_outcomes.iter().position(|t| t == token);
+        match (index, known) {
+            (0, None) => {
+                if self.first_outcomes.len() >= self.first_outcomes.capacity() {
+                    return Err(TrackerError::PositionsFull);
+                }
+                self.first_outcomes.push(*token);
+            }
+            (0, Some(_)) | (_, None) => {}
+            (_, Some(i)) => {
+                self.first_outcomes.swap_remove(i);
+            }
+        }
         Ok(())
     }
 
@@ -676,6 +703,7 @@ impl Tracker {
                     size: ev.size.0,
                     price: ev.price.0,
                     fee,
+                    round_down: self.first_outcomes.contains(&token),
                 };
                 orders[0] = taker_id;
                 n = 1;
@@ -703,6 +731,7 @@ impl Tracker {
                 size: m.matched_amount.0,
                 price: m.price.0,
                 fee: 0,
+                round_down: self.first_outcomes.contains(&token),
             };
             orders[n] = id;
             n += 1;
