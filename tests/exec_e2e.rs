@@ -6,7 +6,7 @@
 //! `/data/orders`; fills against the crowd (GTC partial, FAK partial, FOK killed, post-only
 //! crossing refused with its typed error); cancel one / many / all; answers delayed beyond the
 //! client's timeout and connections dropped after processing, reconciled by order hash and never
-//! POSTed twice; 425 then the post-only window; 429 with `Retry-After` held and resent; the
+//! POSTed twice; the kill switch; 425 then the post-only window; 429 with `Retry-After` held and resent; the
 //! heartbeat dead-man switch; a FAILED trade reverted on both sides; the user channel dropped
 //! while trades happen, recovered by REST reconciliation; and at the end of every test with
 //! fills, the tracker's positions and collateral equal the simulator's ledger exactly (fees
@@ -273,10 +273,11 @@ fn unknown_outcomes_are_reconciled_by_hash_and_never_resent() {
     // The late answer, arriving after the timeout, changed nothing.
     e.run_for(Duration::from_millis(200));
     assert_eq!(e.state(&late), OrderState::Live);
-    e.cancel_all();
-    e.run_until("both canceled", |e| {
-        e.state(&late) == OrderState::Canceled && e.state(&dropped) == OrderState::Canceled
-    });
+    // The kill switch (its own connection) cancels both; the tracker follows its answer.
+    assert_eq!(e.fire_kill_switch(), 2);
+    assert_eq!(e.state(&late), OrderState::Canceled);
+    assert_eq!(e.state(&dropped), OrderState::Canceled);
+    assert!(open_order_ids(&mut e).is_empty());
     assert_ledger_agrees(&mut e, &sim);
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 use sattebaaz::clock::{mono_ns, wall_ms};
 use sattebaaz::discovery::fetch::UrlConnector;
-use sattebaaz::exec::heartbeat::HeartbeatSender;
+use sattebaaz::exec::heartbeat::{HeartbeatSender, KillSwitch};
 use sattebaaz::exec::json::{order_id_text, OrderId};
 use sattebaaz::exec::orders::{FeeParams, OrderState, Tracker, TrackerConfig};
 use sattebaaz::exec::rest::blocking::{self, BlockingClob, BlockingConfig};
@@ -222,6 +222,9 @@ pub struct Engine {
     salt: u64,
     /// Everything the order client reported, in order.
     pub log: Vec<Seen>,
+    clob_url: String,
+    tls: Arc<rustls::ClientConfig>,
+    l2: L2Credentials,
     /// Trade statuses seen on the user channel: (trade id, status).
     pub trade_log: Vec<(String, String)>,
     /// User-channel (re)connections, each followed by a REST reconciliation.
@@ -293,7 +296,7 @@ impl Engine {
         let blocking = blocking::connect(
             &sim.clob_url(),
             Arc::clone(&tls),
-            Some(l2),
+            Some(l2.clone()),
             BlockingConfig::default(),
             backoff,
         )
@@ -322,6 +325,9 @@ impl Engine {
             templates: HashMap::new(),
             salt: u64::from(key[0]) << 40,
             log: Vec::new(),
+            clob_url: sim.clob_url(),
+            tls,
+            l2,
             trade_log: Vec::new(),
             reconnects: 0,
             reconciled_rows: (0, 0),
@@ -470,6 +476,36 @@ impl Engine {
     /// `DELETE /cancel-all`.
     pub fn cancel_all(&mut self) {
         self.send("cancel all", |c, now| c.cancel_all(now).map(|_| ()));
+    }
+
+    /// Fire the kill switch (`DELETE /cancel-all` over its own connection); every order it
+    /// canceled is applied to the tracker. Returns how many were canceled.
+    pub fn fire_kill_switch(&mut self) -> usize {
+        let clob = blocking::connect(
+            &self.clob_url,
+            Arc::clone(&self.tls),
+            Some(self.l2.clone()),
+            BlockingConfig::default(),
+            BackoffPolicy::new(
+                Duration::from_millis(20),
+                2.0,
+                Duration::from_millis(200),
+                0.0,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut kill = KillSwitch::new(clob);
+        let mut canceled = 0;
+        let tracker = &mut self.tracker;
+        kill.fire(|id, refused| {
+            if refused.is_none() {
+                tracker.on_canceled(&id);
+                canceled += 1;
+            }
+        })
+        .expect("kill switch");
+        canceled
     }
 
     /// Turn for at least `d` (letting venue-side timers run); asserts nothing about time.
