@@ -9,8 +9,8 @@
 //! POSTed twice; the kill switch; 425 then the post-only window; 429 with `Retry-After` held and
 //! resent; the heartbeat dead-man switch; a FAILED trade reverted on both sides; the user
 //! channel dropped while trades happen, recovered by REST reconciliation; and at the end of every
-//! test with fills, the tracker's positions and collateral equal the simulator's ledger exactly (fees
-//! included, the fee parameters read from `/clob-markets`).
+//! test with fills, the tracker's positions and collateral equal the simulator's ledger exactly
+//! (fees included, the fee parameters read from `/clob-markets`).
 //!
 //! Every wait is a condition with a generous deadline; no test asserts a duration.
 

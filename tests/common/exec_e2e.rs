@@ -169,6 +169,9 @@ pub fn id_text(id: &OrderId) -> String {
     String::from_utf8(order_id_text(id).to_vec()).unwrap()
 }
 
+/// The order client over TLS.
+pub type OrderClient = RestClient<TlsStream, TlsConnector>;
+
 /// Engine-side tunables of a test.
 #[derive(Clone, Copy, Debug)]
 pub struct EngineSetup {
@@ -447,7 +450,7 @@ impl Engine {
     pub fn send(
         &mut self,
         what: &str,
-        mut request: impl FnMut(&mut RestClient<TlsStream, TlsConnector>, u64) -> Result<(), RestError>,
+        mut request: impl FnMut(&mut OrderClient, u64) -> Result<(), RestError>,
     ) {
         let give_up = Instant::now() + GIVE_UP_AFTER;
         loop {
