@@ -497,6 +497,54 @@ fn rate_limit_backs_off_until_retry_after() {
 }
 
 #[test]
+fn a_short_retry_after_holds_the_submit_and_resends_the_same_bytes() {
+    let t = template();
+    let order = sign(&t, 23);
+    let answer = ack_json(&order.order_id);
+    let server = Server::start(move |_, n| {
+        if n == 1 {
+            Reply::Answer(
+                429,
+                vec![("Retry-After".into(), "1".into())],
+                br#"{"error":"Too Many Requests"}"#.to_vec(),
+            )
+        } else {
+            ok(&answer)
+        }
+    });
+    let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
+    h.tracker
+        .on_signed(
+            order.order_id,
+            *t.token_id().word(),
+            Side::Buy,
+            500_000,
+            10_000_000,
+            false,
+        )
+        .unwrap();
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
+    h.run_until("the held submit answered", |h| !h.seen.is_empty());
+    assert_eq!(
+        h.seen,
+        vec![Seen::Ack(order.order_id, true)],
+        "no failure first"
+    );
+    assert_eq!(
+        h.tracker.get(&order.order_id).unwrap().state,
+        OrderState::Live
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0].body, reqs[1].body, "the same order bytes");
+    assert_l2(&reqs[1]);
+    assert_eq!(h.client.counters().submits_held, 1);
+    assert_eq!(h.client.counters().submits_sent, 2);
+}
+
+#[test]
 fn engine_restart_opens_a_post_only_window_where_cancels_still_go() {
     let server = Server::start(|rec, _| match rec.method.as_str() {
         "POST" => Reply::Answer(425, Vec::new(), b"{}".to_vec()),

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use sattebaaz::exec::events::{MakerOrders, OrderEvent, TradeEvent};
 use sattebaaz::exec::json::{order_id_text, LooseU64, Micros};
-use sattebaaz::exec::orders::{OrderState, Tracker, TrackerConfig, TrackerError};
+use sattebaaz::exec::orders::{FeeParams, OrderState, Tracker, TrackerConfig, TrackerError};
 use sattebaaz::exec::rest::responses::parse_order_response;
 use sattebaaz::exec::signing::amounts::Side;
 use sattebaaz::exec::signing::order::TokenId;
@@ -356,4 +356,65 @@ fn shipped_exec_config_maps_onto_the_components() {
         cfg.exec.heartbeat_interval_ms < 10_000,
         "beats well inside the 10 s switch"
     );
+}
+
+#[test]
+fn the_markets_fee_parameters_replace_the_configured_rate_with_the_venues_rounding() {
+    // Configured fallback 0: without the market's `fd`, no fee.
+    let mut t = tracker(16, 0);
+    let (buy, sell) = ([21u8; 32], [22u8; 32]);
+    t.set_token_balance(&token(), 50_000_000).unwrap();
+    t.on_signed(buy, token(), Side::Buy, 370_000, 7_000_000, true)
+        .unwrap();
+    t.on_signed(sell, token(), Side::Sell, 370_000, 7_000_000, true)
+        .unwrap();
+    assert_eq!(
+        t.fee_params(&token()),
+        FeeParams {
+            rate_micros: 0,
+            exponent: 1
+        }
+    );
+    t.set_market_fee(
+        &token(),
+        FeeParams {
+            rate_micros: 72_000,
+            exponent: 1,
+        },
+    )
+    .unwrap();
+    // BUY 7 at 0.37: fee 7 × 0.072 × 0.63 = 0.31752 tokens (exact at 5 decimals).
+    t.on_trade_event(&trade(
+        "fb",
+        &id_text(&buy),
+        "BUY",
+        7_000_000,
+        370_000,
+        "CONFIRMED",
+    ))
+    .unwrap();
+    assert_eq!(
+        t.positions().token(&token()).confirmed,
+        50_000_000 + 7_000_000 - 317_520
+    );
+    assert_eq!(
+        t.positions().collateral_confirmed(),
+        100_000_000 - 2_590_000
+    );
+    // SELL 7 at 0.37: 7 × 0.072 × 0.37 × 0.63 = 0.1174824 → 0.11748 (half up at 5 decimals).
+    t.on_trade_event(&trade(
+        "fs",
+        &id_text(&sell),
+        "SELL",
+        7_000_000,
+        370_000,
+        "CONFIRMED",
+    ))
+    .unwrap();
+    assert_eq!(
+        t.positions().collateral_confirmed(),
+        100_000_000 - 2_590_000 + 2_590_000 - 117_480
+    );
+    // Other tokens still use the configured rate.
+    assert_eq!(t.fee_params(&[9; 32]).rate_micros, 0);
 }

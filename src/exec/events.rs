@@ -321,12 +321,23 @@ pub struct TradeEvent<'a> {
     pub maker_orders: MakerOrders<'a>,
     /// Split index of a large match.
     pub bucket_index: LooseU64,
-    /// Epoch ms of the match.
-    #[serde(alias = "matchtime")]
+    /// Match time (`match_time`); see [`TradeEvent::matched_at`].
     pub match_time: LooseU64,
+    /// The same under its other spelling (`matchtime`): REST rows may carry both, which a
+    /// serde alias would refuse as a duplicate field.
+    pub matchtime: LooseU64,
 }
 
 impl TradeEvent<'_> {
+    /// The match time, whichever spelling carried it (0 when absent).
+    pub fn matched_at(&self) -> u64 {
+        if self.match_time.0 != 0 {
+            self.match_time.0
+        } else {
+            self.matchtime.0
+        }
+    }
+
     /// The `status` field, classified.
     pub fn trade_status(&self) -> TradeStatus {
         TradeStatus::parse(&self.status)
@@ -495,5 +506,17 @@ mod tests {
             Err(FrameError::Truncated)
         );
         assert_eq!(split_frame(b"PONG", |_| {}), Err(FrameError::NotAnObject));
+    }
+
+    #[test]
+    fn trade_rows_may_carry_both_match_time_spellings() {
+        let both: TradeEvent<'_> = serde_json::from_str(
+            r#"{"id":"t","match_time":"1795838925","matchtime":"1795838925","size":"1"}"#,
+        )
+        .unwrap();
+        assert_eq!(both.matched_at(), 1_795_838_925);
+        let only_other: TradeEvent<'_> =
+            serde_json::from_str(r#"{"id":"t","matchtime":"7"}"#).unwrap();
+        assert_eq!(only_other.matched_at(), 7);
     }
 }

@@ -5,5 +5,5 @@
 pub mod positions;
 pub mod tracker;
 
-pub use positions::{FillLeg, Positions, TokenKey, TokenPosition};
+pub use positions::{FeeParams, FillLeg, Positions, TokenKey, TokenPosition};
 pub use tracker::{OrderRecord, OrderState, Tracker, TrackerConfig, TrackerError};

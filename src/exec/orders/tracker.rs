@@ -15,7 +15,9 @@
 //! most once per status step (REST replays after a reconnect are idempotent); amounts are
 //! integer micro-units.
 
-use super::positions::{notional_micros, taker_fee_micros, FillLeg, Positions, TokenKey};
+use super::positions::{
+    notional_micros, taker_fee_micros, taker_fee_units, FeeParams, FillLeg, Positions, TokenKey,
+};
 use crate::exec::events::{parse_side, OrderEvent, TradeEvent, TradeStatus, VenueOrderStatus};
 use crate::exec::json::{parse_order_id, OrderId};
 use crate::exec::rest::client::RestEvent;
@@ -130,7 +132,8 @@ pub struct TrackerConfig {
     pub trade_capacity: usize,
     /// Tokens with positions.
     pub token_capacity: usize,
-    /// Taker fee rate in micro-units (0.072 → 72_000) used for fills and BUY headroom.
+    /// Taker fee rate in micro-units (0.072 → 72_000) used for BUY headroom, and for fills of
+    /// tokens whose market fee parameters are not known ([`Tracker::set_market_fee`]; exponent 1).
     pub taker_fee_rate_micros: u64,
     /// Our API key (`owner` of our maker legs).
     pub api_key: String,
@@ -188,6 +191,10 @@ pub struct Tracker {
     index: Box<[u32]>,
     trades: Box<[Option<TradeRecord>]>,
     positions: Positions,
+    /// Per-token fee parameters (`/clob-markets` `fd`), allocated at construction.
+    market_fees: Vec<(TokenKey, FeeParams)>,
+    /// Tokens known to be their market's first outcome (notional rounded down).
+    first_outcomes: Vec<TokenKey>,
     reserved_collateral: u64,
     open_orders: usize,
     seq: u64,
@@ -228,12 +235,66 @@ impl Tracker {
             index: vec![EMPTY; index_len].into_boxed_slice(),
             trades: vec![None; config.trade_capacity.max(1)].into_boxed_slice(),
             positions: Positions::new(config.token_capacity),
+            market_fees: Vec::with_capacity(config.token_capacity.max(1)),
+            first_outcomes: Vec::with_capacity(config.token_capacity.max(1)),
             reserved_collateral: 0,
             open_orders: 0,
             seq: 0,
             config,
             counters: TrackerCounters::default(),
         }
+    }
+
+    /// Use `fee` (the market's `/clob-markets` `fd` rate and exponent) for taker fills of
+    /// `token` from now on. [`TrackerError::PositionsFull`] when the table (token capacity) is
+    /// full.
+    pub fn set_market_fee(&mut self, token: &TokenKey, fee: FeeParams) -> Result<(), TrackerError> {
+        if let Some(entry) = self.market_fees.iter_mut().find(|(t, _)| t == token) {
+            entry.1 = fee;
+            return Ok(());
+        }
+        if self.market_fees.len() >= self.market_fees.capacity() {
+            return Err(TrackerError::PositionsFull);
+        }
+        self.market_fees.push((*token, fee));
+        Ok(())
+    }
+
+    /// Record `token`'s outcome index in its market (`/clob-markets` `t` order): fills of the
+    /// first outcome move `floor(s·p)` collateral, of the second `ceil(s·p)` (the complement),
+    /// as the venue settles them; tokens never recorded round up (conservative).
+    pub fn set_outcome_index(
+        &mut self,
+        token: &TokenKey,
+        index: usize,
+    ) -> Result<(), TrackerError> {
+        let known = self.first_outcomes.iter().position(|t| t == token);
+        match (index, known) {
+            (0, None) => {
+                if self.first_outcomes.len() >= self.first_outcomes.capacity() {
+                    return Err(TrackerError::PositionsFull);
+                }
+                self.first_outcomes.push(*token);
+            }
+            (0, Some(_)) | (_, None) => {}
+            (_, Some(i)) => {
+                self.first_outcomes.swap_remove(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// The fee parameters used for taker fills of `token`: the market's when known, else the
+    /// configured rate with exponent 1.
+    pub fn fee_params(&self, token: &TokenKey) -> FeeParams {
+        self.market_fees
+            .iter()
+            .find(|(t, _)| t == token)
+            .map(|(_, f)| *f)
+            .unwrap_or(FeeParams {
+                rate_micros: self.config.taker_fee_rate_micros,
+                exponent: 1,
+            })
     }
 
     /// Counters.
@@ -632,12 +693,17 @@ impl Tracker {
             || taker_id.is_some_and(|id| self.find(&id).is_some());
         if we_take {
             if let Some(token) = token_key(&ev.asset_id) {
+                let side = parse_side(&ev.side);
+                let fee = side.map_or(0, |side| {
+                    taker_fee_units(side, ev.size.0, ev.price.0, self.fee_params(&token))
+                });
                 legs[0] = FillLeg {
                     token,
-                    side: parse_side(&ev.side),
+                    side,
                     size: ev.size.0,
                     price: ev.price.0,
-                    fee: taker_fee_micros(ev.size.0, ev.price.0, self.config.taker_fee_rate_micros),
+                    fee,
+                    round_down: self.first_outcomes.contains(&token),
                 };
                 orders[0] = taker_id;
                 n = 1;
@@ -665,6 +731,7 @@ impl Tracker {
                 size: m.matched_amount.0,
                 price: m.price.0,
                 fee: 0,
+                round_down: self.first_outcomes.contains(&token),
             };
             orders[n] = id;
             n += 1;

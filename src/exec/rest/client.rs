@@ -17,7 +17,11 @@
 //!   truncated answer, 5xx other than 503, a batch answer missing legs) is reported as
 //!   [`RestEvent::OrderUnknown`] and reconciled by `GET /data/order/<digest>` after
 //!   [`ClientConfig::reconcile_delay_ns`] — the order is never sent twice.
-//! * HTTP 429 arms a back-off until `Retry-After` (submits refused meanwhile); 425 and 503 and
+//! * HTTP 429 arms a back-off until `Retry-After` (submits refused meanwhile); a submit refused
+//!   by a 429 (definitely not placed) whose `Retry-After` is within
+//!   [`ClientConfig::max_rate_limit_hold_ns`] is held in its outbox slot and sent again, same
+//!   bytes with fresh L2 headers, when the back-off ends (no event until its answer); a longer
+//!   wait fails it ([`RestEvent::OrderFailed`]). 425 and 503 and
 //!   the "post-only mode" error arm the post-only window (only post-only submits and cancels).
 //!   Cancels are never held back.
 //! * After warm-up, submit and cancel allocate nothing: every buffer (outbox bodies, path and
@@ -69,6 +73,9 @@ pub struct ClientConfig {
     pub max_pending: usize,
     /// JSON key order of order bodies.
     pub key_order: BodyKeyOrder,
+    /// A submit refused with 429 is held and resent after `Retry-After` when that is at most
+    /// this long (ns); 0 never holds.
+    pub max_rate_limit_hold_ns: u64,
 }
 
 impl Default for ClientConfig {
@@ -84,6 +91,7 @@ impl Default for ClientConfig {
             outbox_slots: 8,
             max_pending: 64,
             key_order: BodyKeyOrder::PyClobClientV2,
+            max_rate_limit_hold_ns: 2_000_000_000,
         }
     }
 }
@@ -211,6 +219,8 @@ pub struct ClientCounters {
     pub cancels_sent: u64,
     /// 429 answers.
     pub rate_limited: u64,
+    /// Submits held after a 429 and sent again after the back-off.
+    pub submits_held: u64,
     /// 425 answers.
     pub engine_restarts: u64,
     /// Answers that did not parse.
@@ -465,6 +475,9 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
     /// Send queued outbox slots while connections are idle (oldest first is not guaranteed;
     /// slots are independent orders).
     fn flush(&mut self, now_ns: u64) {
+        if now_ns < self.backoff_until_ns {
+            return;
+        }
         for i in 0..self.outbox.len() {
             if !matches!(self.outbox[i].state, SlotState::Queued { .. }) {
                 continue;
@@ -742,7 +755,15 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             _ => None,
         });
         let reconciles = self.reconciles.iter().map(|j| j.due_ns);
+        // A submit held by a 429 is due when the back-off ends.
+        let held = self.outbox.iter().find_map(|s| match s.state {
+            SlotState::Queued { queued_ns } if queued_ns == self.backoff_until_ns => {
+                Some(queued_ns)
+            }
+            _ => None,
+        });
         queued
+            .chain(held)
             .chain(reconciles)
             .chain(self.pool.next_deadline_ns())
             .min()
@@ -974,6 +995,18 @@ impl Books<'_> {
             }
         };
         self.note_status(view.status, view.retry_after_s, now_ns);
+        if view.status == 429 {
+            let until = *self.backoff_until_ns;
+            if until.saturating_sub(now_ns) <= self.config.max_rate_limit_hold_ns {
+                // Not placed: hold the rendered slot and send it again when the back-off ends
+                // (its expiry counts from then).
+                if let Some(slot) = self.outbox.get_mut(slot_index) {
+                    slot.state = SlotState::Queued { queued_ns: until };
+                }
+                self.counters.submits_held += 1;
+                return;
+            }
+        }
         if let Some(error) = status_error(view.status, view.retry_after_s, view.body) {
             let definite = matches!(
                 error,

@@ -7,6 +7,16 @@
 //! `s − floor(s·q/1000)` for a Down-token party (so mints and merges conserve collateral); a BUY
 //! receives `s` tokens, a SELL gives them; the taker alone pays [`taker_fee`] (BUY: in tokens,
 //! SELL: in collateral); balances move at MATCHED.
+//!
+//! Market BUYs (FOK/FAK BUY): the official clients (py-clob-client-v2, the unified SDK's
+//! `get_market_order_amounts`; protocol notes §3) sign a market BUY as "spend `amount` dollars":
+//! makerAmount = the collateral, takerAmount = makerAmount / p the fewest shares accepted at the
+//! worst price `p`. Like the CTF exchange, which fills the taker's making amount at each maker's
+//! price, the simulator spends the makerAmount at the resting prices, best first, so price
+//! improvement goes to the taker as extra shares (`size_matched` may exceed `original_size`); a
+//! FOK BUY is killed unless the book up to `p` can absorb the whole makerAmount; unspent dust
+//! (under one micro-share's cost) and a FAK's unfilled rest are released. Market SELLs and all
+//! GTC/GTD orders trade shares (a SELL's improvement is more collateral).
 
 use std::sync::Arc;
 
@@ -187,13 +197,24 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    if o.order_type == OrderType::Fok
-        && m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
-    {
+    // A market BUY (FOK/FAK) spends its signed collateral (makerAmount) at the resting prices;
+    // everything else trades shares.
+    let market_buy = o.side == Side::Buy && matches!(o.order_type, OrderType::Fok | OrderType::Fak);
+    let fok_short = if market_buy {
+        m.book.buy_capacity(o.token, o.price, MakerFilter::All) < o.collateral
+    } else {
+        m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
+    };
+    if o.order_type == OrderType::Fok && fok_short {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FokKilled);
     }
-    let fills = m.book.take(o.token, o.side, o.price, rem, MakerFilter::All);
+    let fills = if market_buy {
+        m.book
+            .take_budget(o.token, o.price, o.collateral, MakerFilter::All)
+    } else {
+        m.book.take(o.token, o.side, o.price, rem, MakerFilter::All)
+    };
     if o.order_type == OrderType::Fak && fills.is_empty() {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FakNoMatch);
@@ -212,7 +233,10 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
+    if market_buy {
+        // Done: release what the budget did not spend (dust, or the killed rest of a FAK).
+        close(ex, Some(m), id, OrderStatus::Matched);
+    } else if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
         o.status = OrderStatus::Live;
         o.seq = Some(
             m.book
@@ -601,10 +625,75 @@ pub fn tick(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
             let _ = cancel(ex, markets, &key, &id, OrderStatus::Canceled, now_ms);
         }
     }
-    advance_trades(ex, now_ms);
+    advance_trades(ex, markets, now_ms);
 }
 
-fn advance_trades(ex: &mut Exchange, now_ms: u64) {
+/// A FAILED trade's legs: each user order's `size_matched` goes back down by its leg; a GTC/GTD
+/// order that is still open, or that the trade had fully matched, rests again with its new
+/// remaining size (at the back of its price level) and re-reserves for it; one whose
+/// reservation no longer fits is canceled. Immediate orders (FOK/FAK) stay closed.
+fn revert_order_legs(ex: &mut Exchange, markets: &mut [MarketState], i: usize, now_ms: u64) {
+    let t = &ex.trades[i];
+    let mut legs: Vec<(String, u64)> = t
+        .makers
+        .iter()
+        .filter(|l| !l.owner.is_empty())
+        .map(|l| (l.order_id.clone(), l.matched))
+        .collect();
+    if t.taker_owner.is_some() {
+        legs.push((t.taker_order_id.clone(), t.size));
+    }
+    let cond = t.condition_id.clone();
+    let mut m = markets.iter_mut().find(|m| m.info.condition_id == cond);
+    for (id, shares) in legs {
+        let Some(o) = ex.orders.get_mut(id.as_str()) else {
+            continue;
+        };
+        o.matched = o.matched.saturating_sub(shares);
+        let resting = matches!(o.order_type, OrderType::Gtc | OrderType::Gtd)
+            && (o.status.is_open() || o.status == OrderStatus::Matched)
+            && o.status != OrderStatus::Delayed;
+        if !resting {
+            continue;
+        }
+        let Some(m) = m.as_deref_mut() else {
+            continue;
+        };
+        let (token, side, price) = (o.token, o.side, o.price);
+        if let Some(seq) = o.seq.take() {
+            m.book.remove(token, side, price, seq);
+        }
+        let want = o.reserve_for(o.remaining());
+        let extra = want - o.reserved;
+        let (maker, token_id) = (o.maker.clone(), o.token_id.clone());
+        let fits = extra <= 0
+            || match side {
+                Side::Buy => ex.ledger.reserve_collateral(&maker, extra),
+                Side::Sell => ex.ledger.reserve_tokens(&maker, &token_id, extra),
+            };
+        let Some(o) = ex.orders.get_mut(id.as_str()) else {
+            continue;
+        };
+        if fits {
+            o.reserved = o.reserved.max(want);
+            o.status = OrderStatus::Live;
+            let rem = o.remaining();
+            o.seq = Some(
+                m.book
+                    .rest(Party::User(o.id.clone()), token, side, price, rem),
+            );
+            order_event(ex, &id, "UPDATE", now_ms);
+        } else {
+            // Not open in the book any more: close it (releases what it still holds).
+            o.status = OrderStatus::Live;
+            close(ex, Some(&mut *m), &id, OrderStatus::Canceled);
+            order_event(ex, &id, "CANCELLATION", now_ms);
+        }
+        publish_market(ex, m, &[], now_ms);
+    }
+}
+
+fn advance_trades(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
     let (mined, confirmed) = (ex.opts.mined_delay_ms, ex.opts.confirmed_delay_ms);
     let mut changed = Vec::new();
     for (i, t) in ex.trades.iter_mut().enumerate() {
@@ -637,6 +726,7 @@ fn advance_trades(ex: &mut Exchange, now_ms: u64) {
             for d in &deltas {
                 ex.ledger.revert(d);
             }
+            revert_order_legs(ex, markets, i, now_ms);
         }
         let t = &ex.trades[i];
         for owner in t.owners() {
@@ -1030,5 +1120,94 @@ mod tests {
         let s = ex.ledger.snapshot(&a.account());
         assert_eq!(s.collateral, 100_000_000 + 7_000_000);
         assert!(s.tokens.is_empty() && s.collateral_reserved == 0);
+    }
+
+    #[test]
+    fn market_buy_spends_its_collateral_with_price_improvement_to_the_taker() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let (mut maker, mut taker) = (User::new(3), User::new(4));
+        // Asks: 10 Up at 0.50 and 10 Up at 0.55 from a maker holding the tokens.
+        ex.ledger
+            .account(&maker.account())
+            .tokens
+            .insert(UP.into(), 20_000_000);
+        for (price, size) in [("0.50", "10"), ("0.55", "10")] {
+            let o = maker.order(UP, SignSide::Sell, price, size, OrderType::Gtc, 0);
+            assert_eq!(
+                place(&mut ex, &mut ms, &maker.key, &o, NOW_MS)
+                    .unwrap()
+                    .status,
+                "live"
+            );
+        }
+        // A market BUY limited at 0.60 for $6 (makerAmount 6, takerAmount 10 shares): spends
+        // $5 on 10 at 0.50, then $0.999999 on 1.818181 at 0.55 — more shares than it signed for.
+        let o = taker.order(UP, SignSide::Buy, "0.60", "10", OrderType::Fak, 0);
+        assert_eq!((o.maker_amount, o.taker_amount), (6_000_000, 10_000_000));
+        let before = ex.ledger_snapshot(&taker.account()).collateral;
+        let placed = place(&mut ex, &mut ms, &taker.key, &o, NOW_MS).unwrap();
+        assert_eq!(placed.status, "matched");
+        assert_eq!(placed.making, 5_000_000 + 999_999);
+        let shares = 10_000_000 + 1_818_181;
+        let fees = taker_fee(Side::Buy, 10_000_000, 500, ex.opts.fee_rate_ppm)
+            + taker_fee(Side::Buy, 1_818_181, 550, ex.opts.fee_rate_ppm);
+        assert_eq!(placed.taking, shares - fees);
+        let rec = &ex.orders[placed.order_id.as_str()];
+        assert_eq!((rec.matched, rec.status), (shares, OrderStatus::Matched));
+        let snap = ex.ledger_snapshot(&taker.account());
+        assert_eq!(snap.collateral, before - 5_999_999);
+        assert_eq!(snap.collateral_reserved, 0, "the unspent dust is released");
+        // A FOK BUY the book cannot absorb is killed without trading.
+        let o = taker.order(UP, SignSide::Buy, "0.60", "20", OrderType::Fok, 0);
+        assert_eq!(
+            place(&mut ex, &mut ms, &taker.key, &o, NOW_MS),
+            Err(Reject::FokKilled)
+        );
+    }
+
+    #[test]
+    fn failed_trade_reverts_size_matched_and_rests_the_maker_again() {
+        let mut ex = exchange(0);
+        let mut ms = vec![market()];
+        let (mut maker, mut taker) = (User::new(5), User::new(6));
+        let o = maker.order(UP, SignSide::Buy, "0.40", "10", OrderType::Gtc, 0);
+        let bid = place(&mut ex, &mut ms, &maker.key, &o, NOW_MS).unwrap();
+        ex.control.fail_next_trades(1);
+        ex.ledger
+            .account(&taker.account())
+            .tokens
+            .insert(UP.into(), 10_000_000);
+        let o = taker.order(UP, SignSide::Sell, "0.40", "10", OrderType::Fak, 0);
+        let sold = place(&mut ex, &mut ms, &taker.key, &o, NOW_MS).unwrap();
+        assert_eq!(
+            ex.orders[bid.order_id.as_str()].status,
+            OrderStatus::Matched
+        );
+        let mined = ex.opts.mined_delay_ms;
+        tick(&mut ex, &mut ms, NOW_MS + mined);
+        assert_eq!(ex.trades[0].status, TradeStatus::Retrying);
+        let done = mined + ex.opts.confirmed_delay_ms;
+        tick(&mut ex, &mut ms, NOW_MS + done);
+        assert_eq!(ex.trades[0].status, TradeStatus::Failed);
+        let rec = &ex.orders[bid.order_id.as_str()];
+        assert_eq!((rec.matched, rec.status), (0, OrderStatus::Live));
+        assert_eq!(
+            rec.reserved, 4_000_000,
+            "the bid reserves its collateral again"
+        );
+        assert_eq!(ex.orders[sold.order_id.as_str()].matched, 0);
+        assert_eq!(
+            ms[0]
+                .book
+                .fillable(Token::Up, Side::Sell, 400, MakerFilter::All),
+            10_000_000,
+            "the bid rests again"
+        );
+        let snap = ex.ledger_snapshot(&maker.account());
+        assert_eq!(
+            (snap.collateral, snap.collateral_reserved),
+            (100_000_000, 4_000_000)
+        );
     }
 }

@@ -1,8 +1,12 @@
 //! Per-signer token buckets for trading requests (protocol §9): an order bucket (a batch of n
-//! costs n) and a cancel bucket (cost 1 per id; cancel-all costs 1). A request costing more than
-//! the bucket's burst is never admitted. Refusals answer 429 with `Retry-After` (seconds).
+//! costs n) and a cancel bucket (cost 1 per id; cancel-all / cancel-market-orders cost
+//! 1 + number cancelled: admitted on the 1, then [`RateLimiter::charge`]d the rest, which may
+//! leave the bucket in debt so a kill switch is never refused for canceling much). A request
+//! costing more than the bucket's burst is never admitted. Refusals answer 429 with
+//! `Retry-After` (seconds).
 //!
-//! Invariant: a bucket never holds more than its burst; time only refills (monotonic clock).
+//! Invariant: a bucket never holds more than its burst nor owes more than its burst; time only
+//! refills (monotonic clock).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -86,6 +90,27 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// Take `cost` more tokens from an admitted request's bucket without refusing: the bucket
+    /// may go into debt (at most its burst), delaying later requests.
+    pub fn charge(&mut self, signer: &str, kind: BucketKind, cost: f64, now: Instant) {
+        let spec = match kind {
+            BucketKind::Orders => self.orders,
+            BucketKind::Cancels => self.cancels,
+        };
+        let b = self
+            .buckets
+            .entry((signer.to_ascii_lowercase(), kind))
+            .or_insert(Bucket {
+                tokens: spec.burst,
+                at: now,
+            });
+        let dt = now.saturating_duration_since(b.at).as_secs_f64();
+        b.tokens = ((b.tokens + dt * spec.rate_per_s).min(spec.burst) - cost).max(-spec.burst);
+        b.at = now;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +138,14 @@ mod tests {
                 1.0,
                 t0 + Duration::from_millis(500)
             )
+            .is_ok());
+        // A cancel-all's charge puts the bucket in debt: the next request waits for the refill.
+        let t1 = t0 + Duration::from_secs(100);
+        assert!(rl.admit("0xd", BucketKind::Cancels, 1.0, t1).is_ok());
+        rl.charge("0xd", BucketKind::Cancels, 4.0, t1);
+        assert_eq!(rl.admit("0xd", BucketKind::Cancels, 1.0, t1), Err(2));
+        assert!(rl
+            .admit("0xd", BucketKind::Cancels, 1.0, t1 + Duration::from_secs(2))
             .is_ok());
         // More than the burst is never admitted, even with a full bucket.
         assert!(rl

@@ -98,7 +98,8 @@ pub struct OrderRecord {
 impl OrderRecord {
     /// Unfilled micro-shares.
     pub fn remaining(&self) -> u64 {
-        self.original - self.matched
+        // A market BUY may match more shares than its takerAmount (price improvement).
+        self.original.saturating_sub(self.matched)
     }
 
     /// The reservation for `rem` unfilled shares: tokens for SELL; for BUY the order's collateral

@@ -383,6 +383,7 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .get("asset_id")
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty());
+            // Cost 1 + number cancelled (§9): admitted on the 1, charged the rest.
             if let Some(r) = limited(st, key, BucketKind::Cancels, 1) {
                 return r;
             }
@@ -390,6 +391,13 @@ fn private(req: &HttpRequest, st: &mut PolyState, key: &KeyInfo, now_ms: u64) ->
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
+            let signer = hex::to_0x_string(&key.address.0);
+            st.exchange.limiter.charge(
+                &signer,
+                BucketKind::Cancels,
+                ids.len() as f64,
+                Instant::now(),
+            );
             cancel_ids(st, key, &ids, now_ms)
         }
         ("GET", "/auth/api-keys") => {

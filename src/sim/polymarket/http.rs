@@ -419,7 +419,7 @@ pub fn route(api: Api, req: &HttpRequest, state: &SharedState) -> HttpResponse {
         }
         (Api::Clob, p) if p.starts_with("/clob-markets/") => {
             match st.by_condition(&p["/clob-markets/".len()..]) {
-                Some(m) => HttpResponse::json(200, &clob_market(m)),
+                Some(m) => HttpResponse::json(200, &clob_market(m, st.exchange.opts.fee_rate_ppm)),
                 None => HttpResponse::json(404, &json!({"error": "market not found"})),
             }
         }
@@ -485,13 +485,14 @@ pub fn summary_hash(book: &Value) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn clob_market(m: &MarketState) -> Value {
+/// `/clob-markets/<c>`; `fd.r` is the exchange's configured taker fee rate (what it charges).
+fn clob_market(m: &MarketState, fee_rate_ppm: u64) -> Value {
     json!({
         "c": m.info.condition_id,
         "t": [{"t": m.info.token_ids[0], "o": "Up"}, {"t": m.info.token_ids[1], "o": "Down"}],
         "mts": f64::from(m.crowd.tick()) / f64::from(ONE),
         "nr": false,
-        "fd": {"r": 0.072, "e": 1, "to": true},
+        "fd": {"r": fee_rate_ppm as f64 / 1_000_000.0, "e": 1, "to": true},
         "mbf": 1000,
         "tbf": 1000,
     })
