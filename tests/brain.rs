@@ -126,7 +126,11 @@ fn the_kill_switch_cancels_all_over_its_own_connection_while_the_hot_thread_is_s
         t0,
         1_000_000_000,
     );
-    assert!(monitor.on_start(), "start-up cancel-all: {:?}", monitor.last_error());
+    assert!(
+        monitor.on_start(),
+        "start-up cancel-all: {:?}",
+        monitor.last_error()
+    );
     let inputs = MonitorInputs {
         equity_micro: 1_000_000_000,
         exposure_micro: 0,
@@ -169,7 +173,13 @@ fn market_risk() -> MarketRisk {
     }
 }
 
-fn intent(strategy: StrategyId, outcome: Outcome, price: i64, size: i64, group: u32) -> OrderIntent {
+fn intent(
+    strategy: StrategyId,
+    outcome: Outcome,
+    price: i64,
+    size: i64,
+    group: u32,
+) -> OrderIntent {
     OrderIntent {
         strategy,
         reason: Reason::ArbOpen,
@@ -241,11 +251,29 @@ fn the_pretrade_check_and_a_warm_round_allocate_nothing() {
     let fill = |buf: &mut IntentBuf| {
         buf.clear();
         buf.push_order(intent(StrategyId::Arb, Outcome::Up, 450_000, 20_000_000, 5));
-        buf.push_order(intent(StrategyId::Arb, Outcome::Down, 480_000, 20_000_000, 5));
+        buf.push_order(intent(
+            StrategyId::Arb,
+            Outcome::Down,
+            480_000,
+            20_000_000,
+            5,
+        ));
         buf.push_order(intent(StrategyId::Lag, Outcome::Up, 450_000, 10_000_000, 0));
-        buf.push_order(intent(StrategyId::Lag, Outcome::Down, 470_000, 10_000_000, 0));
+        buf.push_order(intent(
+            StrategyId::Lag,
+            Outcome::Down,
+            470_000,
+            10_000_000,
+            0,
+        ));
         buf.push_order(intent(StrategyId::Lag, Outcome::Up, 520_000, 80_000_000, 0));
-        buf.push_order(intent(StrategyId::Lag, Outcome::Down, 530_000, 500_000_000, 0));
+        buf.push_order(intent(
+            StrategyId::Lag,
+            Outcome::Down,
+            530_000,
+            500_000_000,
+            0,
+        ));
     };
     fill(&mut buf);
     let warm = orch.round(&mut buf, &inputs, &alloc, &shared);
@@ -288,7 +316,14 @@ fn the_shipped_sections_hold_the_spec_numbers() {
     assert_eq!(c.risk.max_directional_bps, 500);
     assert_eq!(c.risk.daily_loss_bps, 1_000);
     assert_eq!(c.risk.pause_ms, 3_600_000);
-    assert_eq!((c.risk.loss_streak, c.risk.streak_size_bps, c.risk.streak_trades), (5, 5_000, 10));
+    assert_eq!(
+        (
+            c.risk.loss_streak,
+            c.risk.streak_size_bps,
+            c.risk.streak_trades
+        ),
+        (5, 5_000, 10)
+    );
     assert_eq!(c.risk.monitor_interval_ms, 500);
     assert_eq!(c.allocator.tier_shares_bps[1], [5_000, 2_000, 3_000, 0, 0]);
 }
@@ -296,8 +331,14 @@ fn the_shipped_sections_hold_the_spec_numbers() {
 #[test]
 fn bad_values_are_rejected_naming_the_key() {
     let e = errors_after("lifecycle", |t| {
-        t.insert("bounds_5m_s".into(), toml::Value::try_from([5, 30, 20, 240, 270]).unwrap());
-        t.insert("bounds_15m_s".into(), toml::Value::try_from([15, 90, 600, 780, 900]).unwrap());
+        t.insert(
+            "bounds_5m_s".into(),
+            toml::Value::try_from([5, 30, 20, 240, 270]).unwrap(),
+        );
+        t.insert(
+            "bounds_15m_s".into(),
+            toml::Value::try_from([15, 90, 600, 780, 900]).unwrap(),
+        );
         if let Some(toml::Value::Table(p)) = t.get_mut("phases") {
             p.insert("lockout".into(), toml::Value::try_from(["arb"]).unwrap());
         }
@@ -316,7 +357,11 @@ fn bad_values_are_rejected_naming_the_key() {
             rows[2] = toml::Value::try_from([5000, 5000, 1, 0, 0]).unwrap();
         }
     });
-    has(&e, "allocator.starting_capital_micro", ErrorKind::OutOfRange);
+    has(
+        &e,
+        "allocator.starting_capital_micro",
+        ErrorKind::OutOfRange,
+    );
     has(&e, "allocator.tier_floors_micro", ErrorKind::Inconsistent);
     has(&e, "allocator.tier_shares_bps[2]", ErrorKind::OutOfRange);
 

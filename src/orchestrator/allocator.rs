@@ -170,35 +170,60 @@ mod tests {
             let allowed = matches!(s, StrategyId::Straddle | StrategyId::Arb);
             assert_eq!(a.allocation(0, s, Regime::Medium) > 0, allowed, "{s:?}");
         }
-        assert_eq!(allocator(1_000_000).allocation(0, StrategyId::Arb, Regime::Low), 0);
+        assert_eq!(
+            allocator(1_000_000).allocation(0, StrategyId::Arb, Regime::Low),
+            0
+        );
     }
 
     #[test]
     fn shares_multiply_market_and_strategy_shares() {
         // $200: Small tier; BTC 5m is 40%, straddle 50% → $40; lag 30% → $24; arb 20% → $16.
         let a = allocator(200_000_000);
-        assert_eq!(a.allocation(0, StrategyId::Straddle, Regime::Low), 40_000_000);
+        assert_eq!(
+            a.allocation(0, StrategyId::Straddle, Regime::Low),
+            40_000_000
+        );
         assert_eq!(a.allocation(0, StrategyId::Lag, Regime::Low), 24_000_000);
         assert_eq!(a.allocation(0, StrategyId::Arb, Regime::Low), 16_000_000);
         assert_eq!(a.allocation(0, StrategyId::MarketMaking, Regime::Low), 0);
         // SOL 15m (market type 3) is 10%: straddle $10.
-        assert_eq!(a.allocation(3, StrategyId::Straddle, Regime::Low), 10_000_000);
+        assert_eq!(
+            a.allocation(3, StrategyId::Straddle, Regime::Low),
+            10_000_000
+        );
         // $1000: Medium tier, BTC 15m 20%, MM 25% → $50.
         let a = allocator(1_000_000_000);
-        assert_eq!(a.allocation(1, StrategyId::MarketMaking, Regime::Low), 50_000_000);
+        assert_eq!(
+            a.allocation(1, StrategyId::MarketMaking, Regime::Low),
+            50_000_000
+        );
         // $10k: Large tier by regime: DEAD gives everything to MM, EXTREME to arb.
         let a = allocator(10_000_000_000);
-        assert_eq!(a.allocation(0, StrategyId::MarketMaking, Regime::Dead), 4_000_000_000);
+        assert_eq!(
+            a.allocation(0, StrategyId::MarketMaking, Regime::Dead),
+            4_000_000_000
+        );
         assert_eq!(a.allocation(0, StrategyId::Straddle, Regime::Dead), 0);
-        assert_eq!(a.allocation(0, StrategyId::Arb, Regime::Extreme), 4_000_000_000);
-        assert_eq!(a.allocation(9, StrategyId::Arb, Regime::Extreme), 0, "unknown type");
+        assert_eq!(
+            a.allocation(0, StrategyId::Arb, Regime::Extreme),
+            4_000_000_000
+        );
+        assert_eq!(
+            a.allocation(9, StrategyId::Arb, Regime::Extreme),
+            0,
+            "unknown type"
+        );
     }
 
     #[test]
     fn commitments_reduce_what_is_available_and_resolution_redeploys() {
         let mut a = allocator(200_000_000);
         a.commit(0, StrategyId::Straddle, 30_000_000);
-        assert_eq!(a.available(0, StrategyId::Straddle, Regime::Low), 10_000_000);
+        assert_eq!(
+            a.available(0, StrategyId::Straddle, Regime::Low),
+            10_000_000
+        );
         a.commit(0, StrategyId::Straddle, 30_000_000);
         assert_eq!(a.available(0, StrategyId::Straddle, Regime::Low), 0);
         a.release(0, StrategyId::Straddle, 50_000_000);
@@ -210,7 +235,10 @@ mod tests {
         // Window resolves with +$20: everything freed, capital $220 → straddle $44.
         a.on_resolved(0, 20_000_000);
         assert_eq!(a.capital_micro(), 220_000_000);
-        assert_eq!(a.available(0, StrategyId::Straddle, Regime::Low), 44_000_000);
+        assert_eq!(
+            a.available(0, StrategyId::Straddle, Regime::Low),
+            44_000_000
+        );
         assert_eq!(a.available(0, StrategyId::Arb, Regime::Low), 17_600_000);
     }
 }

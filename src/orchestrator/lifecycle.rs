@@ -198,9 +198,7 @@ impl Lifecycle {
     pub fn permits(&self, phase: Phase, regime: Regime, strategy: StrategyId, side: Side) -> bool {
         match phase {
             Phase::Upcoming | Phase::Lockout | Phase::Resolved => return false,
-            Phase::PreResolution if self.pre_resolution_exits && side == Side::Sell => {
-                return true
-            }
+            Phase::PreResolution if self.pre_resolution_exits && side == Side::Sell => return true,
             _ => {}
         }
         let bit = 1u8 << strategy.index();
@@ -209,7 +207,9 @@ impl Lifecycle {
 
     /// The strategies of `regime` in priority order.
     pub fn priority(&self, regime: Regime) -> impl Iterator<Item = StrategyId> + '_ {
-        self.regime_priority[regime.index()].iter().map_while(|s| *s)
+        self.regime_priority[regime.index()]
+            .iter()
+            .map_while(|s| *s)
     }
 }
 
@@ -336,11 +336,19 @@ mod tests {
         for phase in all_phases {
             for s in StrategyId::ALL {
                 if s != StrategyId::MarketMaking {
-                    assert!(!l.permits(phase, Regime::Dead, s, Side::Buy), "{s:?} {phase:?}");
+                    assert!(
+                        !l.permits(phase, Regime::Dead, s, Side::Buy),
+                        "{s:?} {phase:?}"
+                    );
                 }
             }
         }
-        assert!(l.permits(Phase::Prime, Regime::Dead, StrategyId::MarketMaking, Side::Buy));
+        assert!(l.permits(
+            Phase::Prime,
+            Regime::Dead,
+            StrategyId::MarketMaking,
+            Side::Buy
+        ));
         // EXTREME: arb only.
         assert!(l.permits(Phase::Alpha, Regime::Extreme, StrategyId::Arb, Side::Buy));
         assert!(!l.permits(Phase::Prime, Regime::Extreme, StrategyId::Lag, Side::Buy));
@@ -348,9 +356,24 @@ mod tests {
         assert!(!l.permits(Phase::Alpha, Regime::Medium, StrategyId::Lag, Side::Buy));
         assert!(l.permits(Phase::Prime, Regime::Medium, StrategyId::Lag, Side::Buy));
         // Pre-resolution: no new MM quotes; lag yes; exits (sells) of anyone yes.
-        assert!(!l.permits(Phase::PreResolution, Regime::Low, StrategyId::MarketMaking, Side::Buy));
-        assert!(l.permits(Phase::PreResolution, Regime::Medium, StrategyId::Lag, Side::Buy));
-        assert!(l.permits(Phase::PreResolution, Regime::Low, StrategyId::Momentum, Side::Sell));
+        assert!(!l.permits(
+            Phase::PreResolution,
+            Regime::Low,
+            StrategyId::MarketMaking,
+            Side::Buy
+        ));
+        assert!(l.permits(
+            Phase::PreResolution,
+            Regime::Medium,
+            StrategyId::Lag,
+            Side::Buy
+        ));
+        assert!(l.permits(
+            Phase::PreResolution,
+            Regime::Low,
+            StrategyId::Momentum,
+            Side::Sell
+        ));
         // Regime priority order is the config order.
         let high: Vec<StrategyId> = l.priority(Regime::High).collect();
         assert_eq!(high[0], StrategyId::Arb);

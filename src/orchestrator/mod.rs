@@ -163,6 +163,8 @@ impl Orchestrator {
     }
 
     /// One decision round; see the module docs. `buf` keeps only what is to be sent.
+    // Indexes walk the intents and their verdicts in parallel.
+    #[allow(clippy::needless_range_loop)]
     pub fn round(
         &mut self,
         buf: &mut IntentBuf,
@@ -186,7 +188,12 @@ impl Orchestrator {
         // 1–3: permission, duplicates, budget.
         for i in 0..n {
             let intent = intents[i];
-            let slot = match inputs.markets.get(usize::from(intent.market.0)).copied().flatten() {
+            let slot = match inputs
+                .markets
+                .get(usize::from(intent.market.0))
+                .copied()
+                .flatten()
+            {
                 Some(s) if usize::from(intent.market.0) < slots => s,
                 _ => {
                     self.verdict[i] = Some(DropReason::NoMarket);
@@ -308,6 +315,7 @@ impl Orchestrator {
     /// Gate the group starting at leg `first` (a lone intent is a group of one): every leg
     /// on copies of the account and market figures, then the directional limit on the
     /// combined effect; commit the figures and the approved sizes only if all pass.
+    #[allow(clippy::needless_range_loop)]
     fn gate_group(
         &mut self,
         intents: &mut [OrderIntent],
@@ -318,7 +326,8 @@ impl Orchestrator {
         now_ms: u64,
     ) -> Result<(), Rejection> {
         let group = intents[first].group;
-        let mut saved: [(usize, Option<MarketRisk>); MAX_GROUP_LEGS] = [(usize::MAX, None); MAX_GROUP_LEGS];
+        let mut saved: [(usize, Option<MarketRisk>); MAX_GROUP_LEGS] =
+            [(usize::MAX, None); MAX_GROUP_LEGS];
         let mut saved_n = 0;
         let mut sizes = [0i64; MAX_GROUP_LEGS];
         let mut legs = 0;
@@ -341,7 +350,10 @@ impl Orchestrator {
                 saved[saved_n] = (m, Some(risk));
                 saved_n += 1;
             }
-            match self.pretrade.check_leg(&intent, &risk, &acct, shared, now_ms) {
+            match self
+                .pretrade
+                .check_leg(&intent, &risk, &acct, shared, now_ms)
+            {
                 Ok(a) => {
                     acct = account_after(&acct, &a);
                     self.risk_scratch[m] = Some(risk.after(intent.outcome, &a));

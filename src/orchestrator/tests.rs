@@ -39,7 +39,13 @@ fn slot(phase: Phase, regime: Regime) -> Option<MarketSlot> {
     })
 }
 
-fn intent(strategy: StrategyId, outcome: Outcome, price_c: i64, shares: i64, group: u32) -> OrderIntent {
+fn intent(
+    strategy: StrategyId,
+    outcome: Outcome,
+    price_c: i64,
+    shares: i64,
+    group: u32,
+) -> OrderIntent {
     OrderIntent {
         strategy,
         reason: Reason::ArbOpen,
@@ -89,7 +95,10 @@ fn nothing_is_sent_in_lockout_and_unpermitted_strategies_are_dropped() {
     assert_eq!(buf.orders()[0].strategy, StrategyId::MarketMaking);
     // An unknown market slot.
     let mut buf = IntentBuf::with_capacity(16, 4);
-    buf.push_order(OrderIntent { market: MarketIdx(3), ..mm });
+    buf.push_order(OrderIntent {
+        market: MarketIdx(3),
+        ..mm
+    });
     run(&mut o, &mut buf, &[slot(Phase::Prime, Regime::Dead)], &[]);
     assert!(buf.orders().is_empty());
     assert_eq!(o.dropped(DropReason::NoMarket), 1);
@@ -109,9 +118,18 @@ fn duplicates_across_strategies_and_of_live_orders_are_dropped() {
         side: Side::Buy,
         price_micro: 490_000,
     }];
-    let r = run(&mut o, &mut buf, &[slot(Phase::Prime, Regime::Medium)], &live);
+    let r = run(
+        &mut o,
+        &mut buf,
+        &[slot(Phase::Prime, Regime::Medium)],
+        &live,
+    );
     assert_eq!(r.sent, 2);
-    assert_eq!(buf.orders()[0].strategy, StrategyId::Lag, "first pushed wins");
+    assert_eq!(
+        buf.orders()[0].strategy,
+        StrategyId::Lag,
+        "first pushed wins"
+    );
     assert_eq!(buf.orders()[1].price_micro, 510_000);
     assert_eq!(o.dropped(DropReason::Duplicate), 1);
     assert_eq!(o.dropped(DropReason::DuplicateOfLive), 1);
@@ -186,7 +204,12 @@ fn a_balanced_pair_passes_the_directional_limit_a_lone_leg_does_not() {
     // (LOW caps the market at 25% = $250, above the pair's $110.)
     let s = slot(Phase::Alpha, Regime::Low);
     let r = run(&mut o, &mut buf, &[s], &[]);
-    assert_eq!(r.sent, 2, "{:?}", o.pretrade().rejected(Rejection::PositionLimit));
+    assert_eq!(
+        r.sent,
+        2,
+        "{:?}",
+        o.pretrade().rejected(Rejection::PositionLimit)
+    );
     let mut buf = IntentBuf::with_capacity(16, 4);
     buf.push_order(intent(StrategyId::Straddle, Outcome::Up, 50, 110, 0));
     let r = run(&mut o, &mut buf, &[s], &[]);

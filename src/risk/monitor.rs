@@ -328,7 +328,10 @@ mod tests {
         let c: Config = SHIPPED_CONFIG_TOML.parse().unwrap();
         Monitor::new(
             MonitorParams::from_config(&c.risk),
-            Recorder { calls: 0, fail_first },
+            Recorder {
+                calls: 0,
+                fail_first,
+            },
             T0,
             1_000_000_000,
         )
@@ -352,13 +355,25 @@ mod tests {
     fn a_daily_loss_over_ten_percent_pauses_for_an_hour() {
         let mut m = monitor(0);
         let s = RiskShared::new();
-        assert!(!tick(&mut m, &s, &inputs(901_000_000), T0 + 500).paused, "9.9% loss");
+        assert!(
+            !tick(&mut m, &s, &inputs(901_000_000), T0 + 500).paused,
+            "9.9% loss"
+        );
         let r = tick(&mut m, &s, &inputs(899_000_000), T0 + 1_000);
         assert!(r.paused);
         assert_eq!(s.mode(T0 + 1_000), crate::risk::TradingMode::Paused);
-        assert_eq!(s.mode(T0 + 1_000 + 3_599_999), crate::risk::TradingMode::Paused);
-        assert_eq!(s.mode(T0 + 1_000 + 3_600_000), crate::risk::TradingMode::Running);
-        assert!(!tick(&mut m, &s, &inputs(899_000_000), T0 + 2_000).paused, "one pause");
+        assert_eq!(
+            s.mode(T0 + 1_000 + 3_599_999),
+            crate::risk::TradingMode::Paused
+        );
+        assert_eq!(
+            s.mode(T0 + 1_000 + 3_600_000),
+            crate::risk::TradingMode::Running
+        );
+        assert!(
+            !tick(&mut m, &s, &inputs(899_000_000), T0 + 2_000).paused,
+            "one pause"
+        );
         assert_eq!(m.counters().pauses, 1);
         assert_eq!(m.max_drawdown_micro(), 101_000_000);
         assert!(s.kill_reason().is_none());
@@ -393,7 +408,10 @@ mod tests {
         let s = RiskShared::new();
         let mut i = inputs(1_000_000_000);
         i.exposure_micro = 500_000_000;
-        assert!(tick(&mut m, &s, &i, T0 + 500).killed.is_none(), "at the limit");
+        assert!(
+            tick(&mut m, &s, &i, T0 + 500).killed.is_none(),
+            "at the limit"
+        );
         i.exposure_micro = 500_000_001;
         let r = tick(&mut m, &s, &i, T0 + 1_000);
         assert_eq!(r.killed, Some(KillReason::LimitBreach));
@@ -413,7 +431,10 @@ mod tests {
         i.atr[1] = 14.9; // ETH: below 3 × 5.0
         assert!(tick(&mut m, &s, &i, T0 + 2_000).killed.is_none());
         i.atr[1] = 16.0;
-        assert_eq!(tick(&mut m, &s, &i, T0 + 2_500).killed, Some(KillReason::AtrSpike));
+        assert_eq!(
+            tick(&mut m, &s, &i, T0 + 2_500).killed,
+            Some(KillReason::AtrSpike)
+        );
         assert_eq!(s.kill_reason(), Some(KillReason::AtrSpike));
     }
 
@@ -425,12 +446,18 @@ mod tests {
         assert!(tick(&mut m, &s, &i, T0 + 500).killed.is_none());
         // Heartbeat stops moving: fires once 2000 ms passed since it last moved.
         assert!(m.tick(&s, &i, T0 + 2_000).killed.is_none());
-        assert_eq!(m.tick(&s, &i, T0 + 2_500).killed, Some(KillReason::HotThreadHung));
+        assert_eq!(
+            m.tick(&s, &i, T0 + 2_500).killed,
+            Some(KillReason::HotThreadHung)
+        );
 
         let mut m = monitor(0);
         let s = RiskShared::new();
         s.request_kill();
-        assert_eq!(tick(&mut m, &s, &i, T0 + 500).killed, Some(KillReason::Command));
+        assert_eq!(
+            tick(&mut m, &s, &i, T0 + 500).killed,
+            Some(KillReason::Command)
+        );
         assert_eq!(m.counters().kills, 1);
         // Latched: later ticks do not fire again, reset clears it.
         assert!(tick(&mut m, &s, &i, T0 + 1_000).killed.is_none());

@@ -126,7 +126,9 @@ impl Pnl {
 
     /// Book a fill.
     pub fn on_fill(&mut self, fill: &FillRecord) -> Result<(), PnlError> {
-        if fill.size_micro <= 0 || !(0..=1_000_000).contains(&fill.price_micro) || fill.fee_micro < 0
+        if fill.size_micro <= 0
+            || !(0..=1_000_000).contains(&fill.price_micro)
+            || fill.fee_micro < 0
         {
             return Err(PnlError::Invalid);
         }
@@ -213,7 +215,10 @@ impl Pnl {
         let mut total = PnlSummary::default();
         for (i, row) in self.cells.iter().enumerate() {
             let slot = MarketIdx(i as u16);
-            Self::add(&mut total, Self::summarise(&row[strategy.index()], mid_of(slot)));
+            Self::add(
+                &mut total,
+                Self::summarise(&row[strategy.index()], mid_of(slot)),
+            );
         }
         total
     }
@@ -282,7 +287,14 @@ mod tests {
 
     const M: MarketIdx = MarketIdx(1);
 
-    fn fill(strategy: StrategyId, outcome: Outcome, side: Side, price: i64, size: i64, fee: i64) -> FillRecord {
+    fn fill(
+        strategy: StrategyId,
+        outcome: Outcome,
+        side: Side,
+        price: i64,
+        size: i64,
+        fee: i64,
+    ) -> FillRecord {
         FillRecord {
             strategy,
             market: M,
@@ -298,11 +310,41 @@ mod tests {
     fn realised_unrealised_and_fees_are_exact() {
         let mut p = Pnl::new(4);
         // Lag buys 10 Up at 0.40 (fee 0.1728) then 10 at 0.60 (fee 0.1728): cost $10.
-        p.on_fill(&fill(StrategyId::Lag, Outcome::Up, Side::Buy, 400_000, 10_000_000, 172_800)).unwrap();
-        p.on_fill(&fill(StrategyId::Lag, Outcome::Up, Side::Buy, 600_000, 10_000_000, 172_800)).unwrap();
-        assert_eq!(p.lot(M, StrategyId::Lag, Outcome::Up), Lot { shares_micro: 20_000_000, cost_micro: 10_000_000 });
+        p.on_fill(&fill(
+            StrategyId::Lag,
+            Outcome::Up,
+            Side::Buy,
+            400_000,
+            10_000_000,
+            172_800,
+        ))
+        .unwrap();
+        p.on_fill(&fill(
+            StrategyId::Lag,
+            Outcome::Up,
+            Side::Buy,
+            600_000,
+            10_000_000,
+            172_800,
+        ))
+        .unwrap();
+        assert_eq!(
+            p.lot(M, StrategyId::Lag, Outcome::Up),
+            Lot {
+                shares_micro: 20_000_000,
+                cost_micro: 10_000_000
+            }
+        );
         // Sells 5 at 0.70: proceeds 3.5, average cost 2.5 → realised +1.0; fee 0.0756.
-        p.on_fill(&fill(StrategyId::Lag, Outcome::Up, Side::Sell, 700_000, 5_000_000, 75_600)).unwrap();
+        p.on_fill(&fill(
+            StrategyId::Lag,
+            Outcome::Up,
+            Side::Sell,
+            700_000,
+            5_000_000,
+            75_600,
+        ))
+        .unwrap();
         // 15 held at cost 7.5; mid 0.55 → value 8.25 → unrealised +0.75.
         let s = p.summary(M, StrategyId::Lag, [550_000, 450_000]);
         assert_eq!(s.realised_micro, 1_000_000);
@@ -311,14 +353,33 @@ mod tests {
         assert_eq!(s.cost_micro, 7_500_000);
         assert_eq!(s.net_micro(), 1_000_000 + 750_000 - 421_200);
         // Attribution: another strategy's figures are untouched.
-        assert_eq!(p.summary(M, StrategyId::Arb, [550_000, 450_000]), PnlSummary::default());
-        assert_eq!(p.strategy_summary(StrategyId::Lag, |_| [550_000, 450_000]), s);
         assert_eq!(
-            p.on_fill(&fill(StrategyId::Lag, Outcome::Up, Side::Sell, 700_000, 16_000_000, 0)),
-            Err(PnlError::Oversold { sold: 16_000_000, held: 15_000_000 })
+            p.summary(M, StrategyId::Arb, [550_000, 450_000]),
+            PnlSummary::default()
         );
         assert_eq!(
-            p.on_fill(&FillRecord { market: MarketIdx(9), ..fill(StrategyId::Lag, Outcome::Up, Side::Buy, 1, 1, 0) }),
+            p.strategy_summary(StrategyId::Lag, |_| [550_000, 450_000]),
+            s
+        );
+        assert_eq!(
+            p.on_fill(&fill(
+                StrategyId::Lag,
+                Outcome::Up,
+                Side::Sell,
+                700_000,
+                16_000_000,
+                0
+            )),
+            Err(PnlError::Oversold {
+                sold: 16_000_000,
+                held: 15_000_000
+            })
+        );
+        assert_eq!(
+            p.on_fill(&FillRecord {
+                market: MarketIdx(9),
+                ..fill(StrategyId::Lag, Outcome::Up, Side::Buy, 1, 1, 0)
+            }),
             Err(PnlError::UnknownMarket(9))
         );
     }
@@ -326,9 +387,33 @@ mod tests {
     fn straddle_book() -> Pnl {
         let mut p = Pnl::new(4);
         // Straddle: 10 Up at 0.45 and 10 Down at 0.50; momentum: 4 Up at 0.60.
-        p.on_fill(&fill(StrategyId::Straddle, Outcome::Up, Side::Buy, 450_000, 10_000_000, 0)).unwrap();
-        p.on_fill(&fill(StrategyId::Straddle, Outcome::Down, Side::Buy, 500_000, 10_000_000, 0)).unwrap();
-        p.on_fill(&fill(StrategyId::Momentum, Outcome::Up, Side::Buy, 600_000, 4_000_000, 0)).unwrap();
+        p.on_fill(&fill(
+            StrategyId::Straddle,
+            Outcome::Up,
+            Side::Buy,
+            450_000,
+            10_000_000,
+            0,
+        ))
+        .unwrap();
+        p.on_fill(&fill(
+            StrategyId::Straddle,
+            Outcome::Down,
+            Side::Buy,
+            500_000,
+            10_000_000,
+            0,
+        ))
+        .unwrap();
+        p.on_fill(&fill(
+            StrategyId::Momentum,
+            Outcome::Up,
+            Side::Buy,
+            600_000,
+            4_000_000,
+            0,
+        ))
+        .unwrap();
         p
     }
 
@@ -336,10 +421,18 @@ mod tests {
     fn settlement_up_pays_the_up_tokens() {
         let mut p = straddle_book();
         // Close 100_000.5 ≥ price to beat 100_000.0 → Up.
-        let r = p.settle_by_prices(M, 100_000_000_000, 100_000_500_000).unwrap();
+        let r = p
+            .settle_by_prices(M, 100_000_000_000, 100_000_500_000)
+            .unwrap();
         assert_eq!(r.payout_micro, 14_000_000);
-        assert_eq!(r.by_strategy_micro[StrategyId::Straddle.index()], 10_000_000 - 9_500_000);
-        assert_eq!(r.by_strategy_micro[StrategyId::Momentum.index()], 4_000_000 - 2_400_000);
+        assert_eq!(
+            r.by_strategy_micro[StrategyId::Straddle.index()],
+            10_000_000 - 9_500_000
+        );
+        assert_eq!(
+            r.by_strategy_micro[StrategyId::Momentum.index()],
+            4_000_000 - 2_400_000
+        );
         assert_eq!(p.lot(M, StrategyId::Straddle, Outcome::Up), Lot::default());
         let s = p.summary(M, StrategyId::Momentum, [0, 0]);
         assert_eq!((s.realised_micro, s.unrealised_micro), (1_600_000, 0));
@@ -348,10 +441,15 @@ mod tests {
     #[test]
     fn settlement_down_pays_the_down_tokens_and_a_tie_is_up() {
         let mut p = straddle_book();
-        let r = p.settle_by_prices(M, 100_000_000_000, 99_999_999_999).unwrap();
+        let r = p
+            .settle_by_prices(M, 100_000_000_000, 99_999_999_999)
+            .unwrap();
         assert_eq!(r.payout_micro, 10_000_000);
         assert_eq!(r.by_strategy_micro[StrategyId::Straddle.index()], 500_000);
-        assert_eq!(r.by_strategy_micro[StrategyId::Momentum.index()], -2_400_000);
+        assert_eq!(
+            r.by_strategy_micro[StrategyId::Momentum.index()],
+            -2_400_000
+        );
         let mut p = straddle_book();
         let r = p.settle_by_prices(M, 7, 7).unwrap();
         assert_eq!(r.payout_micro, 14_000_000, "equal close settles Up");

@@ -134,8 +134,7 @@ pub fn account_after(account: &Account, approval: &Approval) -> Account {
     Account {
         capital_micro: account.capital_micro,
         exposure_micro: account.exposure_micro + approval.position_delta_micro.max(0),
-        available_collateral_micro: account.available_collateral_micro
-            - approval.collateral_micro,
+        available_collateral_micro: account.available_collateral_micro - approval.collateral_micro,
     }
 }
 
@@ -171,7 +170,11 @@ pub struct PreTradeLimits {
 
 impl PreTradeLimits {
     /// From `[risk]`, `oracle.max_age_ms` and `signals.regimes.position_cap_bps`.
-    pub fn from_config(risk: &RiskConfig, oracle_max_age_ms: u32, position_cap_bps: [u32; 5]) -> Self {
+    pub fn from_config(
+        risk: &RiskConfig,
+        oracle_max_age_ms: u32,
+        position_cap_bps: [u32; 5],
+    ) -> Self {
         PreTradeLimits {
             max_exposure_bps: risk.max_exposure_bps,
             max_directional_bps: risk.max_directional_bps,
@@ -352,8 +355,8 @@ impl PreTrade {
                 }
                 // The position's cost shrinks by its average cost per token sold.
                 let held = market.sellable_micro[i].max(1);
-                let cost_out = (i128::from(market.cost_micro[i]) * i128::from(size)
-                    / i128::from(held)) as i64;
+                let cost_out =
+                    (i128::from(market.cost_micro[i]) * i128::from(size) / i128::from(held)) as i64;
                 Ok(Approval {
                     size_micro: size,
                     collateral_micro: 0,
@@ -419,7 +422,12 @@ pub(crate) mod tests {
         }
     }
 
-    fn check(i: &OrderIntent, m: &MarketRisk, a: &Account, s: &RiskShared) -> Result<Approval, Rejection> {
+    fn check(
+        i: &OrderIntent,
+        m: &MarketRisk,
+        a: &Account,
+        s: &RiskShared,
+    ) -> Result<Approval, Rejection> {
         let mut gate = PreTrade::new(limits());
         let r = gate.check(i, m, a, s, 1_000);
         if let Err(kind) = r {
@@ -431,7 +439,13 @@ pub(crate) mod tests {
     #[test]
     fn a_plain_buy_passes_and_costs_notional_plus_fee() {
         // 40 shares at 50c: $20 notional; fee 40 · 0.072 · 0.25 = $0.72.
-        let a = check(&buy(Outcome::Up, 50, 40), &market(), &account(), &RiskShared::new()).unwrap();
+        let a = check(
+            &buy(Outcome::Up, 50, 40),
+            &market(),
+            &account(),
+            &RiskShared::new(),
+        )
+        .unwrap();
         assert_eq!(a.size_micro, 40_000_000);
         assert_eq!(a.collateral_micro, 20_720_000);
         assert_eq!(a.position_delta_micro, 20_000_000);
@@ -443,24 +457,46 @@ pub(crate) mod tests {
         acct.exposure_micro = 490_000_000;
         // $490 + $20 > $500.
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 40), &market(), &acct, &RiskShared::new()),
+            check(
+                &buy(Outcome::Up, 50, 40),
+                &market(),
+                &acct,
+                &RiskShared::new()
+            ),
             Err(Rejection::ExposureLimit)
         );
         acct.exposure_micro = 480_000_000;
-        assert!(check(&buy(Outcome::Up, 50, 40), &market(), &acct, &RiskShared::new()).is_ok());
+        assert!(check(
+            &buy(Outcome::Up, 50, 40),
+            &market(),
+            &acct,
+            &RiskShared::new()
+        )
+        .is_ok());
     }
 
     #[test]
     fn a_directional_bet_above_five_percent_is_refused_but_a_hedge_is_not() {
         // $60 of Up alone: net $60 > $50.
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 120), &market(), &account(), &RiskShared::new()),
+            check(
+                &buy(Outcome::Up, 50, 120),
+                &market(),
+                &account(),
+                &RiskShared::new()
+            ),
             Err(Rejection::DirectionalLimit)
         );
         // Holding $60 Up, buying $60 Down shrinks the net: allowed.
         let mut m = market();
         m.cost_micro = [60_000_000, 0];
-        assert!(check(&buy(Outcome::Down, 50, 120), &m, &account(), &RiskShared::new()).is_ok());
+        assert!(check(
+            &buy(Outcome::Down, 50, 120),
+            &m,
+            &account(),
+            &RiskShared::new()
+        )
+        .is_ok());
     }
 
     #[test]
@@ -469,7 +505,12 @@ pub(crate) mod tests {
         let mut m = market();
         m.cost_micro = [95_000_000, 95_000_000];
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 40), &m, &account(), &RiskShared::new()),
+            check(
+                &buy(Outcome::Up, 50, 40),
+                &m,
+                &account(),
+                &RiskShared::new()
+            ),
             Err(Rejection::PositionLimit)
         );
     }
@@ -479,15 +520,27 @@ pub(crate) mod tests {
         let s = RiskShared::new();
         let mut m = market();
         m.book_age_ms = 10_001;
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &m, &account(), &s), Err(Rejection::StaleBook));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            Err(Rejection::StaleBook)
+        );
         let mut m = market();
         m.book_resyncing = true;
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &m, &account(), &s), Err(Rejection::BookResyncing));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            Err(Rejection::BookResyncing)
+        );
         let mut m = market();
         m.oracle_age_ms = Some(5_001);
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &m, &account(), &s), Err(Rejection::StaleOracle));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            Err(Rejection::StaleOracle)
+        );
         m.oracle_age_ms = None;
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &m, &account(), &s), Err(Rejection::StaleOracle));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            Err(Rejection::StaleOracle)
+        );
     }
 
     #[test]
@@ -496,11 +549,22 @@ pub(crate) mod tests {
         // Needs $20.72: $20.71 is not enough, $20.72 is.
         acct.available_collateral_micro = 20_719_999;
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 40), &market(), &acct, &RiskShared::new()),
+            check(
+                &buy(Outcome::Up, 50, 40),
+                &market(),
+                &acct,
+                &RiskShared::new()
+            ),
             Err(Rejection::InsufficientCollateral)
         );
         acct.available_collateral_micro = 20_720_000;
-        assert!(check(&buy(Outcome::Up, 50, 40), &market(), &acct, &RiskShared::new()).is_ok());
+        assert!(check(
+            &buy(Outcome::Up, 50, 40),
+            &market(),
+            &acct,
+            &RiskShared::new()
+        )
+        .is_ok());
         // A maker (post-only) order pays no fee.
         acct.available_collateral_micro = 20_000_000;
         let mut maker = buy(Outcome::Up, 50, 40);
@@ -511,26 +575,44 @@ pub(crate) mod tests {
     #[test]
     fn a_price_far_from_the_mid_or_without_a_mid_is_refused() {
         let s = RiskShared::new();
-        assert_eq!(check(&buy(Outcome::Up, 61, 4), &market(), &account(), &s), Err(Rejection::PriceFarFromMid));
+        assert_eq!(
+            check(&buy(Outcome::Up, 61, 4), &market(), &account(), &s),
+            Err(Rejection::PriceFarFromMid)
+        );
         assert!(check(&buy(Outcome::Up, 60, 4), &market(), &account(), &s).is_ok());
         let mut m = market();
         m.mid_micro[1] = None;
-        assert_eq!(check(&buy(Outcome::Down, 50, 4), &m, &account(), &s), Err(Rejection::NoMid));
-        assert_eq!(check(&buy(Outcome::Up, 100, 4), &market(), &account(), &s), Err(Rejection::BadPrice));
+        assert_eq!(
+            check(&buy(Outcome::Down, 50, 4), &m, &account(), &s),
+            Err(Rejection::NoMid)
+        );
+        assert_eq!(
+            check(&buy(Outcome::Up, 100, 4), &market(), &account(), &s),
+            Err(Rejection::BadPrice)
+        );
     }
 
     #[test]
     fn paused_killed_and_the_size_multiplier_are_honoured() {
         let s = RiskShared::new();
         s.pause_until(2_000);
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s), Err(Rejection::Paused));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s),
+            Err(Rejection::Paused)
+        );
         s.pause_until(1_000);
-        assert!(check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s).is_ok(), "pause over");
+        assert!(
+            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s).is_ok(),
+            "pause over"
+        );
         s.set_size_mult_bps(5_000);
         let a = check(&buy(Outcome::Up, 50, 5), &market(), &account(), &s).unwrap();
         assert_eq!(a.size_micro, 2_500_000);
         s.kill(crate::risk::state::KillReason::Command);
-        assert_eq!(check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s), Err(Rejection::Killed));
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s),
+            Err(Rejection::Killed)
+        );
     }
 
     #[test]
@@ -538,7 +620,10 @@ pub(crate) mod tests {
         let s = RiskShared::new();
         let mut sell = buy(Outcome::Up, 50, 10);
         sell.side = Side::Sell;
-        assert_eq!(check(&sell, &market(), &account(), &s), Err(Rejection::InsufficientTokens));
+        assert_eq!(
+            check(&sell, &market(), &account(), &s),
+            Err(Rejection::InsufficientTokens)
+        );
         let mut m = market();
         m.cost_micro = [4_000_000, 0];
         m.sellable_micro = [10_000_000, 0];
