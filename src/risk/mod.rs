@@ -8,6 +8,6 @@ pub mod pretrade;
 pub mod state;
 
 pub use monitor::{CancelAll, Monitor, MonitorInputs, MonitorParams};
-pub use pnl::{FillRecord, Pnl, PnlSummary};
+pub use pnl::{Attribution, FillRecord, OrderTag, Pnl, PnlSummary};
 pub use pretrade::{Account, Approval, MarketRisk, PreTrade, PreTradeLimits, Rejection};
 pub use state::{KillReason, RiskShared, TradingMode};

@@ -8,6 +8,7 @@
 //! (net = realised + unrealised − fees); a settlement zeroes the window's positions.
 
 use crate::book::{MarketIdx, Outcome};
+use crate::exec::json::OrderId;
 use crate::exec::orders::positions::notional_micros;
 use crate::exec::signing::amounts::Side;
 use crate::feeds::oracle::windows::{Outcome as OracleOutcome, Settlement};
@@ -94,6 +95,98 @@ pub enum PnlError {
     /// Non-positive size or price outside [0, 1].
     #[error("invalid fill")]
     Invalid,
+    /// A fill of an order the attribution table does not know.
+    #[error("fill of an order with no strategy attribution")]
+    UnknownOrder,
+}
+
+/// Which strategy, market and token an order was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderTag {
+    /// The strategy of the intent the order came from.
+    pub strategy: StrategyId,
+    /// Market slot.
+    pub market: MarketIdx,
+    /// Token.
+    pub outcome: Outcome,
+}
+
+/// Longest probe of the attribution table.
+const PROBE: usize = 16;
+
+/// Order id → [`OrderTag`], fixed capacity (open addressing on the digest's first bytes,
+/// which are uniformly distributed); when a probe run is full the home slot is overwritten
+/// and the eviction counted. Lookups scan the whole probe run, so removal is safe.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    slots: Vec<Option<(OrderId, OrderTag)>>,
+    mask: usize,
+    evicted: u64,
+}
+
+impl Attribution {
+    /// A table for about `capacity` live orders (rounded up to a power of two, at least 16).
+    pub fn new(capacity: usize) -> Self {
+        let n = capacity.max(PROBE).next_power_of_two();
+        Attribution {
+            slots: vec![None; n],
+            mask: n - 1,
+            evicted: 0,
+        }
+    }
+
+    fn home(&self, id: &OrderId) -> usize {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&id[..8]);
+        (u64::from_le_bytes(word) as usize) & self.mask
+    }
+
+    /// Remember `tag` for order `id` (at signing time).
+    pub fn record(&mut self, id: &OrderId, tag: OrderTag) {
+        let home = self.home(id);
+        let mut free = None;
+        for k in 0..PROBE {
+            let i = (home + k) & self.mask;
+            match &self.slots[i] {
+                Some((other, _)) if other == id => {
+                    self.slots[i] = Some((*id, tag));
+                    return;
+                }
+                None if free.is_none() => free = Some(i),
+                _ => {}
+            }
+        }
+        let i = free.unwrap_or_else(|| {
+            self.evicted += 1;
+            home
+        });
+        self.slots[i] = Some((*id, tag));
+    }
+
+    /// The tag of order `id`.
+    pub fn tag_of(&self, id: &OrderId) -> Option<OrderTag> {
+        let home = self.home(id);
+        (0..PROBE).find_map(|k| match &self.slots[(home + k) & self.mask] {
+            Some((other, tag)) if other == id => Some(*tag),
+            _ => None,
+        })
+    }
+
+    /// Forget order `id` (terminal and fully booked).
+    pub fn remove(&mut self, id: &OrderId) {
+        let home = self.home(id);
+        for k in 0..PROBE {
+            let i = (home + k) & self.mask;
+            if matches!(&self.slots[i], Some((other, _)) if other == id) {
+                self.slots[i] = None;
+            }
+        }
+    }
+
+    /// Entries overwritten because a probe run was full.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
 }
 
 /// See the module docs.
@@ -158,6 +251,28 @@ impl Pnl {
         }
         cell.fees_micro += fill.fee_micro;
         Ok(())
+    }
+
+    /// Book a fill of order `id`, attributed through `tags` to the strategy that made it.
+    pub fn on_order_fill(
+        &mut self,
+        tags: &Attribution,
+        id: &OrderId,
+        side: Side,
+        price_micro: i64,
+        size_micro: i64,
+        fee_micro: i64,
+    ) -> Result<(), PnlError> {
+        let tag = tags.tag_of(id).ok_or(PnlError::UnknownOrder)?;
+        self.on_fill(&FillRecord {
+            strategy: tag.strategy,
+            market: tag.market,
+            outcome: tag.outcome,
+            side,
+            price_micro,
+            size_micro,
+            fee_micro,
+        })
     }
 
     /// The position of one strategy in one market.
@@ -382,6 +497,48 @@ mod tests {
             }),
             Err(PnlError::UnknownMarket(9))
         );
+    }
+
+    #[test]
+    fn fills_are_attributed_by_order_id() {
+        let mut tags = Attribution::new(16);
+        let mut ids = Vec::new();
+        // More orders than the table holds at one home slot: same first bytes for all.
+        for n in 0..20u8 {
+            let mut id = [0u8; 32];
+            id[31] = n;
+            ids.push(id);
+            let strategy = if n % 2 == 0 {
+                StrategyId::Arb
+            } else {
+                StrategyId::Momentum
+            };
+            tags.record(
+                &id,
+                OrderTag {
+                    strategy,
+                    market: M,
+                    outcome: Outcome::Down,
+                },
+            );
+        }
+        assert_eq!(tags.evicted(), 4, "a probe run holds 16");
+        let mut p = Pnl::new(2);
+        p.on_order_fill(&tags, &ids[19], Side::Buy, 300_000, 2_000_000, 0)
+            .unwrap();
+        assert_eq!(
+            p.lot(M, StrategyId::Momentum, Outcome::Down).shares_micro,
+            2_000_000
+        );
+        assert_eq!(p.lot(M, StrategyId::Arb, Outcome::Down).shares_micro, 0);
+        tags.remove(&ids[19]);
+        assert_eq!(
+            p.on_order_fill(&tags, &ids[19], Side::Buy, 300_000, 1, 0),
+            Err(PnlError::UnknownOrder)
+        );
+        let mut other = [7u8; 32];
+        other[0] = 1;
+        assert_eq!(tags.tag_of(&other), None);
     }
 
     fn straddle_book() -> Pnl {
