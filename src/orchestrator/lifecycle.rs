@@ -5,7 +5,8 @@
 //!
 //! Invariants: phase arithmetic is exact integer (no rounding drift at a boundary); a window's
 //! phase never moves backwards; nothing is permitted in Upcoming, Lockout or Resolved whatever
-//! the config says; permission is one bit test per (phase, regime, strategy).
+//! the config says; permission is one bit test per (phase, regime, strategy); a SELL (an exit:
+//! there is no shorting) is never refused by the regime, only by the phase.
 
 use crate::config::schema::{LifecycleConfig, StrategyName};
 use crate::config::Window;
@@ -193,7 +194,9 @@ impl Lifecycle {
         self.bounds(window).phase_at(start_ms, end_ms, now_ms)
     }
 
-    /// May `strategy` open a new order on `side` in `phase` under `regime`?
+    /// May `strategy` send a new order on `side` in `phase` under `regime`? BUYs need both the
+    /// phase and the regime to allow the strategy; SELLs (exits of held tokens) only the phase
+    /// (and in Pre-resolution any strategy's SELL when `pre_resolution_allow_exits`).
     #[inline]
     pub fn permits(&self, phase: Phase, regime: Regime, strategy: StrategyId, side: Side) -> bool {
         match phase {
@@ -202,7 +205,14 @@ impl Lifecycle {
             _ => {}
         }
         let bit = 1u8 << strategy.index();
-        self.phase_masks[phase_index(phase)] & self.regime_masks[regime.index()] & bit != 0
+        // A SELL only closes held tokens (no shorting): the regime never traps a position,
+        // only the phase decides.
+        let regime_mask = if side == Side::Sell {
+            u8::MAX
+        } else {
+            self.regime_masks[regime.index()]
+        };
+        self.phase_masks[phase_index(phase)] & regime_mask & bit != 0
     }
 
     /// The strategies of `regime` in priority order.
@@ -349,6 +359,9 @@ mod tests {
             StrategyId::MarketMaking,
             Side::Buy
         ));
+        // An exit is not trapped by the regime, only by the phase.
+        assert!(l.permits(Phase::Prime, Regime::Dead, StrategyId::Momentum, Side::Sell));
+        assert!(!l.permits(Phase::Alpha, Regime::Dead, StrategyId::Momentum, Side::Sell));
         // EXTREME: arb only.
         assert!(l.permits(Phase::Alpha, Regime::Extreme, StrategyId::Arb, Side::Buy));
         assert!(!l.permits(Phase::Prime, Regime::Extreme, StrategyId::Lag, Side::Buy));

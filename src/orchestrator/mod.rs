@@ -296,7 +296,8 @@ impl Orchestrator {
             }
         }
 
-        // Count and compact.
+        // Count and compact (intents beyond the round's capacity are dropped unexamined).
+        report.dropped += intents.len() - n;
         for v in self.verdict.iter().flatten() {
             self.drops[v.index()] += 1;
             report.dropped += 1;
