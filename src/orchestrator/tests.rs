@@ -216,3 +216,40 @@ fn a_balanced_pair_passes_the_directional_limit_a_lone_leg_does_not() {
     assert_eq!(r.sent, 0);
     assert_eq!(o.dropped(DropReason::Risk(Rejection::DirectionalLimit)), 1);
 }
+
+#[test]
+fn cancels_pass_and_pre_resolution_takes_only_lag_and_exits() {
+    use crate::strategy::intent::CancelIntent;
+    let mut o = orchestrator();
+    let mut buf = IntentBuf::with_capacity(16, 4);
+    buf.push_cancel(CancelIntent {
+        strategy: StrategyId::MarketMaking,
+        reason: Reason::MmPull,
+        market: MarketIdx(0),
+        outcome: None,
+    });
+    buf.push_order(intent(StrategyId::MarketMaking, Outcome::Up, 48, 10, 0));
+    buf.push_order(intent(StrategyId::Lag, Outcome::Up, 52, 10, 0));
+    let mut exit = intent(StrategyId::Momentum, Outcome::Down, 47, 10, 0);
+    exit.side = Side::Sell;
+    buf.push_order(exit);
+    let mut s = slot(Phase::PreResolution, Regime::Medium);
+    if let Some(m) = s.as_mut() {
+        m.risk.cost_micro = [0, 5_000_000];
+        m.risk.sellable_micro = [0, 10_000_000];
+    }
+    let r = run(&mut o, &mut buf, &[s], &[]);
+    assert_eq!((r.sent, r.dropped), (2, 1));
+    assert_eq!(buf.orders()[0].strategy, StrategyId::Lag);
+    assert_eq!(buf.orders()[1].side, Side::Sell);
+    assert_eq!(buf.cancels().len(), 1, "cancels are untouched");
+    // In lockout even the cancel stays, the orders all go.
+    let r = run(
+        &mut o,
+        &mut buf,
+        &[slot(Phase::Lockout, Regime::Medium)],
+        &[],
+    );
+    assert_eq!(r.sent, 0);
+    assert_eq!(buf.cancels().len(), 1);
+}
