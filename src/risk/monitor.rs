@@ -10,7 +10,8 @@
 //!
 //! Invariants: time is passed in (`now_ms`), never read here, so the monitor is testable with
 //! an injected clock; a failed cancel-all is retried on every tick until one succeeds; the kill
-//! flag stays latched until an operator reset.
+//! flag stays latched until an operator reset; the day (UTC) starts from the equity seen at
+//! its first tick, and a loss still over the limit when a pause ends pauses again.
 
 use crate::config::schema::RiskConfig;
 use crate::exec::heartbeat::KillSwitch;
@@ -377,6 +378,23 @@ mod tests {
         assert_eq!(m.counters().pauses, 1);
         assert_eq!(m.max_drawdown_micro(), 101_000_000);
         assert!(s.kill_reason().is_none());
+    }
+
+    #[test]
+    fn a_new_day_starts_from_the_equity_then() {
+        let mut m = monitor(0);
+        let s = RiskShared::new();
+        // Down 8% on day one: no pause. Next day the reference is $920: 8% more is fine too,
+        // while 11% of it pauses.
+        assert!(!tick(&mut m, &s, &inputs(920_000_000), T0).paused);
+        let next_day = (T0 / DAY_MS + 1) * DAY_MS;
+        assert!(!tick(&mut m, &s, &inputs(920_000_000), next_day).paused);
+        assert!(!tick(&mut m, &s, &inputs(846_400_000), next_day + 500).paused);
+        assert!(tick(&mut m, &s, &inputs(818_000_000), next_day + 1_000).paused);
+        // Still over the limit when the hour ends: paused again.
+        let later = next_day + 1_000 + 3_600_000;
+        assert!(tick(&mut m, &s, &inputs(818_000_000), later).paused);
+        assert_eq!(m.counters().pauses, 2);
     }
 
     #[test]
