@@ -207,8 +207,8 @@ fn every_unknown_key_is_reported_with_its_full_path() {
 
 #[test]
 fn unknown_section_is_reported() {
-    let errors = errors_after(|table| set(table, "risk.max_loss", 5));
-    find(&errors, "risk", ErrorKind::UnknownKey);
+    let errors = errors_after(|table| set(table, "bogus.max_loss", 5));
+    find(&errors, "bogus", ErrorKind::UnknownKey);
 }
 
 #[test]

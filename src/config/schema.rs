@@ -44,6 +44,12 @@ pub struct Config {
     pub exec: ExecConfig,
     /// `[signals]`: parameters of the signal layer (`crate::signals`, strategy spec §3).
     pub signals: SignalsConfig,
+    /// `[lifecycle]`: window phase boundaries and the strategy permission matrix (spec §2).
+    pub lifecycle: LifecycleConfig,
+    /// `[allocator]`: capital tiers and per-strategy shares (spec §5).
+    pub allocator: AllocatorConfig,
+    /// `[risk]`: pre-trade limits, the risk monitor and the kill switch (spec §5).
+    pub risk: RiskConfig,
 }
 
 impl Config {
@@ -504,4 +510,114 @@ pub struct AssetSignalConfig {
     /// ATR(1m) regime boundaries LOW, MEDIUM, HIGH, EXTREME in micro-dollars (ascending):
     /// ATR < [0] is DEAD, ≥ [0] LOW, ≥ [1] MEDIUM, ≥ [2] HIGH, > [3] EXTREME.
     pub atr_thresholds_micro: [i64; 4],
+}
+
+/// A strategy named in the permission matrix (`crate::strategy::intent::StrategyId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StrategyName {
+    /// Straddle + bias.
+    Straddle,
+    /// Pure arbitrage.
+    Arb,
+    /// Lag exploit.
+    Lag,
+    /// Micro market-making.
+    Mm,
+    /// Momentum capture.
+    Momentum,
+}
+
+/// `[lifecycle]`: phase boundaries per market type (seconds into the reference 300 s / 900 s
+/// window; scaled to the real window length) and which strategies may act.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LifecycleConfig {
+    /// 5m windows: end of Alpha, Early, Prime, Mature, Pre-resolution (ascending, < 300).
+    pub bounds_5m_s: [u32; 5],
+    /// 15m windows: end of Alpha, Early, Prime, Mature, Pre-resolution (ascending, < 900).
+    pub bounds_15m_s: [u32; 5],
+    /// In Pre-resolution, SELL intents (taking profit) of any strategy are allowed.
+    pub pre_resolution_allow_exits: bool,
+    /// `[lifecycle.phases]`: strategies allowed per phase.
+    pub phases: PhasePermissionsConfig,
+    /// `[lifecycle.regimes]`: strategies allowed per volatility regime, in priority order.
+    pub regimes: RegimePermissionsConfig,
+}
+
+/// `[lifecycle.phases]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PhasePermissionsConfig {
+    /// Alpha.
+    pub alpha: Vec<StrategyName>,
+    /// Early.
+    pub early: Vec<StrategyName>,
+    /// Prime.
+    pub prime: Vec<StrategyName>,
+    /// Mature.
+    pub mature: Vec<StrategyName>,
+    /// Pre-resolution.
+    pub pre_resolution: Vec<StrategyName>,
+    /// Lockout (must be empty: no new orders).
+    pub lockout: Vec<StrategyName>,
+}
+
+/// `[lifecycle.regimes]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RegimePermissionsConfig {
+    /// DEAD.
+    pub dead: Vec<StrategyName>,
+    /// LOW.
+    pub low: Vec<StrategyName>,
+    /// MEDIUM.
+    pub medium: Vec<StrategyName>,
+    /// HIGH.
+    pub high: Vec<StrategyName>,
+    /// EXTREME.
+    pub extreme: Vec<StrategyName>,
+}
+
+/// `[allocator]`: capital tiers; share arrays are ordered straddle, arb, lag, mm, momentum,
+/// in basis points of a market's capital.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AllocatorConfig {
+    /// Capital at start, micro-dollars (the daily-loss and tier reference until equity moves).
+    pub starting_capital_micro: i64,
+    /// Lower edges of the tiers $5, $50, $500, $5k in micro-dollars (ascending); below the
+    /// first nothing trades.
+    pub tier_floors_micro: [i64; 4],
+    /// Strategy shares of the three lower tiers.
+    pub tier_shares_bps: [[u32; 5]; 3],
+    /// Strategy shares of the top tier, per regime DEAD..EXTREME.
+    pub regime_shares_bps: [[u32; 5]; 5],
+}
+
+/// `[risk]`: hard limits and the monitor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RiskConfig {
+    /// Total exposure cap, basis points of capital.
+    pub max_exposure_bps: u32,
+    /// Largest single directional bet, basis points of capital.
+    pub max_directional_bps: u32,
+    /// Largest |limit price − mid|, micro-dollars.
+    pub max_price_deviation_micro: i64,
+    /// A book not updated for this long is stale, milliseconds.
+    pub max_book_age_ms: u32,
+    /// Daily loss above this share of the day's starting capital pauses, basis points.
+    pub daily_loss_bps: u32,
+    /// Length of the daily-loss pause, milliseconds.
+    pub pause_ms: u32,
+    /// Consecutive losing trades that halve size.
+    pub loss_streak: u32,
+    /// Size multiplier after a loss streak, basis points.
+    pub streak_size_bps: u32,
+    /// Trades the reduced size lasts.
+    pub streak_trades: u32,
+    /// Risk monitor period, milliseconds.
+    pub monitor_interval_ms: u32,
+    /// The hot thread's heartbeat unchanged this long is a hung thread, milliseconds.
+    pub hot_stall_ms: u32,
+    /// ATR at or above this multiple of its slow baseline is a spike (kill switch).
+    pub atr_spike_ratio: f64,
+    /// Smoothing of the ATR baseline per monitor tick (fraction).
+    pub atr_baseline_alpha: f64,
 }

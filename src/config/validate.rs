@@ -195,6 +195,9 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         ORACLE_MAX_AGE_MS,
     );
     check_signals(&config.signals, &mut checker);
+    check_lifecycle(&config.lifecycle, &mut checker);
+    check_allocator(&config.allocator, &mut checker);
+    check_risk(&config.risk, &mut checker);
     checker.into_errors()
 }
 
@@ -806,4 +809,122 @@ fn check_exec(config: &Config, checker: &mut Checker) {
         EXEC_TRACKER_CAPACITY,
     );
     checker.in_range("exec.taker_fee_bps", e.taker_fee_bps, EXEC_TAKER_FEE_BPS);
+}
+
+/// Basis points of a whole.
+pub const BPS: RangeInclusive<u32> = 0..=10_000;
+/// `risk.max_price_deviation_micro`.
+pub const PRICE_DEVIATION_MICRO: RangeInclusive<i64> = 1..=1_000_000;
+/// Millisecond durations of the risk section.
+pub const RISK_MS: RangeInclusive<u32> = 1..=86_400_000;
+/// `risk.loss_streak`, `risk.streak_trades`.
+pub const RISK_COUNT: RangeInclusive<u32> = 1..=1_000;
+/// `risk.atr_spike_ratio`.
+pub const ATR_SPIKE_RATIO: RangeInclusive<f64> = 1.0..=100.0;
+/// `allocator.*_micro` capital values.
+pub const CAPITAL_MICRO: RangeInclusive<i64> = 1..=1_000_000_000_000_000;
+
+fn check_bounds(checker: &mut Checker, path: &str, bounds: &[u32; 5], reference_s: u32) {
+    let ascending = bounds.windows(2).all(|w| w[0] < w[1]);
+    if bounds[0] == 0 || !ascending || bounds[4] >= reference_s {
+        checker.fail(
+            path,
+            ErrorKind::Inconsistent,
+            format!("{bounds:?} must be strictly ascending within 1..{reference_s}"),
+        );
+    }
+}
+
+fn check_lifecycle(l: &super::schema::LifecycleConfig, checker: &mut Checker) {
+    check_bounds(checker, "lifecycle.bounds_5m_s", &l.bounds_5m_s, 300);
+    check_bounds(checker, "lifecycle.bounds_15m_s", &l.bounds_15m_s, 900);
+    if !l.phases.lockout.is_empty() {
+        checker.fail(
+            "lifecycle.phases.lockout",
+            ErrorKind::Inconsistent,
+            "no strategy may act in lockout",
+        );
+    }
+}
+
+fn check_allocator(a: &super::schema::AllocatorConfig, checker: &mut Checker) {
+    checker.in_range(
+        "allocator.starting_capital_micro",
+        a.starting_capital_micro,
+        CAPITAL_MICRO,
+    );
+    for (i, floor) in a.tier_floors_micro.iter().enumerate() {
+        checker.in_range(
+            &format!("allocator.tier_floors_micro[{i}]"),
+            *floor,
+            CAPITAL_MICRO,
+        );
+    }
+    if !a.tier_floors_micro.windows(2).all(|w| w[0] < w[1]) {
+        checker.fail(
+            "allocator.tier_floors_micro",
+            ErrorKind::Inconsistent,
+            "tier floors must be strictly ascending",
+        );
+    }
+    let rows = a
+        .tier_shares_bps
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("allocator.tier_shares_bps[{i}]"), r))
+        .chain(
+            a.regime_shares_bps
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("allocator.regime_shares_bps[{i}]"), r)),
+        );
+    for (path, row) in rows {
+        let sum: u32 = row.iter().map(|v| (*v).min(10_001)).sum();
+        if sum > 10_000 {
+            checker.fail(
+                path,
+                ErrorKind::OutOfRange,
+                format!("shares sum to {sum} bps, more than 10000"),
+            );
+        }
+    }
+}
+
+fn check_risk(r: &super::schema::RiskConfig, checker: &mut Checker) {
+    for (path, value) in [
+        ("risk.max_exposure_bps", r.max_exposure_bps),
+        ("risk.max_directional_bps", r.max_directional_bps),
+        ("risk.daily_loss_bps", r.daily_loss_bps),
+        ("risk.streak_size_bps", r.streak_size_bps),
+    ] {
+        checker.in_range(path, value, BPS);
+    }
+    checker.in_range(
+        "risk.max_price_deviation_micro",
+        r.max_price_deviation_micro,
+        PRICE_DEVIATION_MICRO,
+    );
+    for (path, value) in [
+        ("risk.max_book_age_ms", r.max_book_age_ms),
+        ("risk.pause_ms", r.pause_ms),
+        ("risk.monitor_interval_ms", r.monitor_interval_ms),
+        ("risk.hot_stall_ms", r.hot_stall_ms),
+    ] {
+        checker.in_range(path, value, RISK_MS);
+    }
+    checker.in_range("risk.loss_streak", r.loss_streak, RISK_COUNT);
+    checker.in_range("risk.streak_trades", r.streak_trades, RISK_COUNT);
+    checker.in_range("risk.atr_spike_ratio", r.atr_spike_ratio, ATR_SPIKE_RATIO);
+    checker.in_range(
+        "risk.atr_baseline_alpha",
+        r.atr_baseline_alpha,
+        UNIT_FRACTION,
+    );
+    if r.hot_stall_ms < r.monitor_interval_ms {
+        checker.fail(
+            "risk.hot_stall_ms",
+            ErrorKind::Inconsistent,
+            "must be at least risk.monitor_interval_ms",
+        );
+    }
 }

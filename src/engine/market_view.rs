@@ -39,8 +39,9 @@ impl Phase {
 }
 
 /// Phase end boundaries (seconds into the reference window) for Alpha..Lockout, and the
-/// reference window length they are given for.
-const fn boundaries(window: Window) -> ([u64; 5], u64) {
+/// reference window length they are given for (the spec defaults; the configurable ones live in
+/// `crate::orchestrator::lifecycle`, which does the arithmetic for both).
+const fn boundaries(window: Window) -> ([u32; 5], u32) {
     match window {
         Window::Min5 => ([5, 30, 120, 240, 270], 300),
         Window::Min15 => ([15, 90, 600, 780, 870], 900),
@@ -51,30 +52,12 @@ const fn boundaries(window: Window) -> ([u64; 5], u64) {
 /// The spec's boundaries are scaled by `(end − start) / reference length`, so a shortened
 /// simulated window walks through the same phases.
 pub fn phase_at(window: Window, start_ms: u64, end_ms: u64, now_ms: u64) -> Phase {
-    if now_ms < start_ms {
-        return Phase::Upcoming;
-    }
-    if now_ms >= end_ms {
-        return Phase::Resolved;
-    }
-    let (bounds, reference_s) = boundaries(window);
-    let length_ms = end_ms.saturating_sub(start_ms).max(1);
-    let elapsed_ms = now_ms - start_ms;
-    // elapsed / length < bound / reference  ⇔  elapsed · reference < bound · length (exact).
-    let lhs = u128::from(elapsed_ms) * u128::from(reference_s);
-    let phases = [
-        Phase::Alpha,
-        Phase::Early,
-        Phase::Prime,
-        Phase::Mature,
-        Phase::PreResolution,
-    ];
-    for (bound, phase) in bounds.iter().zip(phases) {
-        if lhs < u128::from(*bound) * u128::from(length_ms) {
-            return phase;
-        }
-    }
-    Phase::Lockout
+    let (ends_s, reference_s) = boundaries(window);
+    let bounds = crate::orchestrator::lifecycle::PhaseBounds {
+        ends_s,
+        reference_s,
+    };
+    bounds.phase_at(start_ms, end_ms, now_ms)
 }
 
 /// Default annual volatility of `asset` (strategy spec §3).
