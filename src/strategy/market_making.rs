@@ -247,8 +247,9 @@ impl MarketMaking {
             }
             None => {}
         }
-        let up_bid = ((fair - half - skew) * one).floor() as i64;
-        let up_ask = ((fair + half - skew) * one).ceil() as i64;
+        // To the nearest micro-unit first (f64 noise must not cost a tick), then to the grid.
+        let up_bid = ((fair - half - skew) * one).round() as i64;
+        let up_ask = ((fair + half - skew) * one).round() as i64;
         let dollars = scale_micro(
             ctx.capital_micro,
             p.capital_fraction * row.mm_size_multiplier,
