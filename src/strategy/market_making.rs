@@ -236,16 +236,13 @@ impl MarketMaking {
         } else {
             0.0
         };
-        match m.one_sided(p.fill_memory) {
-            Some(side) => {
-                half *= p.widen_factor;
-                // All fills bought Up → long Up → lower both quotes (and the reverse).
-                skew += match side {
-                    Outcome::Up => p.one_sided_skew,
-                    Outcome::Down => -p.one_sided_skew,
-                };
-            }
-            None => {}
+        if let Some(side) = m.one_sided(p.fill_memory) {
+            half *= p.widen_factor;
+            // All fills bought Up → long Up → lower both quotes (and the reverse).
+            skew += match side {
+                Outcome::Up => p.one_sided_skew,
+                Outcome::Down => -p.one_sided_skew,
+            };
         }
         // To the nearest micro-unit first (f64 noise must not cost a tick), then to the grid.
         let up_bid = ((fair - half - skew) * one).round() as i64;
