@@ -13,7 +13,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
-use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, TickSize};
+use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, TickSize, TokenBook};
 use sattebaaz::config::{Config, Window};
 use sattebaaz::signals::{Regime, RegimeTable, SignalSnapshot};
 use sattebaaz::strategy::{
@@ -23,6 +23,29 @@ use sattebaaz::strategy::{
 const UP: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
 const DOWN: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
 const MARKET: &str = "0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1";
+
+fn context<'a>(
+    signals: &'a SignalSnapshot,
+    up: &'a TokenBook,
+    down: &'a TokenBook,
+) -> StrategyContext<'a> {
+    StrategyContext {
+        market: MarketIdx(0),
+        window: Window::Min5,
+        phase: Phase::Prime,
+        now_ms: signals.now_ms,
+        ms_left: 200_000,
+        signals,
+        up,
+        down,
+        capital_micro: 500_000_000,
+        account_capital_micro: 500_000_000,
+        position: PositionView::default(),
+        binance_move_1s_ppm: 50,
+        flow_5s: (120, 100),
+        fee_rate_ppm: 72_000,
+    }
+}
 
 fn bench(c: &mut Criterion) {
     let cfg = Config::shipped().expect("shipped config");
@@ -52,33 +75,17 @@ fn bench(c: &mut Criterion) {
         annual_vol: 0.55,
         ..SignalSnapshot::default()
     };
-    let ctx = |signals: &SignalSnapshot| StrategyContext {
-        market: MarketIdx(0),
-        window: Window::Min5,
-        phase: Phase::Prime,
-        now_ms: signals.now_ms,
-        ms_left: 200_000,
-        signals,
-        up,
-        down,
-        capital_micro: 500_000_000,
-        account_capital_micro: 500_000_000,
-        position: PositionView::default(),
-        binance_move_1s_ppm: 50,
-        flow_5s: (120, 100),
-        fee_rate_ppm: 72_000,
-    };
     let mut out = IntentBuf::with_capacity(64, 32);
 
     let mut set = StrategySet::new(&cfg.strategy);
     for id in StrategyId::ALL {
-        set.on_tick(id, &ctx(&signals), &mut out);
+        set.on_tick(id, &context(&signals, up, down), &mut out);
     }
     c.bench_function("strategies/all_five_quiet", |b| {
         b.iter(|| {
             out.clear();
             signals.now_ms += 16;
-            let cx = ctx(&signals);
+            let cx = context(&signals, up, down);
             for id in StrategyId::ALL {
                 set.on_tick(id, black_box(&cx), &mut out);
             }
@@ -94,7 +101,7 @@ fn bench(c: &mut Criterion) {
             signals.now_ms += 16;
             flip = !flip;
             signals.fair_up = Some(if flip { 0.52 } else { 0.50 });
-            let cx = ctx(&signals);
+            let cx = context(&signals, up, down);
             for id in StrategyId::ALL {
                 set.on_tick(id, black_box(&cx), &mut out);
             }
