@@ -149,9 +149,16 @@ impl SizeRules {
         if dollars_micro <= 0 || cost_per_share_micro <= 0 {
             return None;
         }
-        let raw = i128::from(dollars_micro) * i128::from(PRICE_ONE_MICRO)
-            / i128::from(cost_per_share_micro);
-        self.shares(i64::try_from(raw).unwrap_or(i64::MAX))
+        // i64 fast path (up to ~$9.2M); exact i128 beyond (a library call, off the common path).
+        let raw = match dollars_micro.checked_mul(PRICE_ONE_MICRO) {
+            Some(num) => num / cost_per_share_micro,
+            None => {
+                let v = i128::from(dollars_micro) * i128::from(PRICE_ONE_MICRO)
+                    / i128::from(cost_per_share_micro);
+                i64::try_from(v).unwrap_or(i64::MAX)
+            }
+        };
+        self.shares(raw)
     }
 }
 
@@ -207,8 +214,13 @@ pub fn bid(book: &TokenBook) -> Option<i64> {
 /// Notional of `size_micro` shares at `price_micro`, micro-dollars (rounded down).
 #[inline]
 pub fn notional_micro(size_micro: i64, price_micro: i64) -> i64 {
-    let v = i128::from(size_micro) * i128::from(price_micro) / i128::from(PRICE_ONE_MICRO);
-    i64::try_from(v).unwrap_or(i64::MAX)
+    match size_micro.checked_mul(price_micro) {
+        Some(v) => v / PRICE_ONE_MICRO,
+        None => {
+            let v = i128::from(size_micro) * i128::from(price_micro) / i128::from(PRICE_ONE_MICRO);
+            i64::try_from(v).unwrap_or(i64::MAX)
+        }
+    }
 }
 
 /// A group id for a batch of legs: the strategy's index in the top byte, a counter below it
