@@ -227,6 +227,24 @@ fn straddle_at_090_buys_both_legs_in_one_group_net_of_fees() {
 }
 
 #[test]
+fn a_straddle_that_filled_nothing_scans_again_after_settling() {
+    let c = cfg();
+    let mut set = StrategySet::new(&c);
+    let mut w = straddle_world(450_000, 450_000);
+    assert_eq!(w.run(&mut set, StrategyId::Straddle).orders().len(), 2);
+    w.now_ms += c.rebalance.settle_ms;
+    // Settles (no fills at all) ...
+    assert!(w.run(&mut set, StrategyId::Straddle).orders().is_empty());
+    // ... and the next tick opens again.
+    let out = w.run(&mut set, StrategyId::Straddle);
+    assert_eq!(out.orders().len(), 2);
+    assert!(out
+        .orders()
+        .iter()
+        .all(|o| o.reason == Reason::StraddleOpen));
+}
+
+#[test]
 fn straddle_size_is_capped_by_depth_within_2c() {
     let c = cfg();
     let mut set = StrategySet::new(&c);

@@ -11,7 +11,8 @@
 //! capital, `dip_profit_multiple` × locked profit, depth within `dip_depth_cents`); an unfilled
 //! dip order is cancelled when the window reaches pre-resolution.
 //!
-//! Invariants: one straddle and at most one dip buy per market window; no new entry from
+//! Invariants: one straddle (a pair whose legs both filled nothing does not count) and at most
+//! one dip buy per market window; no new entry from
 //! pre-resolution on, nothing at all in lockout; prices on the book's tick grid, sizes at or
 //! above the venue minimum; fixed per-market state, no allocation.
 
@@ -135,6 +136,14 @@ impl Straddle {
             return;
         }
         let entries_open = ctx.phase < Phase::PreResolution;
+        // A phase-1 pair whose FAK legs both came back empty opened nothing: scan again.
+        if m.opened
+            && m.pair.stage == PairStage::Settled
+            && m.pair.legs.up_micro == 0
+            && m.pair.legs.down_micro == 0
+        {
+            m.opened = false;
+        }
 
         if !m.opened && entries_open {
             if let Some((size, up_px, down_px)) = open_size(ctx, &p, &rules) {
