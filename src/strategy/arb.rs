@@ -182,3 +182,25 @@ impl Arb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn capital_tiers_follow_the_spec() {
+        let cfg = Config::shipped().unwrap().strategy;
+        let arb = Arb::new(&cfg);
+        let usd = 1_000_000i64;
+        let f = |dollars: i64| arb.params.tier_fraction(dollars * usd);
+        assert_eq!(f(4), None);
+        assert_eq!(f(5), Some(1.0));
+        assert_eq!(f(49), Some(1.0));
+        assert_eq!(f(50), Some(0.5));
+        assert_eq!(f(499), Some(0.5));
+        assert_eq!(f(500), Some(0.25));
+        assert_eq!(f(5_000), Some(0.10));
+        assert_eq!(f(50_000), Some(0.10));
+    }
+}

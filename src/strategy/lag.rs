@@ -168,3 +168,22 @@ impl Lag {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn kelly_stake_follows_the_spec_formula() {
+        let lag = Lag::new(&Config::shipped().unwrap().strategy);
+        let p = lag.params;
+        // edge 0.05 at ask 0.50: win = 0.72, odds = 1, kelly = 0.44, quarter = 0.11.
+        assert!((p.stake_fraction(50_000, 500_000) - 0.11).abs() < 1e-12);
+        // The win probability caps at 0.80: edge 0.20 at 0.50 → kelly 0.60 → 0.15.
+        assert!((p.stake_fraction(200_000, 500_000) - 0.15).abs() < 1e-12);
+        // An expensive ask with a small edge: Kelly negative → no stake.
+        assert_eq!(p.stake_fraction(10_000, 900_000), 0.0);
+        assert_eq!(p.stake_fraction(50_000, 0), 0.0);
+    }
+}
