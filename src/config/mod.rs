@@ -32,6 +32,10 @@ use std::str::FromStr;
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use load::{is_secret_like, SYNTAX_PATH};
 pub use schema::{
+    ArbStrategyConfig, LagConfig, MarketMakingConfig, MomentumStrategyConfig, RebalanceConfig,
+    StraddleConfig, StrategyConfig,
+};
+pub use schema::{
     Asset, BackoffConfig, BinanceVenueConfig, Config, DiscoveryConfig, EngineConfig, EngineMode,
     HttpConfig, MarketConfig, NetConfig, OracleConfig, PollConfig, PollMode, PolymarketVenueConfig,
     QueuesConfig, SignalsConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig,

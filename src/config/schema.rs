@@ -50,6 +50,8 @@ pub struct Config {
     pub allocator: AllocatorConfig,
     /// `[risk]`: pre-trade limits, the risk monitor and the kill switch (spec §5).
     pub risk: RiskConfig,
+    /// `[strategy]`: parameters of the five strategies (`crate::strategy`, strategy spec §4).
+    pub strategy: StrategyConfig,
 }
 
 impl Config {
@@ -620,4 +622,164 @@ pub struct RiskConfig {
     pub atr_spike_ratio: f64,
     /// Smoothing of the ATR baseline per monitor tick (fraction).
     pub atr_baseline_alpha: f64,
+}
+
+/// `[strategy]`: parameters of the five strategies (strategy spec §4). Money is integer
+/// micro-dollars, prices micro-units, sizes micro-shares; fractions are plain `f64`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StrategyConfig {
+    /// The venue's minimum order size, micro-shares (5 shares); smaller intents are not made.
+    pub min_order_shares_micro: i64,
+    /// Order sizes are rounded down to a multiple of this, micro-shares.
+    pub size_step_micro: i64,
+    /// `[strategy.rebalance]`: imbalance handling of two-leg entries (straddle and arb).
+    pub rebalance: RebalanceConfig,
+    /// `[strategy.straddle]`.
+    pub straddle: StraddleConfig,
+    /// `[strategy.arb]`.
+    pub arb: ArbStrategyConfig,
+    /// `[strategy.lag]`.
+    pub lag: LagConfig,
+    /// `[strategy.mm]`.
+    pub mm: MarketMakingConfig,
+    /// `[strategy.momentum]`.
+    pub momentum: MomentumStrategyConfig,
+}
+
+/// `[strategy.rebalance]`: what to do when one leg of a pair fills less than the other.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RebalanceConfig {
+    /// A leg below this fraction of the other leg is an imbalance.
+    pub min_fill_ratio: f64,
+    /// Fill feedback is awaited this long after the pair is sent before judging it, ms.
+    pub settle_ms: u64,
+    /// Hold the excess leg when the bias points its way with more than this confidence.
+    pub hold_bias_confidence: f64,
+    /// An imbalance worth less than this (excess shares × their price) is accepted, micro-dollars.
+    pub accept_imbalance_micro: i64,
+    /// Rebalance orders tried per pair before the imbalance is left as it is.
+    pub max_attempts: u32,
+}
+
+/// `[strategy.straddle]`: straddle + bias amplification.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StraddleConfig {
+    /// Open when Up ask + Down ask + taker fees per share is below this, micro-dollars.
+    pub max_pair_cost_micro: i64,
+    /// Depth counted within this many cents of each ask.
+    pub depth_cents: u32,
+    /// Share of the strategy's capital one straddle may use.
+    pub capital_fraction: f64,
+    /// Phase 2: minimum bias confidence to watch for a dip.
+    pub dip_min_confidence: f64,
+    /// Phase 2: how long one dip watch lasts, ms.
+    pub dip_window_ms: u64,
+    /// Phase 2: the bounce off the low that confirms the dip, micro-dollars.
+    pub dip_bounce_micro: i64,
+    /// Phase 2: the low must be at least this far under the watch's start price, micro-dollars.
+    pub dip_min_drop_micro: i64,
+    /// Phase 2: buy at the low plus this, micro-dollars (rounded down to the tick).
+    pub dip_offset_micro: i64,
+    /// Phase 2: share of the strategy's capital the dip buy may use.
+    pub dip_capital_fraction: f64,
+    /// Phase 2: the dip buy costs at most this multiple of the straddle's locked profit.
+    pub dip_profit_multiple: f64,
+    /// Phase 2: depth counted within this many cents of the bias side's ask.
+    pub dip_depth_cents: u32,
+}
+
+/// `[strategy.arb]`: pure arbitrage.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ArbStrategyConfig {
+    /// Below this capital no arb is sized, micro-dollars.
+    pub min_capital_micro: i64,
+    /// Capital tier upper bounds, micro-dollars (ascending): tier i applies below bound i.
+    pub tier_bounds_micro: [i64; 4],
+    /// Share of capital per arb in each tier (five tiers, the last above the last bound).
+    pub tier_fractions: [f64; 5],
+    /// Pause after a pair is settled before the next one, ms.
+    pub cooldown_ms: u64,
+}
+
+/// `[strategy.lag]`: the Binance → Polymarket lag exploit.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LagConfig {
+    /// Fraction of the Kelly bet staked.
+    pub kelly_fraction: f64,
+    /// Win probability at zero edge.
+    pub win_prob_base: f64,
+    /// Win probability added per unit of edge.
+    pub win_prob_edge_slope: f64,
+    /// Win probability cap.
+    pub win_prob_max: f64,
+    /// A side whose spread exceeds this is not traded near the end, micro-dollars.
+    pub wide_spread_micro: i64,
+    /// ... with fewer than this many seconds left.
+    pub wide_spread_min_left_s: u64,
+    /// HIGH volatility is not traded with fewer than this many seconds left.
+    pub high_vol_min_left_s: u64,
+    /// Minimum edge in the pre-resolution phase, micro-dollars.
+    pub pre_resolution_min_edge_micro: i64,
+    /// Pause after an entry on a market before the next, ms.
+    pub cooldown_ms: u64,
+}
+
+/// `[strategy.mm]`: micro market-making.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MarketMakingConfig {
+    /// Share of the strategy's capital quoted per side (before the regime multiplier).
+    pub capital_fraction: f64,
+    /// The half-spread widens over the last this many seconds.
+    pub expiry_widen_s: u64,
+    /// ... by up to this fraction (× (1 + fraction) at the end).
+    pub expiry_widen_factor: f64,
+    /// Inventory skew per unit of net inventory / (capital × `skew_capital_fraction`).
+    pub skew_per_inventory: f64,
+    /// Share of capital the net inventory is measured against.
+    pub skew_capital_fraction: f64,
+    /// Inventory skew clamp (price fraction).
+    pub skew_max: f64,
+    /// Pull quotes when Binance moved more than this in 1 s, percent.
+    pub pull_move_pct: f64,
+    /// Pull quotes in the last this many seconds.
+    pub pull_last_s: u64,
+    /// Pull quotes in HIGH volatility below this capital, micro-dollars.
+    pub pull_high_vol_capital_micro: i64,
+    /// Pull quotes when the book's spread is already below this, micro-dollars.
+    pub pull_book_spread_micro: i64,
+    /// Pull on a liquidation cascade: |liquidation bias input| at or above this.
+    pub cascade_liquidation_input: f64,
+    /// Widen when 5 s taker flow max(buy, sell) / min(buy, sell) exceeds this.
+    pub flow_imbalance_widen: f64,
+    /// Widening multiplier of the half-spread (flow imbalance, one-sided fills).
+    pub widen_factor: f64,
+    /// Fills remembered for the one-sided check (at most 32).
+    pub fill_memory: u32,
+    /// Extra skew (price fraction) away from the side all remembered fills were on.
+    pub one_sided_skew: f64,
+}
+
+/// `[strategy.momentum]`: probability momentum capture.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MomentumStrategyConfig {
+    /// Minimum |fair − Up price| to enter.
+    pub min_divergence: f64,
+    /// Share of the strategy's capital at unit multipliers.
+    pub capital_fraction: f64,
+    /// |divergence| that gives a size multiplier of 1.
+    pub divergence_scale: f64,
+    /// Divergence multiplier cap.
+    pub divergence_cap: f64,
+    /// |score| that gives a size multiplier of 1.
+    pub score_scale: f64,
+    /// Score multiplier cap.
+    pub score_cap: f64,
+    /// Hold to resolution (no entry, no exit) with fewer than this many seconds left.
+    pub hold_last_s: u64,
+    /// Maximum hold in 5-minute windows, seconds.
+    pub max_hold_5m_s: u64,
+    /// Maximum hold in 15-minute windows, seconds.
+    pub max_hold_15m_s: u64,
+    /// An entry with no fill after this long is forgotten, ms.
+    pub entry_timeout_ms: u64,
 }

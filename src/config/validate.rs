@@ -198,6 +198,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_lifecycle(&config.lifecycle, &mut checker);
     check_allocator(&config.allocator, &mut checker);
     check_risk(&config.risk, &mut checker);
+    check_strategy(&config.strategy, &mut checker);
     checker.into_errors()
 }
 
@@ -927,4 +928,247 @@ fn check_risk(r: &super::schema::RiskConfig, checker: &mut Checker) {
             "must be at least risk.monitor_interval_ms",
         );
     }
+}
+
+/// `strategy.min_order_shares_micro`: 1 to 1000 shares.
+pub const MIN_ORDER_SHARES_MICRO: RangeInclusive<i64> = 1_000_000..=1_000_000_000;
+/// `strategy.size_step_micro`: a micro-share to one share.
+pub const SIZE_STEP_MICRO: RangeInclusive<i64> = 1..=1_000_000;
+/// Strategy waits and cooldowns, ms.
+pub const STRATEGY_MS: RangeInclusive<u64> = 0..=600_000;
+/// Strategy "seconds left" thresholds.
+pub const STRATEGY_SECONDS: RangeInclusive<u64> = 0..=3_600;
+/// Size multipliers and caps.
+pub const STRATEGY_MULTIPLE: RangeInclusive<f64> = 0.0..=100.0;
+/// Depth reach, cents.
+pub const STRATEGY_DEPTH_CENTS: RangeInclusive<u32> = 0..=100;
+
+fn check_strategy(s: &super::schema::StrategyConfig, checker: &mut Checker) {
+    checker.in_range(
+        "strategy.min_order_shares_micro",
+        s.min_order_shares_micro,
+        MIN_ORDER_SHARES_MICRO,
+    );
+    checker.in_range(
+        "strategy.size_step_micro",
+        s.size_step_micro,
+        SIZE_STEP_MICRO,
+    );
+
+    let r = &s.rebalance;
+    checker.in_range(
+        "strategy.rebalance.min_fill_ratio",
+        r.min_fill_ratio,
+        UNIT_FRACTION,
+    );
+    checker.in_range("strategy.rebalance.settle_ms", r.settle_ms, STRATEGY_MS);
+    checker.in_range(
+        "strategy.rebalance.hold_bias_confidence",
+        r.hold_bias_confidence,
+        UNIT_FRACTION,
+    );
+    checker.in_range(
+        "strategy.rebalance.accept_imbalance_micro",
+        r.accept_imbalance_micro,
+        SIGNAL_MONEY_MICRO,
+    );
+    checker.in_range("strategy.rebalance.max_attempts", r.max_attempts, 0..=20);
+
+    let st = &s.straddle;
+    checker.in_range(
+        "strategy.straddle.max_pair_cost_micro",
+        st.max_pair_cost_micro,
+        PER_SHARE_MICRO,
+    );
+    checker.in_range(
+        "strategy.straddle.depth_cents",
+        st.depth_cents,
+        STRATEGY_DEPTH_CENTS,
+    );
+    checker.in_range(
+        "strategy.straddle.dip_depth_cents",
+        st.dip_depth_cents,
+        STRATEGY_DEPTH_CENTS,
+    );
+    for (path, value) in [
+        ("strategy.straddle.capital_fraction", st.capital_fraction),
+        (
+            "strategy.straddle.dip_min_confidence",
+            st.dip_min_confidence,
+        ),
+        (
+            "strategy.straddle.dip_capital_fraction",
+            st.dip_capital_fraction,
+        ),
+    ] {
+        checker.in_range(path, value, UNIT_FRACTION);
+    }
+    checker.in_range(
+        "strategy.straddle.dip_profit_multiple",
+        st.dip_profit_multiple,
+        STRATEGY_MULTIPLE,
+    );
+    checker.in_range(
+        "strategy.straddle.dip_window_ms",
+        st.dip_window_ms,
+        STRATEGY_MS,
+    );
+    for (path, value) in [
+        ("strategy.straddle.dip_bounce_micro", st.dip_bounce_micro),
+        (
+            "strategy.straddle.dip_min_drop_micro",
+            st.dip_min_drop_micro,
+        ),
+        ("strategy.straddle.dip_offset_micro", st.dip_offset_micro),
+    ] {
+        checker.in_range(path, value, PER_SHARE_MICRO);
+    }
+
+    let a = &s.arb;
+    checker.in_range(
+        "strategy.arb.min_capital_micro",
+        a.min_capital_micro,
+        SIGNAL_MONEY_MICRO,
+    );
+    for (i, bound) in a.tier_bounds_micro.iter().enumerate() {
+        checker.in_range(
+            &format!("strategy.arb.tier_bounds_micro[{i}]"),
+            *bound,
+            SIGNAL_MONEY_MICRO,
+        );
+    }
+    if a.tier_bounds_micro.windows(2).any(|w| w[0] >= w[1]) {
+        checker.fail(
+            "strategy.arb.tier_bounds_micro",
+            ErrorKind::Inconsistent,
+            format!("{:?} must be strictly ascending", a.tier_bounds_micro),
+        );
+    }
+    for (i, f) in a.tier_fractions.iter().enumerate() {
+        checker.in_range(
+            &format!("strategy.arb.tier_fractions[{i}]"),
+            *f,
+            UNIT_FRACTION,
+        );
+    }
+    checker.in_range("strategy.arb.cooldown_ms", a.cooldown_ms, STRATEGY_MS);
+
+    let l = &s.lag;
+    for (path, value) in [
+        ("strategy.lag.kelly_fraction", l.kelly_fraction),
+        ("strategy.lag.win_prob_base", l.win_prob_base),
+        ("strategy.lag.win_prob_max", l.win_prob_max),
+    ] {
+        checker.in_range(path, value, UNIT_FRACTION);
+    }
+    checker.in_range(
+        "strategy.lag.win_prob_edge_slope",
+        l.win_prob_edge_slope,
+        STRATEGY_MULTIPLE,
+    );
+    if l.win_prob_max < l.win_prob_base {
+        checker.fail(
+            "strategy.lag.win_prob_max",
+            ErrorKind::Inconsistent,
+            format!(
+                "{} is below strategy.lag.win_prob_base ({})",
+                l.win_prob_max, l.win_prob_base
+            ),
+        );
+    }
+    for (path, value) in [
+        ("strategy.lag.wide_spread_micro", l.wide_spread_micro),
+        (
+            "strategy.lag.pre_resolution_min_edge_micro",
+            l.pre_resolution_min_edge_micro,
+        ),
+    ] {
+        checker.in_range(path, value, PER_SHARE_MICRO);
+    }
+    for (path, value) in [
+        (
+            "strategy.lag.wide_spread_min_left_s",
+            l.wide_spread_min_left_s,
+        ),
+        ("strategy.lag.high_vol_min_left_s", l.high_vol_min_left_s),
+    ] {
+        checker.in_range(path, value, STRATEGY_SECONDS);
+    }
+    checker.in_range("strategy.lag.cooldown_ms", l.cooldown_ms, STRATEGY_MS);
+
+    let m = &s.mm;
+    for (path, value) in [
+        ("strategy.mm.capital_fraction", m.capital_fraction),
+        ("strategy.mm.expiry_widen_factor", m.expiry_widen_factor),
+        ("strategy.mm.skew_per_inventory", m.skew_per_inventory),
+        ("strategy.mm.skew_max", m.skew_max),
+        ("strategy.mm.one_sided_skew", m.one_sided_skew),
+        (
+            "strategy.mm.cascade_liquidation_input",
+            m.cascade_liquidation_input,
+        ),
+    ] {
+        checker.in_range(path, value, UNIT_FRACTION);
+    }
+    checker.in_range(
+        "strategy.mm.skew_capital_fraction",
+        m.skew_capital_fraction,
+        0.001..=1.0,
+    );
+    checker.in_range("strategy.mm.pull_move_pct", m.pull_move_pct, SIGNAL_PCT);
+    for (path, value) in [
+        ("strategy.mm.flow_imbalance_widen", m.flow_imbalance_widen),
+        ("strategy.mm.widen_factor", m.widen_factor),
+    ] {
+        checker.in_range(path, value, 1.0..=100.0);
+    }
+    for (path, value) in [
+        ("strategy.mm.expiry_widen_s", m.expiry_widen_s),
+        ("strategy.mm.pull_last_s", m.pull_last_s),
+    ] {
+        checker.in_range(path, value, STRATEGY_SECONDS);
+    }
+    checker.in_range(
+        "strategy.mm.pull_high_vol_capital_micro",
+        m.pull_high_vol_capital_micro,
+        SIGNAL_MONEY_MICRO,
+    );
+    checker.in_range(
+        "strategy.mm.pull_book_spread_micro",
+        m.pull_book_spread_micro,
+        PER_SHARE_MICRO,
+    );
+    checker.in_range("strategy.mm.fill_memory", m.fill_memory, 1..=32);
+
+    let mo = &s.momentum;
+    for (path, value) in [
+        ("strategy.momentum.min_divergence", mo.min_divergence),
+        ("strategy.momentum.capital_fraction", mo.capital_fraction),
+    ] {
+        checker.in_range(path, value, UNIT_FRACTION);
+    }
+    for (path, value) in [
+        ("strategy.momentum.divergence_scale", mo.divergence_scale),
+        ("strategy.momentum.score_scale", mo.score_scale),
+    ] {
+        checker.in_range(path, value, 1e-9..=1.0);
+    }
+    for (path, value) in [
+        ("strategy.momentum.divergence_cap", mo.divergence_cap),
+        ("strategy.momentum.score_cap", mo.score_cap),
+    ] {
+        checker.in_range(path, value, STRATEGY_MULTIPLE);
+    }
+    for (path, value) in [
+        ("strategy.momentum.hold_last_s", mo.hold_last_s),
+        ("strategy.momentum.max_hold_5m_s", mo.max_hold_5m_s),
+        ("strategy.momentum.max_hold_15m_s", mo.max_hold_15m_s),
+    ] {
+        checker.in_range(path, value, STRATEGY_SECONDS);
+    }
+    checker.in_range(
+        "strategy.momentum.entry_timeout_ms",
+        mo.entry_timeout_ms,
+        STRATEGY_MS,
+    );
 }
