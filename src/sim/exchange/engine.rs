@@ -8,15 +8,16 @@
 //! receives `s` tokens, a SELL gives them; the taker alone pays [`taker_fee`] (BUY: in tokens,
 //! SELL: in collateral); balances move at MATCHED.
 //!
-//! Market BUYs (FOK/FAK BUY): the official clients (py-clob-client-v2, the unified SDK's
-//! `get_market_order_amounts`; protocol notes §3) sign a market BUY as "spend `amount` dollars":
-//! makerAmount = the collateral, takerAmount = makerAmount / p the fewest shares accepted at the
-//! worst price `p`. Like the CTF exchange, which fills the taker's making amount at each maker's
-//! price, the simulator spends the makerAmount at the resting prices, best first, so price
-//! improvement goes to the taker as extra shares (`size_matched` may exceed `original_size`); a
-//! FOK BUY is killed unless the book up to `p` can absorb the whole makerAmount; unspent dust
-//! (under one micro-share's cost) and a FAK's unfilled rest are released. Market SELLs and all
-//! GTC/GTD orders trade shares (a SELL's improvement is more collateral).
+//! Marketable orders of every type trade shares: a BUY fills at most its signed takerAmount of
+//! shares (its size), best price first, and price improvement comes back as unspent collateral
+//! (released from the reservation), never as extra shares, so `size_matched ≤ original_size`
+//! always holds. The official clients sign a market BUY as "spend `amount` dollars" (makerAmount
+//! = collateral, takerAmount = makerAmount / p at the worst price p); the venue's documents do
+//! not say whether the CLOB then spends the whole makerAmount at better prices (the CTF exchange
+//! contract would allow it) or fills the signed shares, so the simulator takes the reading that
+//! keeps a limit order's size meaning shares for FAK/FOK as for GTC (the official clients' own
+//! test in tests/official_client.rs asserts a FAK limit BUY never receives more than it asked).
+//! A FOK is killed unless the book can fill its whole size.
 
 use std::sync::Arc;
 
@@ -197,24 +198,13 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    // A market BUY (FOK/FAK) spends its signed collateral (makerAmount) at the resting prices;
-    // everything else trades shares.
-    let market_buy = o.side == Side::Buy && matches!(o.order_type, OrderType::Fok | OrderType::Fak);
-    let fok_short = if market_buy {
-        m.book.buy_capacity(o.token, o.price, MakerFilter::All) < o.collateral
-    } else {
-        m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
-    };
-    if o.order_type == OrderType::Fok && fok_short {
+    if o.order_type == OrderType::Fok
+        && m.book.fillable(o.token, o.side, o.price, MakerFilter::All) < rem
+    {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FokKilled);
     }
-    let fills = if market_buy {
-        m.book
-            .take_budget(o.token, o.price, o.collateral, MakerFilter::All)
-    } else {
-        m.book.take(o.token, o.side, o.price, rem, MakerFilter::All)
-    };
+    let fills = m.book.take(o.token, o.side, o.price, rem, MakerFilter::All);
     if o.order_type == OrderType::Fak && fills.is_empty() {
         close(ex, Some(m), id, OrderStatus::Canceled);
         return Err(Reject::FakNoMatch);
@@ -233,10 +223,7 @@ fn execute(
         return Err(Reject::Payload);
     };
     let rem = o.remaining();
-    if market_buy {
-        // Done: release what the budget did not spend (dust, or the killed rest of a FAK).
-        close(ex, Some(m), id, OrderStatus::Matched);
-    } else if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
+    if rem > 0 && matches!(o.order_type, OrderType::Gtc | OrderType::Gtd) {
         o.status = OrderStatus::Live;
         o.seq = Some(
             m.book
@@ -1123,7 +1110,7 @@ mod tests {
     }
 
     #[test]
-    fn market_buy_spends_its_collateral_with_price_improvement_to_the_taker() {
+    fn marketable_buy_fills_its_shares_and_returns_the_price_improvement() {
         let mut ex = exchange(0);
         let mut ms = vec![market()];
         let (mut maker, mut taker) = (User::new(3), User::new(4));
@@ -1141,23 +1128,24 @@ mod tests {
                 "live"
             );
         }
-        // A market BUY limited at 0.60 for $6 (makerAmount 6, takerAmount 10 shares): spends
-        // $5 on 10 at 0.50, then $0.999999 on 1.818181 at 0.55 — more shares than it signed for.
+        // A FAK BUY of 10 shares limited at 0.60 (makerAmount 6, takerAmount 10 shares) fills
+        // its 10 shares at 0.50: price improvement comes back as collateral, not extra shares.
         let o = taker.order(UP, SignSide::Buy, "0.60", "10", OrderType::Fak, 0);
         assert_eq!((o.maker_amount, o.taker_amount), (6_000_000, 10_000_000));
         let before = ex.ledger_snapshot(&taker.account()).collateral;
         let placed = place(&mut ex, &mut ms, &taker.key, &o, NOW_MS).unwrap();
         assert_eq!(placed.status, "matched");
-        assert_eq!(placed.making, 5_000_000 + 999_999);
-        let shares = 10_000_000 + 1_818_181;
-        let fees = taker_fee(Side::Buy, 10_000_000, 500, ex.opts.fee_rate_ppm)
-            + taker_fee(Side::Buy, 1_818_181, 550, ex.opts.fee_rate_ppm);
-        assert_eq!(placed.taking, shares - fees);
+        assert_eq!(placed.making, 5_000_000);
+        let fees = taker_fee(Side::Buy, 10_000_000, 500, ex.opts.fee_rate_ppm);
+        assert_eq!(placed.taking, 10_000_000 - fees);
         let rec = &ex.orders[placed.order_id.as_str()];
-        assert_eq!((rec.matched, rec.status), (shares, OrderStatus::Matched));
+        assert_eq!(
+            (rec.matched, rec.status),
+            (10_000_000, OrderStatus::Matched)
+        );
         let snap = ex.ledger_snapshot(&taker.account());
-        assert_eq!(snap.collateral, before - 5_999_999);
-        assert_eq!(snap.collateral_reserved, 0, "the unspent dust is released");
+        assert_eq!(snap.collateral, before - 5_000_000);
+        assert_eq!(snap.collateral_reserved, 0, "the improvement is released");
         // A FOK BUY the book cannot absorb is killed without trading.
         let o = taker.order(UP, SignSide::Buy, "0.60", "20", OrderType::Fok, 0);
         assert_eq!(

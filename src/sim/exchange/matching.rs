@@ -206,77 +206,6 @@ impl MarketBook {
         fills
     }
 
-    /// Collateral (micro) a BUY of `token` limited at `limit` could spend right now: the cost
-    /// of every admitted resting share it crosses (see [`buy_cost`]).
-    pub fn buy_capacity(&self, token: Token, limit: u32, filter: MakerFilter) -> u64 {
-        let opposite = opposite(up_side(token, Side::Buy));
-        self.crossing_prices(token, Side::Buy, limit)
-            .into_iter()
-            .filter_map(|p| self.levels(opposite).get(&p).map(|q| (p, q)))
-            .map(|(p, q)| {
-                let shares: u64 = q
-                    .iter()
-                    .filter(|r| filter.admits(r))
-                    .map(|r| r.remaining)
-                    .sum();
-                buy_cost(token, shares, p)
-            })
-            .sum()
-    }
-
-    /// A market BUY: spend at most `budget` micro-collateral on `token` at the resting prices
-    /// (limit `limit`), best first — at each resting order it takes the most shares whose cost
-    /// fits what is left, so a better price buys more shares (price improvement goes to the
-    /// taker). Unspendable dust (less than one micro-share's cost) stays with the taker.
-    pub fn take_budget(
-        &mut self,
-        token: Token,
-        limit: u32,
-        budget: u64,
-        filter: MakerFilter,
-    ) -> Vec<Fill> {
-        let mut fills = Vec::new();
-        let mut left = budget;
-        let opposite = opposite(up_side(token, Side::Buy));
-        'levels: for p in self.crossing_prices(token, Side::Buy, limit) {
-            let taker_price = u128::from(token_price(token, p).max(1));
-            let levels = self.levels_mut(opposite);
-            let Some(queue) = levels.get_mut(&p) else {
-                continue;
-            };
-            let mut i = 0;
-            while i < queue.len() {
-                if !filter.admits(&queue[i]) {
-                    i += 1;
-                    continue;
-                }
-                let affordable = u128::from(left) * u128::from(ONE) / taker_price;
-                let n = queue[i]
-                    .remaining
-                    .min(u64::try_from(affordable).unwrap_or(u64::MAX));
-                if n == 0 {
-                    break 'levels;
-                }
-                fills.push(Fill {
-                    maker: queue[i].clone(),
-                    up_price: p,
-                    shares: n,
-                });
-                left = left.saturating_sub(buy_cost(token, n, p));
-                queue[i].remaining -= n;
-                if queue[i].remaining == 0 {
-                    queue.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-            if queue.is_empty() {
-                levels.remove(&p);
-            }
-        }
-        fills
-    }
-
     /// Rest an order at the back of its level; returns its sequence number.
     pub fn rest(&mut self, party: Party, token: Token, side: Side, price: u32, shares: u64) -> u64 {
         self.next_seq += 1;
@@ -433,17 +362,6 @@ pub fn opposite(s: Side) -> Side {
         Side::Buy => Side::Sell,
         Side::Sell => Side::Buy,
     }
-}
-
-/// What a BUY taker of `shares` micro-shares of `token` pays at Up-space price `up_price`: the
-/// settlement contract's `floor(s·q/1000)` for Up, the complement `s − floor(s·q/1000)` for Down.
-pub fn buy_cost(token: Token, shares: u64, up_price: u32) -> u64 {
-    let up = u128::from(shares) * u128::from(up_price) / u128::from(ONE);
-    let cost = match token {
-        Token::Up => up,
-        Token::Down => u128::from(shares) - up,
-    };
-    u64::try_from(cost).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
