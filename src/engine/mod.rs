@@ -8,13 +8,16 @@
 //! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
 //! hot thread only connects, polls, parses and applies.
 
+pub mod exec_path;
 pub mod feeds;
 pub mod hot;
 pub mod market_view;
 pub mod messages;
+pub mod modes;
 pub mod poly;
 pub mod risk;
 pub mod table;
+pub mod trading;
 
 pub use self::feeds::PolymarketUrls;
 
