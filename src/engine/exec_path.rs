@@ -153,9 +153,10 @@ impl OrderFactory {
         self.nonces.available()
     }
 
-    /// Build the slot's two templates from discovery's record.
-    pub fn assign(&mut self, record: &MarketRecord) -> Result<(), BuildError> {
-        let i = usize::from(record.idx.0);
+    /// Build the two templates of book slot `market` from discovery's record (the book
+    /// slot, not discovery's index: intents name book slots).
+    pub fn assign(&mut self, market: MarketIdx, record: &MarketRecord) -> Result<(), BuildError> {
+        let i = usize::from(market.0);
         let tick = TickSize::from_micros(u64::from(record.tick_micros))
             .map_err(|_| BuildError::Tick(record.tick_micros))?;
         let exchange = Exchange::for_market(record.neg_risk);
@@ -182,7 +183,7 @@ impl OrderFactory {
                 *slot = Some(built);
                 Ok(())
             }
-            None => Err(BuildError::UnknownMarket(record.idx.0)),
+            None => Err(BuildError::UnknownMarket(market.0)),
         }
     }
 

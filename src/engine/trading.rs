@@ -9,9 +9,9 @@
 //! only answer through the intent buffer, which refuses (and counts) rather than grow.
 
 use crate::book::{MarketIdx, TokenBook};
+use crate::config::Asset;
 use crate::engine::market_view::Phase;
 use crate::exec::orders::positions::Positions;
-use crate::config::Asset;
 use crate::feeds::binance::state::AssetState;
 use crate::signals::{MarketInputs, SignalParams, SignalSet, SignalSnapshot};
 use crate::strategy::intent::IntentBuf;
