@@ -16,6 +16,7 @@ use mio::Token;
 
 use super::feeds::FeedPlan;
 use super::messages::{AssetView, Command, HotEvent, LoopStats};
+use super::hot_trading::{HotTrading, TradingReport, TradingSetup};
 use super::poly::{PolyCounters, PolyFeeds, PolySetup};
 use crate::book::BookCounters;
 use crate::clock::mono_ns;
@@ -73,6 +74,8 @@ pub struct HotSetup {
     pub finished: Arc<AtomicBool>,
     /// The Polymarket market channel and RTDS, when configured.
     pub poly: Option<PolySetup>,
+    /// Decisions and orders (needs `poly`), when the run trades.
+    pub trading: Option<TradingSetup>,
 }
 
 /// Discovery commands applied per timer tick at most (bounds one tick's work).
@@ -100,6 +103,8 @@ pub struct HotReport {
     pub net: Vec<(&'static str, NetCounters)>,
     /// The Polymarket side, when it ran.
     pub poly: Option<PolyReport>,
+    /// The trading side, when it ran.
+    pub trading: Option<TradingReport>,
 }
 
 /// Label of the Polymarket market-channel connection.
@@ -127,10 +132,12 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         heartbeat,
         finished,
         poly,
+        trading,
     } = setup;
     let result = run_loop(
         feeds,
         poly,
+        trading,
         ws_options,
         poll_mode,
         events_capacity,
@@ -151,6 +158,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
 fn run_loop(
     feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
     poly: Option<PolySetup>,
+    trading: Option<TradingSetup>,
     ws_options: WsOptions,
     poll_mode: PollMode,
     events_capacity: usize,
@@ -202,6 +210,11 @@ fn run_loop(
         }
         None => None,
     };
+    // Trading needs the books: it runs only with the Polymarket side.
+    let mut trading = match (trading, poly.as_ref()) {
+        (Some(t), Some(p)) => HotTrading::new(t, p.books().capacity()),
+        _ => None,
+    };
     let mut state = BinanceState::new(TradeSource::AggTrade);
     let mut hist = StageHistograms::new();
     let mut stats = LoopStats {
@@ -245,16 +258,36 @@ fn run_loop(
                 });
                 if let Ok(n) = delivered {
                     stats.messages += n as u64;
+                    if n > 0 {
+                        if let Some(t) = trading.as_mut() {
+                            t.mark_dirty();
+                        }
+                    }
                 }
             }
             if let Some(p) = poly.as_mut() {
                 if std::mem::take(&mut ready[n_binance]) {
                     // Errors are counted and a reconnect scheduled by the client.
-                    let _ = p.on_market_ready(t_ready);
+                    if let (Ok(n), Some(t)) = (p.on_market_ready(t_ready), trading.as_mut()) {
+                        if n > 0 {
+                            t.mark_dirty();
+                        }
+                    }
                 }
                 if std::mem::take(&mut ready[n_binance + 1]) {
                     let _ = p.on_rtds_ready(t_ready);
                 }
+            }
+            if let (Some(t), Some(p)) = (trading.as_mut(), poly.as_ref()) {
+                t.run_round(
+                    &mut state,
+                    p.books(),
+                    p.oracle(),
+                    p.market_ws.state() == WsState::Open,
+                    |m| p.start_s_of(m),
+                    crate::clock::wall_ms(),
+                    to_risk,
+                );
             }
             hist.record(Stage::LoopIteration, mono_ns().saturating_sub(t_ready));
         }
@@ -288,8 +321,12 @@ fn run_loop(
                     Some(Command::Stop) => break 'outer,
                     Some(Command::Discovery(msg)) => {
                         if let Some(p) = poly.as_mut() {
+                            let before = p.slot_of_msg(&msg);
                             if let Some(gone) = p.on_discovery(msg, t_ready) {
                                 let _ = to_risk.push(HotEvent::MarketGone(gone));
+                            }
+                            if let Some(t) = trading.as_mut() {
+                                apply_discovery(t, p, &msg, before);
                             }
                         }
                     }
@@ -355,7 +392,38 @@ fn run_loop(
         stats,
         net,
         poly,
+        trading: trading.map(HotTrading::into_report),
     })
+}
+
+/// Follow a discovery message on the trading side: `slot_before` is the book slot the
+/// message's market had before it was applied (for a retirement).
+fn apply_discovery(
+    t: &mut HotTrading,
+    p: &PolyFeeds,
+    msg: &crate::discovery::DiscoveryMsg,
+    slot_before: Option<crate::book::MarketIdx>,
+) {
+    use crate::discovery::DiscoveryMsg;
+    match msg {
+        DiscoveryMsg::NewMarket(record) => {
+            if let Some(slot) = p.slot_of_msg(msg) {
+                // A market whose templates cannot be built (unsupported tick) is not traded;
+                // its build errors are counted per strategy when intents name it.
+                let _ = t.on_new_market(slot, record);
+            }
+        }
+        DiscoveryMsg::MarketResolved { .. } => {
+            if let Some(slot) = slot_before {
+                t.on_resolved(slot);
+            }
+        }
+        DiscoveryMsg::RetireMarket { .. } => {
+            if let Some(slot) = slot_before {
+                t.on_retired(slot);
+            }
+        }
+    }
 }
 
 fn parse_errors(conns: &[FeedConn], poly: Option<&PolyFeeds>) -> u64 {

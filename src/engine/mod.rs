@@ -11,6 +11,7 @@
 pub mod exec_path;
 pub mod feeds;
 pub mod hot;
+pub mod hot_trading;
 pub mod market_view;
 pub mod messages;
 pub mod modes;
@@ -299,8 +300,33 @@ fn discovery_setup(
     })
 }
 
-/// Run the engine until SIGINT/SIGTERM or the configured duration.
+/// What trading the run does on top of watching markets (the Polymarket side must run).
+pub struct TradingPlan {
+    /// The strategies + orchestrator.
+    pub decider: Box<dyn trading::Decider + Send>,
+    /// The wallet's signing key.
+    pub signer: crate::exec::signing::signer::EoaSigner,
+    /// The wallet holding the funds (proxy / safe), if not the signer.
+    pub funder: Option<crate::exec::signing::address::Address>,
+    pub signature_type: crate::exec::signing::order::SignatureType,
+    /// Where signed orders go.
+    pub outlet: hot_trading::Outlet,
+}
+
+/// Signing nonces pre-computed for the hot thread (refilled by the risk thread at half).
+pub const NONCE_POOL_CAPACITY: usize = 4096;
+
+/// Run the engine until SIGINT/SIGTERM or the configured duration (market data only).
 pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineError> {
+    run_trading(cfg, opts, None)
+}
+
+/// [`run`], plus decisions and orders per `plan` when given.
+pub fn run_trading(
+    cfg: &Config,
+    opts: EngineOptions,
+    plan: Option<TradingPlan>,
+) -> Result<EngineSummary, EngineError> {
     let started = Instant::now();
     let signals = crate::runtime::signals::StopSignals::install().map_err(EngineError::Signals)?;
     let hot_cpu = cfg.threads.hot_cpu as usize;
@@ -376,6 +402,43 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
     let hot_finished = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(u64::from(cfg.telemetry.heartbeat_interval_ms));
 
+    let shadow = plan
+        .as_ref()
+        .is_some_and(|p| matches!(p.outlet, hot_trading::Outlet::Shadow));
+    let (nonces, trading) = match plan {
+        Some(plan) if opts.polymarket.is_some() => {
+            let (mut producer, consumer) =
+                crate::exec::signing::nonce_pool::nonce_pool(NONCE_POOL_CAPACITY);
+            producer.refill();
+            let salt_seed = crate::clock::wall_ms().wrapping_mul(1_000);
+            let setup = hot_trading::TradingSetup {
+                decider: plan.decider,
+                params: cfg
+                    .markets
+                    .iter()
+                    .map(|m| crate::signals::SignalParams::from_config(&cfg.signals, m.asset))
+                    .collect(),
+                factory: exec_path::OrderFactory::new(
+                    plan.signer,
+                    plan.funder,
+                    plan.signature_type,
+                    consumer,
+                    cfg.discovery.max_markets as usize,
+                    salt_seed,
+                ),
+                tracker: crate::exec::orders::tracker::Tracker::new(
+                    crate::exec::orders::tracker::TrackerConfig::from_exec(&cfg.exec, ""),
+                ),
+                outlet: plan.outlet,
+                oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
+                intents_per_round: 32,
+                cancels_per_round: 16,
+            };
+            (Some(producer), Some(setup))
+        }
+        _ => (None, None),
+    };
+
     let hot_setup = HotSetup {
         feeds,
         ws_options: ws_options(cfg)?,
@@ -388,6 +451,7 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         heartbeat: heartbeat.clone(),
         finished: hot_finished.clone(),
         poly,
+        trading,
     };
     let risk_setup = RiskSetup {
         from_hot,
@@ -400,6 +464,8 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         heartbeat,
         hot_finished: hot_finished.clone(),
         discovery,
+        nonces,
+        log_would_be: shadow,
     };
 
     let hot = thread::Builder::new()

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
-use super::messages::{AssetView, Command, HotEvent, LoopStats, MarketView};
+use super::messages::{
+    AssetView, Command, HotEvent, LoopStats, MarketView, WouldBeCancel, WouldBeOrder,
+};
 use super::table::render_table;
 use crate::discovery::fetch::UrlConnector;
 use crate::discovery::{DiscoveryCounters, DiscoveryMsg, DiscoveryWorker, HttpFetch};
@@ -38,6 +40,10 @@ pub struct RiskSetup {
     pub hot_finished: Arc<AtomicBool>,
     /// Market discovery, when the Polymarket side runs.
     pub discovery: Option<DiscoverySetup>,
+    /// The producer side of the hot thread's signing-nonce pool, refilled here.
+    pub nonces: Option<crate::exec::signing::nonce_pool::NonceProducer>,
+    /// Shadow mode: print every would-be order / cancel as a log line (stderr).
+    pub log_would_be: bool,
 }
 
 /// The blocking Gamma / CLOB client used by discovery (DNS and TLS set up at start-up).
@@ -76,6 +82,66 @@ pub struct RiskReport {
     pub discovery_sent: u64,
     /// Slugs of the markets discovery knows (for the table), refreshed every step.
     pub known_slugs: Vec<(u16, String)>,
+    /// Shadow mode: the would-be orders and cancels, oldest first (at most
+    /// [`WOULD_BE_MAX`] each).
+    pub would_be_orders: Vec<WouldBeOrder>,
+    pub would_be_cancels: Vec<WouldBeCancel>,
+    /// Signing nonces generated for the hot thread's pool.
+    pub nonces_refilled: u64,
+}
+
+/// Most would-be orders (and cancels) kept in the report.
+pub const WOULD_BE_MAX: usize = 100_000;
+
+/// One log line describing a would-be order (no secrets: the order id is public).
+pub fn would_be_order_line(o: &WouldBeOrder) -> String {
+    let i = &o.intent;
+    let mut id = [0u8; 64];
+    crate::exec::signing::hex::encode_into(&o.order_id, &mut id);
+    format!(
+        "shadow: would send {} ({:?}) market {} {:?} {:?} {} @ {} {:?}{}{} maker {} taker {} id 0x{}",
+        i.strategy.name(),
+        i.reason,
+        i.market.0,
+        i.outcome,
+        i.side,
+        micros_text(i.size_micro),
+        micros_text(i.price_micro),
+        i.tif.order_type(),
+        if i.post_only { " post-only" } else { "" },
+        if i.group != 0 {
+            format!(" group {}", i.group)
+        } else {
+            String::new()
+        },
+        o.maker_amount,
+        o.taker_amount,
+        std::str::from_utf8(&id).unwrap_or(""),
+    )
+}
+
+/// A micro-unit amount as decimal text (`0.47`, `5`).
+fn micros_text(v: i64) -> String {
+    let mut buf = [0u8; 32];
+    match crate::fixed::write_fixed(&mut buf, v, 6) {
+        Some(n) => String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned(),
+        None => v.to_string(),
+    }
+}
+
+/// One log line describing a would-be cancel.
+pub fn would_be_cancel_line(c: &WouldBeCancel) -> String {
+    format!(
+        "shadow: would cancel {} ({:?}) market {} {} ({} orders)",
+        c.strategy.name(),
+        c.reason,
+        c.market,
+        match c.outcome {
+            Some(o) => format!("{o:?}"),
+            None => "both tokens".to_string(),
+        },
+        c.orders
+    )
 }
 
 /// Run until the hot thread has finished.
@@ -118,9 +184,15 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 report.discovery_sent += 1;
             }
         }
+        if let Some(p) = setup.nonces.as_mut() {
+            if p.len() < p.capacity() / 2 {
+                report.nonces_refilled += p.refill() as u64;
+            }
+        }
+        let log = setup.log_would_be;
         let n = setup
             .from_hot
-            .drain_with(4096, |ev| handle(&mut report, ev));
+            .drain_with(4096, |ev| handle(&mut report, ev, log));
         if !stop_sent {
             let deadline_hit = setup.deadline.is_some_and(|d| Instant::now() >= d);
             if setup.stop.load(Ordering::Relaxed) || deadline_hit {
@@ -130,7 +202,7 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
         if setup.hot_finished.load(Ordering::Acquire) {
             setup
                 .from_hot
-                .drain_with(usize::MAX, |ev| handle(&mut report, ev));
+                .drain_with(usize::MAX, |ev| handle(&mut report, ev, log));
             report.discovery = setup
                 .discovery
                 .as_ref()
@@ -169,7 +241,7 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     report
 }
 
-fn handle(report: &mut RiskReport, ev: HotEvent) {
+fn handle(report: &mut RiskReport, ev: HotEvent, log_would_be: bool) {
     report.events += 1;
     match ev {
         HotEvent::Net(e) => {
@@ -201,5 +273,21 @@ fn handle(report: &mut RiskReport, ev: HotEvent) {
             }
         }
         HotEvent::MarketGone(idx) => report.markets.retain(|m| m.market != idx),
+        HotEvent::WouldOrder(o) => {
+            if log_would_be {
+                eprintln!("{}", would_be_order_line(&o));
+            }
+            if report.would_be_orders.len() < WOULD_BE_MAX {
+                report.would_be_orders.push(o);
+            }
+        }
+        HotEvent::WouldCancel(c) => {
+            if log_would_be {
+                eprintln!("{}", would_be_cancel_line(&c));
+            }
+            if report.would_be_cancels.len() < WOULD_BE_MAX {
+                report.would_be_cancels.push(c);
+            }
+        }
     }
 }
