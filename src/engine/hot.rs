@@ -15,8 +15,8 @@ use std::sync::Arc;
 use mio::Token;
 
 use super::feeds::FeedPlan;
-use super::messages::{AssetView, Command, HotEvent, LoopStats};
 use super::hot_trading::{HotTrading, TradingReport, TradingSetup};
+use super::messages::{AssetView, Command, HotEvent, LoopStats};
 use super::poly::{PolyCounters, PolyFeeds, PolySetup};
 use crate::book::BookCounters;
 use crate::clock::mono_ns;

@@ -131,7 +131,11 @@ impl HotTrading {
     }
 
     /// Discovery put `record` into book slot `market`.
-    pub fn on_new_market(&mut self, market: MarketIdx, record: &MarketRecord) -> Result<(), BuildError> {
+    pub fn on_new_market(
+        &mut self,
+        market: MarketIdx,
+        record: &MarketRecord,
+    ) -> Result<(), BuildError> {
         let params = self
             .params
             .iter()
