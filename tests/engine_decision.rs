@@ -289,6 +289,7 @@ fn a_tick_from_signals_to_signed_order_bytes_allocates_nothing_after_warm_up() {
                     reason: intent.reason,
                     market: intent.market,
                     outcome: intent.outcome,
+                    sent_ns: 0,
                 });
                 signed += 1;
                 if intent.group == 0 {

@@ -46,6 +46,8 @@ pub struct Attribution {
     pub reason: Reason,
     pub market: MarketIdx,
     pub outcome: Outcome,
+    /// When it was handed to the outlet (mono ns; 0 = not sent).
+    pub sent_ns: u64,
 }
 
 /// A fixed ring of the most recent orders' attributions (oldest overwritten first).
@@ -75,6 +77,14 @@ impl AttributionTable {
     /// The owner of `order_id`, if still remembered.
     pub fn get(&self, order_id: &OrderId) -> Option<&Attribution> {
         self.rows.iter().flatten().find(|r| &r.order_id == order_id)
+    }
+
+    /// Mutable access to the row of `order_id`.
+    pub fn get_mut(&mut self, order_id: &OrderId) -> Option<&mut Attribution> {
+        self.rows
+            .iter_mut()
+            .flatten()
+            .find(|r| &r.order_id == order_id)
     }
 
     /// Every remembered order of `strategy` in `market` (optionally one outcome).
@@ -327,6 +337,7 @@ mod tests {
             reason: Reason::ArbOpen,
             market: MarketIdx(3),
             outcome: Outcome::Up,
+            sent_ns: 0,
         };
         t.insert(row(1, StrategyId::Arb));
         t.insert(row(2, StrategyId::Lag));

@@ -48,6 +48,8 @@ pub enum HotError {
     },
     #[error("{0} feed connections configured; at most {MAX_CONNECTIONS}")]
     TooManyConnections(usize),
+    #[error("setting up trading: {0}")]
+    Trading(#[from] super::hot_trading::TradingSetupError),
 }
 
 /// Everything the hot thread needs, built on the main thread.
@@ -211,10 +213,21 @@ fn run_loop(
         None => None,
     };
     // Trading needs the books: it runs only with the Polymarket side.
+    let trading_base = n_binance + 2;
     let mut trading = match (trading, poly.as_ref()) {
-        (Some(t), Some(p)) => HotTrading::new(t, p.books().capacity()),
+        (Some(t), Some(p)) => {
+            HotTrading::new(t, p.books().capacity(), poller.registry(), trading_base)?
+        }
         _ => None,
     };
+    let trading_tokens = trading.as_ref().map_or(0..0, |t| t.tokens());
+    if trading_tokens.end > MAX_CONNECTIONS {
+        return Err(HotError::TooManyConnections(trading_tokens.end));
+    }
+    if let Some(t) = trading.as_mut() {
+        // A failed first attempt is counted and retried with backoff by the client itself.
+        let _ = t.start(now);
+    }
     let mut state = BinanceState::new(TradeSource::AggTrade);
     let mut hist = StageHistograms::new();
     let mut stats = LoopStats {
@@ -278,6 +291,16 @@ fn run_loop(
                     let _ = p.on_rtds_ready(t_ready);
                 }
             }
+            if let Some(t) = trading.as_mut() {
+                for token in trading_tokens.clone() {
+                    if ready.get(token).copied().unwrap_or(false) {
+                        if let Some(r) = ready.get_mut(token) {
+                            *r = false;
+                        }
+                        t.on_ready(token, t_ready);
+                    }
+                }
+            }
             if let (Some(t), Some(p)) = (trading.as_mut(), poly.as_ref()) {
                 t.run_round(
                     &mut state,
@@ -314,11 +337,19 @@ fn run_loop(
                     });
                 }
             }
+            if let Some(t) = trading.as_mut() {
+                t.on_timer(t_ready);
+            }
             stats.open_connections = open;
             for _ in 0..COMMANDS_PER_TICK {
                 match from_risk.try_pop() {
                     None => break,
                     Some(Command::Stop) => break 'outer,
+                    Some(Command::HaltTrading) => {
+                        if let Some(t) = trading.as_mut() {
+                            t.halt();
+                        }
+                    }
                     Some(Command::Discovery(msg)) => {
                         if let Some(p) = poly.as_mut() {
                             let before = p.slot_of_msg(&msg);
@@ -362,6 +393,9 @@ fn run_loop(
     }
 
     let now = mono_ns();
+    if let Some(t) = trading.as_mut() {
+        t.close(now);
+    }
     let mut net = Vec::with_capacity(conns.len());
     for conn in conns.iter_mut() {
         conn.ws.close(now);
@@ -411,6 +445,9 @@ fn apply_discovery(
                 // A market whose templates cannot be built (unsupported tick) is not traded;
                 // its build errors are counted per strategy when intents name it.
                 let _ = t.on_new_market(slot, record);
+                if let Some(cond) = p.books().condition_id(slot) {
+                    t.subscribe_user_market(cond, mono_ns());
+                }
             }
         }
         DiscoveryMsg::MarketResolved { .. } => {

@@ -151,4 +151,6 @@ pub enum Command {
     Stop,
     /// Market discovery: a market appeared, resolved, or is to be forgotten.
     Discovery(DiscoveryMsg),
+    /// The kill switch fired: place no new orders (cancels and event handling go on).
+    HaltTrading,
 }

@@ -431,6 +431,7 @@ pub fn run_trading(
                 ),
                 outlet: plan.outlet,
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
+                fee_rate_micros: u64::from(cfg.exec.taker_fee_bps) * 100,
                 intents_per_round: 32,
                 cancels_per_round: 16,
             };
