@@ -82,6 +82,8 @@ pub enum EngineError {
     Histograms(#[from] crate::telemetry::latency::LatencyError),
     #[error("discovery client for {label}: {reason}")]
     Discovery { label: &'static str, reason: String },
+    #[error("execution: {0}")]
+    Exec(String),
 }
 
 /// How a run differs from the plain configuration.
@@ -310,7 +312,125 @@ pub struct TradingPlan {
     pub funder: Option<crate::exec::signing::address::Address>,
     pub signature_type: crate::exec::signing::order::SignatureType,
     /// Where signed orders go.
-    pub outlet: hot_trading::Outlet,
+    pub outlet: PlanOutlet,
+    /// Setting this fires the kill switch (cancel-all over the risk thread's own
+    /// connection, then no new orders); the operator's or a test's trigger.
+    pub kill: Option<Arc<AtomicBool>>,
+}
+
+/// Where a trading run's orders go.
+pub enum PlanOutlet {
+    /// Shadow mode: built, signed, logged by the risk thread; never sent.
+    Shadow,
+    /// Paper (the simulator's CLOB) or live: sent.
+    Venue(VenuePlan),
+}
+
+/// The CLOB side of a sending run.
+pub struct VenuePlan {
+    /// The user channel (`wss://.../ws/user`).
+    pub user_ws_url: String,
+    /// L2 API credentials of the signer.
+    pub creds: crate::exec::rest::responses::ApiKeyCreds,
+}
+
+/// The execution parts of the risk thread, and the hot thread's venue connections, for a
+/// sending run (blocking clients connected and the start-up cancel-all done here).
+fn venue_parts(
+    cfg: &Config,
+    clob_url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    signer: crate::exec::signing::address::Address,
+    plan: VenuePlan,
+    kill: Option<Arc<AtomicBool>>,
+) -> Result<(hot_trading::VenueSetup, risk::RiskExec), EngineError> {
+    use crate::exec::rest::blocking::{connect as clob_connect, BlockingConfig};
+    use crate::exec::signing::hmac::L2Credentials;
+    let err = |reason: String| EngineError::Exec(reason);
+    let endpoint = Endpoint::parse(clob_url).map_err(|e| EngineError::Url {
+        label: "clob",
+        url: clob_url.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !endpoint.tls() {
+        return Err(err(format!("the CLOB URL {clob_url} must be https")));
+    }
+    let addr = endpoint
+        .resolve()
+        .map_err(|e| EngineError::Dns {
+            label: "clob",
+            host: endpoint.host.clone(),
+            reason: e.to_string(),
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| EngineError::Dns {
+            label: "clob",
+            host: endpoint.host.clone(),
+            reason: "no address".into(),
+        })?;
+    let creds = || {
+        L2Credentials::new(
+            signer,
+            &plan.creds.api_key,
+            &plan.creds.secret,
+            &plan.creds.passphrase,
+        )
+        .map_err(|e| err(format!("API credentials: {e}")))
+    };
+    let backoff = ws_options(cfg)?.backoff;
+    let blocking = BlockingConfig {
+        connect_timeout: Duration::from_millis(u64::from(cfg.net.connect_timeout_ms)),
+        request_timeout: Duration::from_millis(u64::from(cfg.net.http.request_timeout_ms)),
+        max_body_bytes: cfg.net.http.max_body_bytes as usize,
+    };
+    let mut heartbeat_clob = clob_connect(clob_url, tls.clone(), Some(creds()?), blocking, backoff)
+        .map_err(|e| err(format!("CLOB client: {e}")))?;
+    let kill_clob = clob_connect(clob_url, tls.clone(), Some(creds()?), blocking, backoff)
+        .map_err(|e| err(format!("kill-switch client: {e}")))?;
+    // Start from a clean slate: nothing of a previous run may rest unseen by the tracker.
+    let startup = heartbeat_clob
+        .cancel_all(|_, _| {})
+        .map_err(|e| err(format!("start-up cancel-all: {e}")))?;
+    let user_connector = connector("polymarket user", &plan.user_ws_url, tls)?;
+    let user_auth = crate::exec::user_channel::UserAuth::new(
+        &plan.creds.api_key,
+        &plan.creds.secret,
+        &plan.creds.passphrase,
+    )
+    .map_err(|e| err(format!("user channel credentials: {e}")))?;
+    let pool = crate::net::http::PoolConfig {
+        connections: 2,
+        request_timeout_ns: u64::from(cfg.exec.order_timeout_ms) * 1_000_000,
+        connect_timeout_ns: u64::from(cfg.net.connect_timeout_ms) * 1_000_000,
+        max_body_bytes: cfg.net.http.max_body_bytes as usize,
+        ..crate::net::http::PoolConfig::default()
+    };
+    let setup = hot_trading::VenueSetup {
+        clob: crate::net::http::TlsConnector {
+            addr,
+            config: tls.clone(),
+            server_name: endpoint.host.clone(),
+        },
+        clob_host: endpoint.host_header(),
+        pool,
+        backoff,
+        creds: creds()?,
+        client: crate::exec::rest::client::ClientConfig::from_exec(&cfg.exec),
+        user_url: plan.user_ws_url.clone(),
+        user_connector,
+        user_options: poly_ws_options(cfg)?,
+        user_auth,
+        owner: plan.creds.api_key.clone(),
+    };
+    let exec = risk::RiskExec {
+        heartbeat: crate::exec::heartbeat::HeartbeatSender::from_exec(&cfg.exec),
+        clob: heartbeat_clob,
+        kill_switch: crate::exec::heartbeat::KillSwitch::new(kill_clob),
+        kill,
+        startup_canceled: startup.canceled as u64,
+    };
+    Ok((setup, exec))
 }
 
 /// Signing nonces pre-computed for the hot thread (refilled by the risk thread at half).
@@ -404,9 +524,25 @@ pub fn run_trading(
 
     let shadow = plan
         .as_ref()
-        .is_some_and(|p| matches!(p.outlet, hot_trading::Outlet::Shadow));
-    let (nonces, trading) = match plan {
-        Some(plan) if opts.polymarket.is_some() => {
+        .is_some_and(|p| matches!(p.outlet, PlanOutlet::Shadow));
+    let mut risk_exec = None;
+    let (nonces, trading) = match (plan, opts.polymarket.as_ref()) {
+        (Some(plan), Some(urls)) => {
+            let outlet = match plan.outlet {
+                PlanOutlet::Shadow => hot_trading::Outlet::Shadow,
+                PlanOutlet::Venue(venue) => {
+                    let (setup, exec) = venue_parts(
+                        cfg,
+                        &urls.clob,
+                        &tls,
+                        plan.signer.address(),
+                        venue,
+                        plan.kill.clone(),
+                    )?;
+                    risk_exec = Some(exec);
+                    hot_trading::Outlet::Venue(Box::new(setup))
+                }
+            };
             let (mut producer, consumer) =
                 crate::exec::signing::nonce_pool::nonce_pool(NONCE_POOL_CAPACITY);
             producer.refill();
@@ -429,7 +565,7 @@ pub fn run_trading(
                 tracker: crate::exec::orders::tracker::Tracker::new(
                     crate::exec::orders::tracker::TrackerConfig::from_exec(&cfg.exec, ""),
                 ),
-                outlet: plan.outlet,
+                outlet,
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
                 fee_rate_micros: u64::from(cfg.exec.taker_fee_bps) * 100,
                 intents_per_round: 32,
@@ -467,6 +603,7 @@ pub fn run_trading(
         discovery,
         nonces,
         log_would_be: shadow,
+        exec: risk_exec,
     };
 
     let hot = thread::Builder::new()

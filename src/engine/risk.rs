@@ -44,6 +44,43 @@ pub struct RiskSetup {
     pub nonces: Option<crate::exec::signing::nonce_pool::NonceProducer>,
     /// Shadow mode: print every would-be order / cancel as a log line (stderr).
     pub log_would_be: bool,
+    /// A sending run: heartbeats, kill switch, shutdown cancel-all.
+    pub exec: Option<RiskExec>,
+}
+
+/// The blocking CLOB client of the risk thread.
+pub type BlockingClob = crate::exec::rest::blocking::BlockingClob<MaybeTls, UrlConnector>;
+
+/// The execution duties of the risk thread in a sending run.
+pub struct RiskExec {
+    /// The dead-man heartbeat (the venue cancels everything when beats stop).
+    pub heartbeat: crate::exec::heartbeat::HeartbeatSender,
+    /// Connection for heartbeats.
+    pub clob: BlockingClob,
+    /// `DELETE /cancel-all` over its own connection.
+    pub kill_switch: crate::exec::heartbeat::KillSwitch<MaybeTls, UrlConnector>,
+    /// Fires the kill switch when set.
+    pub kill: Option<Arc<AtomicBool>>,
+    /// Orders the start-up cancel-all canceled.
+    pub startup_canceled: u64,
+}
+
+/// Between the halt (no new orders) and the stop at shutdown: time for in-flight orders'
+/// answers and fills to reach the tracker.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// What the risk thread's execution duties did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExecReport {
+    pub startup_canceled: u64,
+    pub heartbeats: crate::exec::heartbeat::HeartbeatCounters,
+    /// The kill switch fired (and how many orders it canceled, or its error).
+    pub kill_fired: bool,
+    pub kill_canceled: u64,
+    pub kill_error: Option<String>,
+    /// Orders the shutdown cancel-all canceled, or its error.
+    pub shutdown_canceled: u64,
+    pub shutdown_error: Option<String>,
 }
 
 /// The blocking Gamma / CLOB client used by discovery (DNS and TLS set up at start-up).
@@ -88,6 +125,8 @@ pub struct RiskReport {
     pub would_be_cancels: Vec<WouldBeCancel>,
     /// Signing nonces generated for the hot thread's pool.
     pub nonces_refilled: u64,
+    /// The execution duties, in a sending run.
+    pub exec: Option<ExecReport>,
 }
 
 /// Most would-be orders (and cancels) kept in the report.
@@ -155,6 +194,13 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     let mut next_tick = Instant::now() + setup.interval;
     let mut last_heartbeat = setup.heartbeat.load(Ordering::Relaxed);
     let mut stop_sent = false;
+    // A sending run halts new orders first and stops after the grace period.
+    let mut stop_at: Option<Instant> = None;
+    let mut halt_pending = false;
+    report.exec = setup.exec.as_ref().map(|e| ExecReport {
+        startup_canceled: e.startup_canceled,
+        ..ExecReport::default()
+    });
     let mut last_print = Instant::now();
     let mut next_discovery = Instant::now();
     let mut discovered: Vec<DiscoveryMsg> = Vec::new();
@@ -193,9 +239,36 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
         let n = setup
             .from_hot
             .drain_with(4096, |ev| handle(&mut report, ev, log));
+        if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
+            if !stop_sent {
+                let clock = crate::clock::mono_ns;
+                if e.heartbeat.tick(clock(), &mut e.clob, clock).is_some() {
+                    r.heartbeats = *e.heartbeat.counters();
+                }
+            }
+            if !r.kill_fired && e.kill.as_ref().is_some_and(|k| k.load(Ordering::Relaxed)) {
+                r.kill_fired = true;
+                halt_pending = true;
+                match e.kill_switch.fire(|_, _| {}) {
+                    Ok(summary) => r.kill_canceled = summary.canceled as u64,
+                    Err(error) => r.kill_error = Some(error.to_string()),
+                }
+            }
+        }
+        if halt_pending && setup.to_hot.push(Command::HaltTrading).is_ok() {
+            halt_pending = false;
+        }
         if !stop_sent {
             let deadline_hit = setup.deadline.is_some_and(|d| Instant::now() >= d);
-            if setup.stop.load(Ordering::Relaxed) || deadline_hit {
+            if (setup.stop.load(Ordering::Relaxed) || deadline_hit) && stop_at.is_none() {
+                stop_at = Some(if setup.exec.is_some() {
+                    halt_pending = true;
+                    Instant::now() + SHUTDOWN_GRACE
+                } else {
+                    Instant::now()
+                });
+            }
+            if stop_at.is_some_and(|t| Instant::now() >= t) && !halt_pending {
                 stop_sent = setup.to_hot.push(Command::Stop).is_ok();
             }
         }
@@ -207,6 +280,14 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 .discovery
                 .as_ref()
                 .map(|d| d.worker.counters().clone());
+            if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
+                // Nothing of ours may rest after the run.
+                match e.kill_switch.fire(|_, _| {}) {
+                    Ok(summary) => r.shutdown_canceled = summary.canceled as u64,
+                    Err(error) => r.shutdown_error = Some(error.to_string()),
+                }
+                r.heartbeats = *e.heartbeat.counters();
+            }
             break;
         }
         let now = Instant::now();
