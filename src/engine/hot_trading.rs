@@ -101,6 +101,7 @@ struct Venue {
     user_token: usize,
     pool_tokens: std::ops::Range<usize>,
     cancels_sent: u64,
+    cancel_refusals: u64,
     reconciles: u64,
     subscribed_markets: u64,
 }
@@ -255,8 +256,14 @@ pub struct TradingReport {
     /// Venue outlet: cancels sent, reconciliations asked after reconnects, markets
     /// subscribed on the user channel.
     pub cancels_sent: u64,
+    /// Cancels the client refused locally (no free connection or slot).
+    pub cancel_refusals: u64,
     pub reconciles: u64,
     pub user_markets: u64,
+    /// The user channel's counters and its connection's, and the order client's.
+    pub user_channel: Option<crate::exec::user_channel::UserChannelCounters>,
+    pub user_net: Option<crate::net::counters::NetCounters>,
+    pub client: Option<crate::exec::rest::client::ClientCounters>,
 }
 
 /// See the module docs.
@@ -327,6 +334,7 @@ impl HotTrading {
                     user_token: token_base,
                     pool_tokens: token_base + 1..token_base + 1 + pool_config.connections,
                     cancels_sent: 0,
+                    cancel_refusals: 0,
                     reconciles: 0,
                     subscribed_markets: 0,
                 }))
@@ -608,8 +616,12 @@ impl HotTrading {
                         let open = tracker
                             .get(&row.order_id)
                             .is_some_and(|r| r.state.is_open());
-                        if open && v.client.cancel(&row.order_id, now_ns).is_ok() {
-                            v.cancels_sent += 1;
+                        if !open {
+                            continue;
+                        }
+                        match v.client.cancel(&row.order_id, now_ns) {
+                            Ok(_) => v.cancels_sent += 1,
+                            Err(_) => v.cancel_refusals += 1,
                         }
                     }
                 }
@@ -785,6 +797,22 @@ impl HotTrading {
             user_markets: match &self.outlet {
                 HotOutlet::Venue(v) => v.subscribed_markets,
                 HotOutlet::Shadow => 0,
+            },
+            cancel_refusals: match &self.outlet {
+                HotOutlet::Venue(v) => v.cancel_refusals,
+                HotOutlet::Shadow => 0,
+            },
+            user_channel: match &self.outlet {
+                HotOutlet::Venue(v) => Some(*v.user.counters()),
+                HotOutlet::Shadow => None,
+            },
+            user_net: match &self.outlet {
+                HotOutlet::Venue(v) => Some(v.user.ws().net_counters()),
+                HotOutlet::Shadow => None,
+            },
+            client: match &self.outlet {
+                HotOutlet::Venue(v) => Some(*v.client.counters()),
+                HotOutlet::Shadow => None,
             },
             tracker: self.tracker,
         }

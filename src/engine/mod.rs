@@ -16,6 +16,7 @@ pub mod market_view;
 pub mod messages;
 pub mod modes;
 pub mod poly;
+pub mod reconcile;
 pub mod risk;
 pub mod table;
 pub mod trading;
@@ -316,6 +317,8 @@ pub struct TradingPlan {
     /// Setting this fires the kill switch (cancel-all over the risk thread's own
     /// connection, then no new orders); the operator's or a test's trigger.
     pub kill: Option<Arc<AtomicBool>>,
+    /// Collateral the wallet holds at the start (micro-pUSD), the tracker's starting point.
+    pub collateral_micros: i64,
 }
 
 /// Where a trading run's orders go.
@@ -416,10 +419,19 @@ fn venue_parts(
         pool,
         backoff,
         creds: creds()?,
-        client: crate::exec::rest::client::ClientConfig::from_exec(&cfg.exec),
+        client: crate::exec::rest::client::ClientConfig {
+            // Every market may decide in the same round: room for a quote and a pair each.
+            outbox_slots: 2 * cfg.discovery.max_markets as usize + 8,
+            ..crate::exec::rest::client::ClientConfig::from_exec(&cfg.exec)
+        },
         user_url: plan.user_ws_url.clone(),
         user_connector,
-        user_options: poly_ws_options(cfg)?,
+        // The user channel is quiet between our own events: its keep-alive PING (10 s) and
+        // the 30 s watchdog of `user_ws_options`, not the market feeds' silence timeout.
+        user_options: WsOptions {
+            silence_timeout: None,
+            ..poly_ws_options(cfg)?
+        },
         user_auth,
         owner: plan.creds.api_key.clone(),
     };
@@ -528,6 +540,10 @@ pub fn run_trading(
     let mut risk_exec = None;
     let (nonces, trading) = match (plan, opts.polymarket.as_ref()) {
         (Some(plan), Some(urls)) => {
+            let api_key = match &plan.outlet {
+                PlanOutlet::Venue(v) => v.creds.api_key.clone(),
+                PlanOutlet::Shadow => String::new(),
+            };
             let outlet = match plan.outlet {
                 PlanOutlet::Shadow => hot_trading::Outlet::Shadow,
                 PlanOutlet::Venue(venue) => {
@@ -547,6 +563,10 @@ pub fn run_trading(
                 crate::exec::signing::nonce_pool::nonce_pool(NONCE_POOL_CAPACITY);
             producer.refill();
             let salt_seed = crate::clock::wall_ms().wrapping_mul(1_000);
+            let mut tracker = crate::exec::orders::tracker::Tracker::new(
+                crate::exec::orders::tracker::TrackerConfig::from_exec(&cfg.exec, &api_key),
+            );
+            tracker.set_collateral(plan.collateral_micros);
             let setup = hot_trading::TradingSetup {
                 decider: plan.decider,
                 params: cfg
@@ -562,9 +582,7 @@ pub fn run_trading(
                     cfg.discovery.max_markets as usize,
                     salt_seed,
                 ),
-                tracker: crate::exec::orders::tracker::Tracker::new(
-                    crate::exec::orders::tracker::TrackerConfig::from_exec(&cfg.exec, ""),
-                ),
+                tracker,
                 outlet,
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
                 fee_rate_micros: u64::from(cfg.exec.taker_fee_bps) * 100,

@@ -321,9 +321,11 @@ pub struct TradeEvent<'a> {
     pub maker_orders: MakerOrders<'a>,
     /// Split index of a large match.
     pub bucket_index: LooseU64,
-    /// Epoch ms of the match.
-    #[serde(alias = "matchtime")]
+    /// Time of the match (`match_time`).
     pub match_time: LooseU64,
+    /// The same under its other spelling (`matchtime`); venues may send both, so it is a
+    /// field of its own rather than an alias (an alias makes both together a duplicate).
+    pub matchtime: LooseU64,
 }
 
 impl TradeEvent<'_> {
