@@ -20,6 +20,7 @@ pub mod reconcile;
 pub mod risk;
 pub mod table;
 pub mod trading;
+pub mod trading_report;
 
 pub use self::feeds::PolymarketUrls;
 
