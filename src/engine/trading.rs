@@ -204,3 +204,12 @@ pub struct TickHealth {
     pub oracle_fresh: bool,
     pub book_stale: bool,
 }
+
+/// The decider of a run without strategies: signals are computed on every tick, nothing is
+/// decided (the engine watches, keeps its venue connections, heartbeats and tracker live).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WatchOnly;
+
+impl Decider for WatchOnly {
+    fn decide(&mut self, _ctx: &DecisionInputs<'_>, _out: &mut IntentBuf) {}
+}
