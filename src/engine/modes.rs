@@ -132,7 +132,9 @@ pub struct RunOutcome {
     pub report: Option<String>,
 }
 
-fn signer_from(secrets: &Secrets) -> Result<Option<crate::exec::signing::signer::EoaSigner>, RunError> {
+fn signer_from(
+    secrets: &Secrets,
+) -> Result<Option<crate::exec::signing::signer::EoaSigner>, RunError> {
     match &secrets.private_key {
         Some(k) => {
             let bytes: [u8; 32] = k.secret_key().to_bytes().into();
