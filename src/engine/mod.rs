@@ -656,6 +656,11 @@ pub fn run_trading(
         histogram_files.extend(p.market_histograms.dump(&dir.join("polymarket_market"))?);
         histogram_files.extend(p.rtds_histograms.dump(&dir.join("polymarket_rtds"))?);
     }
+    if let Some(t) = &hot_report.trading {
+        // Decision (signal update + decider) and decision → order handed to the outlet.
+        let dir = cfg.histogram_path().join("trading");
+        histogram_files.extend(t.histograms.dump(&dir)?);
+    }
     Ok(EngineSummary {
         hot: hot_report,
         risk: risk_report,

@@ -137,7 +137,8 @@ fn signer_from(
 ) -> Result<Option<crate::exec::signing::signer::EoaSigner>, RunError> {
     match &secrets.private_key {
         Some(k) => {
-            let bytes: [u8; 32] = k.secret_key().to_bytes().into();
+            let bytes: zeroize::Zeroizing<[u8; 32]> =
+                zeroize::Zeroizing::new(k.secret_key().to_bytes().into());
             crate::exec::signing::signer::EoaSigner::from_bytes(&bytes)
                 .map(Some)
                 .map_err(|e| RunError::Key(e.to_string()))
