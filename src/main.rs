@@ -128,6 +128,24 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Run the engine in the configured `engine.mode`: paper (against the embedded simulator,
+    /// with a generated key; orders go to the simulated CLOB), shadow (real feeds; orders built
+    /// and signed, logged, never sent) or live (refused without a key, a reachable version-2
+    /// CLOB and `engine.live_confirmed = true`). Until Ctrl-C or --duration.
+    Run {
+        /// Configuration file.
+        #[arg(long, default_value = "config.toml")]
+        config: PathBuf,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<u64>,
+        /// How the hot thread polls (default: the configuration's).
+        #[arg(long, value_enum)]
+        poll: Option<PollArg>,
+        /// Do not print the live table.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -258,6 +276,52 @@ fn main() -> ExitCode {
             assets,
         } => run_sim(seed, duration, ca_file, assets),
         Command::Keys { command } => run_keys(command),
+        Command::Run {
+            config,
+            duration,
+            poll,
+            quiet,
+        } => run_configured(&config, duration, poll, quiet),
+    }
+}
+
+fn run_configured(
+    config: &std::path::Path,
+    duration: Option<u64>,
+    poll: Option<PollArg>,
+    quiet: bool,
+) -> ExitCode {
+    let Some(cfg) = load_config(config) else {
+        return ExitCode::from(1);
+    };
+    let secrets = match sattebaaz::config::secrets::load_from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mode = cfg.engine.mode.as_str();
+    println!("run: engine.mode = {mode}");
+    let opts = sattebaaz::engine::modes::RunOptions {
+        duration: duration.map(Duration::from_secs),
+        live_table: !quiet,
+        poll_mode: poll.and_then(PollArg::resolve),
+        decider: None,
+    };
+    match sattebaaz::engine::modes::run(&cfg, &secrets, opts) {
+        Ok(outcome) => {
+            let data = if mode == "paper" { "simulated" } else { "live" };
+            let code = finish(&cfg, Ok(outcome.summary), data);
+            if let Some(report) = outcome.report {
+                print!("{report}");
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("error: {mode} mode refused or failed: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

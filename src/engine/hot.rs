@@ -15,6 +15,7 @@ use std::sync::Arc;
 use mio::Token;
 
 use super::feeds::FeedPlan;
+use super::hot_trading::{HotTrading, TradingReport, TradingSetup};
 use super::messages::{AssetView, Command, HotEvent, LoopStats};
 use super::poly::{PolyCounters, PolyFeeds, PolySetup};
 use crate::book::BookCounters;
@@ -47,6 +48,8 @@ pub enum HotError {
     },
     #[error("{0} feed connections configured; at most {MAX_CONNECTIONS}")]
     TooManyConnections(usize),
+    #[error("setting up trading: {0}")]
+    Trading(#[from] super::hot_trading::TradingSetupError),
 }
 
 /// Everything the hot thread needs, built on the main thread.
@@ -73,6 +76,8 @@ pub struct HotSetup {
     pub finished: Arc<AtomicBool>,
     /// The Polymarket market channel and RTDS, when configured.
     pub poly: Option<PolySetup>,
+    /// Decisions and orders (needs `poly`), when the run trades.
+    pub trading: Option<TradingSetup>,
 }
 
 /// Discovery commands applied per timer tick at most (bounds one tick's work).
@@ -100,6 +105,8 @@ pub struct HotReport {
     pub net: Vec<(&'static str, NetCounters)>,
     /// The Polymarket side, when it ran.
     pub poly: Option<PolyReport>,
+    /// The trading side, when it ran.
+    pub trading: Option<TradingReport>,
 }
 
 /// Label of the Polymarket market-channel connection.
@@ -127,10 +134,12 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         heartbeat,
         finished,
         poly,
+        trading,
     } = setup;
     let result = run_loop(
         feeds,
         poly,
+        trading,
         ws_options,
         poll_mode,
         events_capacity,
@@ -151,6 +160,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
 fn run_loop(
     feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
     poly: Option<PolySetup>,
+    trading: Option<TradingSetup>,
     ws_options: WsOptions,
     poll_mode: PollMode,
     events_capacity: usize,
@@ -202,6 +212,22 @@ fn run_loop(
         }
         None => None,
     };
+    // Trading needs the books: it runs only with the Polymarket side.
+    let trading_base = n_binance + 2;
+    let mut trading = match (trading, poly.as_ref()) {
+        (Some(t), Some(p)) => {
+            HotTrading::new(t, p.books().capacity(), poller.registry(), trading_base)?
+        }
+        _ => None,
+    };
+    let trading_tokens = trading.as_ref().map_or(0..0, |t| t.tokens());
+    if trading_tokens.end > MAX_CONNECTIONS {
+        return Err(HotError::TooManyConnections(trading_tokens.end));
+    }
+    if let Some(t) = trading.as_mut() {
+        // A failed first attempt is counted and retried with backoff by the client itself.
+        let _ = t.start(now);
+    }
     let mut state = BinanceState::new(TradeSource::AggTrade);
     let mut hist = StageHistograms::new();
     let mut stats = LoopStats {
@@ -245,16 +271,46 @@ fn run_loop(
                 });
                 if let Ok(n) = delivered {
                     stats.messages += n as u64;
+                    if n > 0 {
+                        if let Some(t) = trading.as_mut() {
+                            t.mark_dirty();
+                        }
+                    }
                 }
             }
             if let Some(p) = poly.as_mut() {
                 if std::mem::take(&mut ready[n_binance]) {
                     // Errors are counted and a reconnect scheduled by the client.
-                    let _ = p.on_market_ready(t_ready);
+                    if let (Ok(n), Some(t)) = (p.on_market_ready(t_ready), trading.as_mut()) {
+                        if n > 0 {
+                            t.mark_dirty();
+                        }
+                    }
                 }
                 if std::mem::take(&mut ready[n_binance + 1]) {
                     let _ = p.on_rtds_ready(t_ready);
                 }
+            }
+            if let Some(t) = trading.as_mut() {
+                for token in trading_tokens.clone() {
+                    if ready.get(token).copied().unwrap_or(false) {
+                        if let Some(r) = ready.get_mut(token) {
+                            *r = false;
+                        }
+                        t.on_ready(token, t_ready);
+                    }
+                }
+            }
+            if let (Some(t), Some(p)) = (trading.as_mut(), poly.as_ref()) {
+                t.run_round(
+                    &mut state,
+                    p.books(),
+                    p.oracle(),
+                    p.market_ws.state() == WsState::Open,
+                    |m| p.start_s_of(m),
+                    crate::clock::wall_ms(),
+                    to_risk,
+                );
             }
             hist.record(Stage::LoopIteration, mono_ns().saturating_sub(t_ready));
         }
@@ -281,15 +337,27 @@ fn run_loop(
                     });
                 }
             }
+            if let Some(t) = trading.as_mut() {
+                t.on_timer(t_ready);
+            }
             stats.open_connections = open;
             for _ in 0..COMMANDS_PER_TICK {
                 match from_risk.try_pop() {
                     None => break,
                     Some(Command::Stop) => break 'outer,
+                    Some(Command::HaltTrading) => {
+                        if let Some(t) = trading.as_mut() {
+                            t.halt();
+                        }
+                    }
                     Some(Command::Discovery(msg)) => {
                         if let Some(p) = poly.as_mut() {
+                            let before = p.slot_of_msg(&msg);
                             if let Some(gone) = p.on_discovery(msg, t_ready) {
                                 let _ = to_risk.push(HotEvent::MarketGone(gone));
+                            }
+                            if let Some(t) = trading.as_mut() {
+                                apply_discovery(t, p, &msg, before);
                             }
                         }
                     }
@@ -325,6 +393,9 @@ fn run_loop(
     }
 
     let now = mono_ns();
+    if let Some(t) = trading.as_mut() {
+        t.close(now);
+    }
     let mut net = Vec::with_capacity(conns.len());
     for conn in conns.iter_mut() {
         conn.ws.close(now);
@@ -355,7 +426,41 @@ fn run_loop(
         stats,
         net,
         poly,
+        trading: trading.map(HotTrading::into_report),
     })
+}
+
+/// Follow a discovery message on the trading side: `slot_before` is the book slot the
+/// message's market had before it was applied (for a retirement).
+fn apply_discovery(
+    t: &mut HotTrading,
+    p: &PolyFeeds,
+    msg: &crate::discovery::DiscoveryMsg,
+    slot_before: Option<crate::book::MarketIdx>,
+) {
+    use crate::discovery::DiscoveryMsg;
+    match msg {
+        DiscoveryMsg::NewMarket(record) => {
+            if let Some(slot) = p.slot_of_msg(msg) {
+                // A market whose templates cannot be built (unsupported tick) is not traded;
+                // its build errors are counted per strategy when intents name it.
+                let _ = t.on_new_market(slot, record);
+                if let Some(cond) = p.books().condition_id(slot) {
+                    t.subscribe_user_market(cond, mono_ns());
+                }
+            }
+        }
+        DiscoveryMsg::MarketResolved { .. } => {
+            if let Some(slot) = slot_before {
+                t.on_resolved(slot);
+            }
+        }
+        DiscoveryMsg::RetireMarket { .. } => {
+            if let Some(slot) = slot_before {
+                t.on_retired(slot);
+            }
+        }
+    }
 }
 
 fn parse_errors(conns: &[FeedConn], poly: Option<&PolyFeeds>) -> u64 {

@@ -21,6 +21,36 @@ pub enum HotEvent {
     Market(MarketView),
     /// A market left the hot thread (retired): the risk thread forgets its view.
     MarketGone(u16),
+    /// Shadow mode: an order that was built and signed but not sent (the risk thread logs it).
+    WouldOrder(WouldBeOrder),
+    /// Shadow mode: a cancel that would have been sent.
+    WouldCancel(WouldBeCancel),
+}
+
+/// A signed order shadow mode did not send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WouldBeOrder {
+    /// The intent it was built from (strategy, reason, market slot, token, side, price, size).
+    pub intent: crate::strategy::intent::OrderIntent,
+    /// The CLOB order id (EIP-712 digest).
+    pub order_id: [u8; 32],
+    /// Signed amounts (micro-units) and salt.
+    pub maker_amount: u64,
+    pub taker_amount: u64,
+    pub salt: u64,
+}
+
+/// A cancel shadow mode did not send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WouldBeCancel {
+    pub strategy: crate::strategy::intent::StrategyId,
+    pub reason: crate::strategy::intent::Reason,
+    /// Book slot.
+    pub market: u16,
+    /// `None`: both tokens.
+    pub outcome: Option<crate::book::Outcome>,
+    /// Would-be orders of that strategy in that market it would have cancelled.
+    pub orders: u32,
 }
 
 /// One tracked market as the hot thread sees it. Book prices are micro-units (1e-6 USD),
@@ -121,4 +151,6 @@ pub enum Command {
     Stop,
     /// Market discovery: a market appeared, resolved, or is to be forgotten.
     Discovery(DiscoveryMsg),
+    /// The kill switch fired: place no new orders (cancels and event handling go on).
+    HaltTrading,
 }

@@ -8,13 +8,19 @@
 //! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
 //! hot thread only connects, polls, parses and applies.
 
+pub mod exec_path;
 pub mod feeds;
 pub mod hot;
+pub mod hot_trading;
 pub mod market_view;
 pub mod messages;
+pub mod modes;
 pub mod poly;
+pub mod reconcile;
 pub mod risk;
 pub mod table;
+pub mod trading;
+pub mod trading_report;
 
 pub use self::feeds::PolymarketUrls;
 
@@ -78,6 +84,8 @@ pub enum EngineError {
     Histograms(#[from] crate::telemetry::latency::LatencyError),
     #[error("discovery client for {label}: {reason}")]
     Discovery { label: &'static str, reason: String },
+    #[error("execution: {0}")]
+    Exec(String),
 }
 
 /// How a run differs from the plain configuration.
@@ -296,8 +304,162 @@ fn discovery_setup(
     })
 }
 
-/// Run the engine until SIGINT/SIGTERM or the configured duration.
+/// What trading the run does on top of watching markets (the Polymarket side must run).
+pub struct TradingPlan {
+    /// The strategies + orchestrator.
+    pub decider: Box<dyn trading::Decider + Send>,
+    /// The wallet's signing key.
+    pub signer: crate::exec::signing::signer::EoaSigner,
+    /// The wallet holding the funds (proxy / safe), if not the signer.
+    pub funder: Option<crate::exec::signing::address::Address>,
+    pub signature_type: crate::exec::signing::order::SignatureType,
+    /// Where signed orders go.
+    pub outlet: PlanOutlet,
+    /// Setting this fires the kill switch (cancel-all over the risk thread's own
+    /// connection, then no new orders); the operator's or a test's trigger.
+    pub kill: Option<Arc<AtomicBool>>,
+    /// Collateral the wallet holds at the start (micro-pUSD), the tracker's starting point.
+    pub collateral_micros: i64,
+}
+
+/// Where a trading run's orders go.
+pub enum PlanOutlet {
+    /// Shadow mode: built, signed, logged by the risk thread; never sent.
+    Shadow,
+    /// Paper (the simulator's CLOB) or live: sent.
+    Venue(VenuePlan),
+}
+
+/// The CLOB side of a sending run.
+pub struct VenuePlan {
+    /// The user channel (`wss://.../ws/user`).
+    pub user_ws_url: String,
+    /// L2 API credentials of the signer.
+    pub creds: crate::exec::rest::responses::ApiKeyCreds,
+}
+
+/// The execution parts of the risk thread, and the hot thread's venue connections, for a
+/// sending run (blocking clients connected and the start-up cancel-all done here).
+fn venue_parts(
+    cfg: &Config,
+    clob_url: &str,
+    tls: &Arc<rustls::ClientConfig>,
+    signer: crate::exec::signing::address::Address,
+    plan: VenuePlan,
+    kill: Option<Arc<AtomicBool>>,
+) -> Result<(hot_trading::VenueSetup, risk::RiskExec), EngineError> {
+    use crate::exec::rest::blocking::{connect as clob_connect, BlockingConfig};
+    use crate::exec::signing::hmac::L2Credentials;
+    let err = |reason: String| EngineError::Exec(reason);
+    let endpoint = Endpoint::parse(clob_url).map_err(|e| EngineError::Url {
+        label: "clob",
+        url: clob_url.to_string(),
+        reason: e.to_string(),
+    })?;
+    if !endpoint.tls() {
+        return Err(err(format!("the CLOB URL {clob_url} must be https")));
+    }
+    let addr = endpoint
+        .resolve()
+        .map_err(|e| EngineError::Dns {
+            label: "clob",
+            host: endpoint.host.clone(),
+            reason: e.to_string(),
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| EngineError::Dns {
+            label: "clob",
+            host: endpoint.host.clone(),
+            reason: "no address".into(),
+        })?;
+    let creds = || {
+        L2Credentials::new(
+            signer,
+            &plan.creds.api_key,
+            &plan.creds.secret,
+            &plan.creds.passphrase,
+        )
+        .map_err(|e| err(format!("API credentials: {e}")))
+    };
+    let backoff = ws_options(cfg)?.backoff;
+    let blocking = BlockingConfig {
+        connect_timeout: Duration::from_millis(u64::from(cfg.net.connect_timeout_ms)),
+        request_timeout: Duration::from_millis(u64::from(cfg.net.http.request_timeout_ms)),
+        max_body_bytes: cfg.net.http.max_body_bytes as usize,
+    };
+    let mut heartbeat_clob = clob_connect(clob_url, tls.clone(), Some(creds()?), blocking, backoff)
+        .map_err(|e| err(format!("CLOB client: {e}")))?;
+    let kill_clob = clob_connect(clob_url, tls.clone(), Some(creds()?), blocking, backoff)
+        .map_err(|e| err(format!("kill-switch client: {e}")))?;
+    // Start from a clean slate: nothing of a previous run may rest unseen by the tracker.
+    let startup = heartbeat_clob
+        .cancel_all(|_, _| {})
+        .map_err(|e| err(format!("start-up cancel-all: {e}")))?;
+    let user_connector = connector("polymarket user", &plan.user_ws_url, tls)?;
+    let user_auth = crate::exec::user_channel::UserAuth::new(
+        &plan.creds.api_key,
+        &plan.creds.secret,
+        &plan.creds.passphrase,
+    )
+    .map_err(|e| err(format!("user channel credentials: {e}")))?;
+    let pool = crate::net::http::PoolConfig {
+        connections: 2,
+        request_timeout_ns: u64::from(cfg.exec.order_timeout_ms) * 1_000_000,
+        connect_timeout_ns: u64::from(cfg.net.connect_timeout_ms) * 1_000_000,
+        max_body_bytes: cfg.net.http.max_body_bytes as usize,
+        ..crate::net::http::PoolConfig::default()
+    };
+    let setup = hot_trading::VenueSetup {
+        clob: crate::net::http::TlsConnector {
+            addr,
+            config: tls.clone(),
+            server_name: endpoint.host.clone(),
+        },
+        clob_host: endpoint.host_header(),
+        pool,
+        backoff,
+        creds: creds()?,
+        client: crate::exec::rest::client::ClientConfig {
+            // Every market may decide in the same round: room for a quote and a pair each.
+            outbox_slots: 2 * cfg.discovery.max_markets as usize + 8,
+            ..crate::exec::rest::client::ClientConfig::from_exec(&cfg.exec)
+        },
+        user_url: plan.user_ws_url.clone(),
+        user_connector,
+        // The user channel is quiet between our own events: its keep-alive PING (10 s) and
+        // the 30 s watchdog of `user_ws_options`, not the market feeds' silence timeout.
+        user_options: WsOptions {
+            silence_timeout: None,
+            ..poly_ws_options(cfg)?
+        },
+        user_auth,
+        owner: plan.creds.api_key.clone(),
+    };
+    let exec = risk::RiskExec {
+        heartbeat: crate::exec::heartbeat::HeartbeatSender::from_exec(&cfg.exec),
+        clob: heartbeat_clob,
+        kill_switch: crate::exec::heartbeat::KillSwitch::new(kill_clob),
+        kill,
+        startup_canceled: startup.canceled as u64,
+    };
+    Ok((setup, exec))
+}
+
+/// Signing nonces pre-computed for the hot thread (refilled by the risk thread at half).
+pub const NONCE_POOL_CAPACITY: usize = 4096;
+
+/// Run the engine until SIGINT/SIGTERM or the configured duration (market data only).
 pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineError> {
+    run_trading(cfg, opts, None)
+}
+
+/// [`run`], plus decisions and orders per `plan` when given.
+pub fn run_trading(
+    cfg: &Config,
+    opts: EngineOptions,
+    plan: Option<TradingPlan>,
+) -> Result<EngineSummary, EngineError> {
     let started = Instant::now();
     let signals = crate::runtime::signals::StopSignals::install().map_err(EngineError::Signals)?;
     let hot_cpu = cfg.threads.hot_cpu as usize;
@@ -373,6 +535,66 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
     let hot_finished = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(u64::from(cfg.telemetry.heartbeat_interval_ms));
 
+    let shadow = plan
+        .as_ref()
+        .is_some_and(|p| matches!(p.outlet, PlanOutlet::Shadow));
+    let mut risk_exec = None;
+    let (nonces, trading) = match (plan, opts.polymarket.as_ref()) {
+        (Some(plan), Some(urls)) => {
+            let api_key = match &plan.outlet {
+                PlanOutlet::Venue(v) => v.creds.api_key.clone(),
+                PlanOutlet::Shadow => String::new(),
+            };
+            let outlet = match plan.outlet {
+                PlanOutlet::Shadow => hot_trading::Outlet::Shadow,
+                PlanOutlet::Venue(venue) => {
+                    let (setup, exec) = venue_parts(
+                        cfg,
+                        &urls.clob,
+                        &tls,
+                        plan.signer.address(),
+                        venue,
+                        plan.kill.clone(),
+                    )?;
+                    risk_exec = Some(exec);
+                    hot_trading::Outlet::Venue(Box::new(setup))
+                }
+            };
+            let (mut producer, consumer) =
+                crate::exec::signing::nonce_pool::nonce_pool(NONCE_POOL_CAPACITY);
+            producer.refill();
+            let salt_seed = crate::clock::wall_ms().wrapping_mul(1_000);
+            let mut tracker = crate::exec::orders::tracker::Tracker::new(
+                crate::exec::orders::tracker::TrackerConfig::from_exec(&cfg.exec, &api_key),
+            );
+            tracker.set_collateral(plan.collateral_micros);
+            let setup = hot_trading::TradingSetup {
+                decider: plan.decider,
+                params: cfg
+                    .markets
+                    .iter()
+                    .map(|m| crate::signals::SignalParams::from_config(&cfg.signals, m.asset))
+                    .collect(),
+                factory: exec_path::OrderFactory::new(
+                    plan.signer,
+                    plan.funder,
+                    plan.signature_type,
+                    consumer,
+                    cfg.discovery.max_markets as usize,
+                    salt_seed,
+                ),
+                tracker,
+                outlet,
+                oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
+                fee_rate_micros: u64::from(cfg.exec.taker_fee_bps) * 100,
+                intents_per_round: 32,
+                cancels_per_round: 16,
+            };
+            (Some(producer), Some(setup))
+        }
+        _ => (None, None),
+    };
+
     let hot_setup = HotSetup {
         feeds,
         ws_options: ws_options(cfg)?,
@@ -385,6 +607,7 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         heartbeat: heartbeat.clone(),
         finished: hot_finished.clone(),
         poly,
+        trading,
     };
     let risk_setup = RiskSetup {
         from_hot,
@@ -397,6 +620,9 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         heartbeat,
         hot_finished: hot_finished.clone(),
         discovery,
+        nonces,
+        log_would_be: shadow,
+        exec: risk_exec,
     };
 
     let hot = thread::Builder::new()
@@ -429,6 +655,11 @@ pub fn run(cfg: &Config, opts: EngineOptions) -> Result<EngineSummary, EngineErr
         let dir = cfg.histogram_path();
         histogram_files.extend(p.market_histograms.dump(&dir.join("polymarket_market"))?);
         histogram_files.extend(p.rtds_histograms.dump(&dir.join("polymarket_rtds"))?);
+    }
+    if let Some(t) = &hot_report.trading {
+        // Decision (signal update + decider) and decision → order handed to the outlet.
+        let dir = cfg.histogram_path().join("trading");
+        histogram_files.extend(t.histograms.dump(&dir)?);
     }
     Ok(EngineSummary {
         hot: hot_report,

@@ -413,6 +413,23 @@ impl PolyFeeds {
             .position(|t| t.is_some_and(|t| t.record.idx == idx))
     }
 
+    /// The book slot of the market a discovery message names, if tracked.
+    pub fn slot_of_msg(&self, msg: &DiscoveryMsg) -> Option<BookMarketIdx> {
+        let idx = match msg {
+            DiscoveryMsg::NewMarket(r) => r.idx,
+            DiscoveryMsg::MarketResolved { idx, .. } => *idx,
+            DiscoveryMsg::RetireMarket { idx } => *idx,
+        };
+        self.slot_of(idx).map(|m| BookMarketIdx(m as u16))
+    }
+
+    /// Window start (unix seconds) of the market in book slot `market`.
+    pub fn start_s_of(&self, market: BookMarketIdx) -> Option<u64> {
+        self.tracked
+            .get(usize::from(market.0))
+            .and_then(|t| t.map(|t| t.record.start_s))
+    }
+
     /// Apply one discovery command.
     pub fn on_discovery(&mut self, msg: DiscoveryMsg, now_ns: u64) -> Option<u16> {
         match msg {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
 
-use super::messages::{AssetView, Command, HotEvent, LoopStats, MarketView};
+use super::messages::{
+    AssetView, Command, HotEvent, LoopStats, MarketView, WouldBeCancel, WouldBeOrder,
+};
 use super::table::render_table;
 use crate::discovery::fetch::UrlConnector;
 use crate::discovery::{DiscoveryCounters, DiscoveryMsg, DiscoveryWorker, HttpFetch};
@@ -38,6 +40,47 @@ pub struct RiskSetup {
     pub hot_finished: Arc<AtomicBool>,
     /// Market discovery, when the Polymarket side runs.
     pub discovery: Option<DiscoverySetup>,
+    /// The producer side of the hot thread's signing-nonce pool, refilled here.
+    pub nonces: Option<crate::exec::signing::nonce_pool::NonceProducer>,
+    /// Shadow mode: print every would-be order / cancel as a log line (stderr).
+    pub log_would_be: bool,
+    /// A sending run: heartbeats, kill switch, shutdown cancel-all.
+    pub exec: Option<RiskExec>,
+}
+
+/// The blocking CLOB client of the risk thread.
+pub type BlockingClob = crate::exec::rest::blocking::BlockingClob<MaybeTls, UrlConnector>;
+
+/// The execution duties of the risk thread in a sending run.
+pub struct RiskExec {
+    /// The dead-man heartbeat (the venue cancels everything when beats stop).
+    pub heartbeat: crate::exec::heartbeat::HeartbeatSender,
+    /// Connection for heartbeats.
+    pub clob: BlockingClob,
+    /// `DELETE /cancel-all` over its own connection.
+    pub kill_switch: crate::exec::heartbeat::KillSwitch<MaybeTls, UrlConnector>,
+    /// Fires the kill switch when set.
+    pub kill: Option<Arc<AtomicBool>>,
+    /// Orders the start-up cancel-all canceled.
+    pub startup_canceled: u64,
+}
+
+/// Between the halt (no new orders) and the stop at shutdown: time for in-flight orders'
+/// answers and fills to reach the tracker.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// What the risk thread's execution duties did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExecReport {
+    pub startup_canceled: u64,
+    pub heartbeats: crate::exec::heartbeat::HeartbeatCounters,
+    /// The kill switch fired (and how many orders it canceled, or its error).
+    pub kill_fired: bool,
+    pub kill_canceled: u64,
+    pub kill_error: Option<String>,
+    /// Orders the shutdown cancel-all canceled, or its error.
+    pub shutdown_canceled: u64,
+    pub shutdown_error: Option<String>,
 }
 
 /// The blocking Gamma / CLOB client used by discovery (DNS and TLS set up at start-up).
@@ -76,6 +119,68 @@ pub struct RiskReport {
     pub discovery_sent: u64,
     /// Slugs of the markets discovery knows (for the table), refreshed every step.
     pub known_slugs: Vec<(u16, String)>,
+    /// Shadow mode: the would-be orders and cancels, oldest first (at most
+    /// [`WOULD_BE_MAX`] each).
+    pub would_be_orders: Vec<WouldBeOrder>,
+    pub would_be_cancels: Vec<WouldBeCancel>,
+    /// Signing nonces generated for the hot thread's pool.
+    pub nonces_refilled: u64,
+    /// The execution duties, in a sending run.
+    pub exec: Option<ExecReport>,
+}
+
+/// Most would-be orders (and cancels) kept in the report.
+pub const WOULD_BE_MAX: usize = 100_000;
+
+/// One log line describing a would-be order (no secrets: the order id is public).
+pub fn would_be_order_line(o: &WouldBeOrder) -> String {
+    let i = &o.intent;
+    let mut id = [0u8; 64];
+    crate::exec::signing::hex::encode_into(&o.order_id, &mut id);
+    format!(
+        "shadow: would send {} ({:?}) market {} {:?} {:?} {} @ {} {:?}{}{} maker {} taker {} id 0x{}",
+        i.strategy.name(),
+        i.reason,
+        i.market.0,
+        i.outcome,
+        i.side,
+        micros_text(i.size_micro),
+        micros_text(i.price_micro),
+        i.tif.order_type(),
+        if i.post_only { " post-only" } else { "" },
+        if i.group != 0 {
+            format!(" group {}", i.group)
+        } else {
+            String::new()
+        },
+        o.maker_amount,
+        o.taker_amount,
+        std::str::from_utf8(&id).unwrap_or(""),
+    )
+}
+
+/// A micro-unit amount as decimal text (`0.47`, `5`).
+fn micros_text(v: i64) -> String {
+    let mut buf = [0u8; 32];
+    match crate::fixed::write_fixed(&mut buf, v, 6) {
+        Some(n) => String::from_utf8_lossy(buf.get(..n).unwrap_or(&[])).into_owned(),
+        None => v.to_string(),
+    }
+}
+
+/// One log line describing a would-be cancel.
+pub fn would_be_cancel_line(c: &WouldBeCancel) -> String {
+    format!(
+        "shadow: would cancel {} ({:?}) market {} {} ({} orders)",
+        c.strategy.name(),
+        c.reason,
+        c.market,
+        match c.outcome {
+            Some(o) => format!("{o:?}"),
+            None => "both tokens".to_string(),
+        },
+        c.orders
+    )
 }
 
 /// Run until the hot thread has finished.
@@ -89,6 +194,13 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     let mut next_tick = Instant::now() + setup.interval;
     let mut last_heartbeat = setup.heartbeat.load(Ordering::Relaxed);
     let mut stop_sent = false;
+    // A sending run halts new orders first and stops after the grace period.
+    let mut stop_at: Option<Instant> = None;
+    let mut halt_pending = false;
+    report.exec = setup.exec.as_ref().map(|e| ExecReport {
+        startup_canceled: e.startup_canceled,
+        ..ExecReport::default()
+    });
     let mut last_print = Instant::now();
     let mut next_discovery = Instant::now();
     let mut discovered: Vec<DiscoveryMsg> = Vec::new();
@@ -118,23 +230,64 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 report.discovery_sent += 1;
             }
         }
+        if let Some(p) = setup.nonces.as_mut() {
+            if p.len() < p.capacity() / 2 {
+                report.nonces_refilled += p.refill() as u64;
+            }
+        }
+        let log = setup.log_would_be;
         let n = setup
             .from_hot
-            .drain_with(4096, |ev| handle(&mut report, ev));
+            .drain_with(4096, |ev| handle(&mut report, ev, log));
+        if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
+            if !stop_sent {
+                let clock = crate::clock::mono_ns;
+                if e.heartbeat.tick(clock(), &mut e.clob, clock).is_some() {
+                    r.heartbeats = *e.heartbeat.counters();
+                }
+            }
+            if !r.kill_fired && e.kill.as_ref().is_some_and(|k| k.load(Ordering::Relaxed)) {
+                r.kill_fired = true;
+                halt_pending = true;
+                match e.kill_switch.fire(|_, _| {}) {
+                    Ok(summary) => r.kill_canceled = summary.canceled as u64,
+                    Err(error) => r.kill_error = Some(error.to_string()),
+                }
+            }
+        }
+        if halt_pending && setup.to_hot.push(Command::HaltTrading).is_ok() {
+            halt_pending = false;
+        }
         if !stop_sent {
             let deadline_hit = setup.deadline.is_some_and(|d| Instant::now() >= d);
-            if setup.stop.load(Ordering::Relaxed) || deadline_hit {
+            if (setup.stop.load(Ordering::Relaxed) || deadline_hit) && stop_at.is_none() {
+                stop_at = Some(if setup.exec.is_some() {
+                    halt_pending = true;
+                    Instant::now() + SHUTDOWN_GRACE
+                } else {
+                    Instant::now()
+                });
+            }
+            if stop_at.is_some_and(|t| Instant::now() >= t) && !halt_pending {
                 stop_sent = setup.to_hot.push(Command::Stop).is_ok();
             }
         }
         if setup.hot_finished.load(Ordering::Acquire) {
             setup
                 .from_hot
-                .drain_with(usize::MAX, |ev| handle(&mut report, ev));
+                .drain_with(usize::MAX, |ev| handle(&mut report, ev, log));
             report.discovery = setup
                 .discovery
                 .as_ref()
                 .map(|d| d.worker.counters().clone());
+            if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
+                // Nothing of ours may rest after the run.
+                match e.kill_switch.fire(|_, _| {}) {
+                    Ok(summary) => r.shutdown_canceled = summary.canceled as u64,
+                    Err(error) => r.shutdown_error = Some(error.to_string()),
+                }
+                r.heartbeats = *e.heartbeat.counters();
+            }
             break;
         }
         let now = Instant::now();
@@ -169,7 +322,7 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     report
 }
 
-fn handle(report: &mut RiskReport, ev: HotEvent) {
+fn handle(report: &mut RiskReport, ev: HotEvent, log_would_be: bool) {
     report.events += 1;
     match ev {
         HotEvent::Net(e) => {
@@ -201,5 +354,21 @@ fn handle(report: &mut RiskReport, ev: HotEvent) {
             }
         }
         HotEvent::MarketGone(idx) => report.markets.retain(|m| m.market != idx),
+        HotEvent::WouldOrder(o) => {
+            if log_would_be {
+                eprintln!("{}", would_be_order_line(&o));
+            }
+            if report.would_be_orders.len() < WOULD_BE_MAX {
+                report.would_be_orders.push(o);
+            }
+        }
+        HotEvent::WouldCancel(c) => {
+            if log_would_be {
+                eprintln!("{}", would_be_cancel_line(&c));
+            }
+            if report.would_be_cancels.len() < WOULD_BE_MAX {
+                report.would_be_cancels.push(c);
+            }
+        }
     }
 }

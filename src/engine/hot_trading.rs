@@ -1,0 +1,820 @@
+//! The trading side of the hot loop: after market data changed, every tracked market's
+//! signals are updated and the [`Decider`] asked; each order intent becomes a signed order
+//! ([`OrderFactory`]) and goes to the run mode's outlet. In shadow mode the outlet is the
+//! hot → risk ring: the signed order is described in a [`WouldBeOrder`] that the risk thread
+//! logs (the hot thread never formats text); nothing is sent to the venue.
+//!
+//! Invariants: nothing here allocates after construction (fixed tables, the intent buffer is
+//! cleared per round, messages are `Copy`); per-strategy counters are monotonic; a build
+//! failure is counted per strategy, never a panic.
+
+use super::exec_path::{
+    is_immediate, post_options, Attribution, AttributionTable, BuildError, OrderFactory,
+};
+use super::messages::{HotEvent, WouldBeCancel, WouldBeOrder};
+use super::trading::{Decider, MarketSignals, TickHealth};
+use crate::book::{MarketBooks, MarketIdx};
+use crate::discovery::MarketRecord;
+use crate::exec::events::{OrderEvent, TradeEvent};
+use crate::exec::json::parse_order_id;
+use crate::exec::orders::positions::taker_fee_micros;
+use crate::exec::orders::tracker::Tracker;
+use crate::exec::rest::client::{ClientConfig, RestClient, RestEvent};
+use crate::exec::signing::body::{BatchItem, MAX_BATCH};
+use crate::exec::signing::hmac::L2Credentials;
+use crate::exec::signing::order::SignedOrder;
+use crate::exec::user_channel::{UserAuth, UserChannel, UserChannelEvent};
+use crate::feeds::binance::records::Venue as FeedVenue;
+use crate::feeds::binance::state::BinanceState;
+use crate::feeds::oracle::OracleMonitor;
+use crate::net::backoff::BackoffPolicy;
+use crate::net::http::{HttpPool, PoolConfig, RequestTemplate, TlsConnector};
+use crate::net::tls::TlsStream;
+use crate::net::ws::{MaybeTlsConnector, WsError, WsOptions};
+use crate::queue::spsc::Producer;
+use crate::signals::{MarketInputs, SignalParams};
+use crate::strategy::intent::OrderIntent;
+use crate::strategy::intent::{IntentBuf, StrategyId};
+use crate::telemetry::latency::{Stage, StageHistograms};
+
+/// Per-strategy counters of the hot thread (monotonic).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StrategyCounters {
+    /// Order intents the decider produced.
+    pub intents: u64,
+    /// Cancel intents the decider produced.
+    pub cancel_intents: u64,
+    /// Orders signed.
+    pub signed: u64,
+    /// Intents that could not be signed (off tick, unknown market, ...).
+    pub build_errors: u64,
+    /// Orders handed to the outlet (shadow: logged; venue: submitted).
+    pub sent: u64,
+    /// Orders refused locally (tracker full, client outbox full, post-only window).
+    pub local_refusals: u64,
+    /// Orders the venue refused (answer not accepted, or failed before acceptance).
+    pub rejections: u64,
+    /// Orders the venue accepted.
+    pub accepted: u64,
+    /// Fills (trade legs on this strategy's orders) and their shares (micro).
+    pub fills: u64,
+    pub filled_micro: u64,
+    /// Taker fees of those fills (micro-dollars, at the tracker's fee rate).
+    pub fees_micro: u64,
+    /// Orders the venue canceled.
+    pub canceled: u64,
+}
+
+/// Where signed orders go.
+pub enum Outlet {
+    /// Shadow mode: described to the risk thread, never sent.
+    Shadow,
+    /// Paper / live: submitted to the CLOB over the hot loop's HTTP pool; the user channel
+    /// reports their fate.
+    Venue(Box<VenueSetup>),
+}
+
+/// The venue connections of the hot thread, resolved on the main thread.
+pub struct VenueSetup {
+    /// The CLOB (https): resolved address, TLS configuration, host name.
+    pub clob: TlsConnector,
+    /// `Host` header of the CLOB.
+    pub clob_host: String,
+    /// Pool sizing (its `token_base` is set by the hot thread).
+    pub pool: PoolConfig,
+    pub backoff: BackoffPolicy,
+    pub creds: L2Credentials,
+    pub client: ClientConfig,
+    /// The user channel.
+    pub user_url: String,
+    pub user_connector: MaybeTlsConnector,
+    pub user_options: WsOptions,
+    pub user_auth: UserAuth,
+    /// The API key (order owner).
+    pub owner: String,
+}
+
+struct Venue {
+    client: RestClient<TlsStream, TlsConnector>,
+    user: UserChannel<MaybeTlsConnector>,
+    owner: String,
+    user_token: usize,
+    pool_tokens: std::ops::Range<usize>,
+    cancels_sent: u64,
+    cancel_refusals: u64,
+    reconciles: u64,
+    subscribed_markets: u64,
+}
+
+enum HotOutlet {
+    Shadow,
+    Venue(Box<Venue>),
+}
+
+/// Everything the trading side needs, built before the hot thread starts.
+pub struct TradingSetup {
+    /// The strategies + orchestrator.
+    pub decider: Box<dyn Decider + Send>,
+    /// Signal parameters per configured asset.
+    pub params: Vec<SignalParams>,
+    /// Intent → signed order.
+    pub factory: OrderFactory,
+    /// The execution tracker (positions view for decisions).
+    pub tracker: Tracker,
+    /// Where signed orders go.
+    pub outlet: Outlet,
+    /// Oracle observations older than this are not fresh.
+    pub oracle_max_age_ms: u64,
+    /// Taker fee rate assumed for fills (micro-units per unit, 72_000 = 0.072).
+    pub fee_rate_micros: u64,
+    /// Order / cancel intents per decision round.
+    pub intents_per_round: usize,
+    pub cancels_per_round: usize,
+}
+
+/// Why the trading side could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TradingSetupError {
+    #[error("CLOB HTTP pool: {0}")]
+    Pool(String),
+    #[error("user channel: {0}")]
+    UserChannel(String),
+}
+
+/// Routes venue events into the tracker and the per-strategy counters.
+struct EventSink<'a> {
+    tracker: &'a mut Tracker,
+    attribution: &'a mut AttributionTable,
+    counters: &'a mut [StrategyCounters; StrategyId::COUNT],
+    hist: &'a mut StageHistograms,
+    fee_rate_micros: u64,
+    reconnected: bool,
+}
+
+impl EventSink<'_> {
+    fn counters_of(&mut self, id: &crate::exec::json::OrderId) -> Option<&mut StrategyCounters> {
+        let row = self.attribution.get(id)?;
+        self.counters.get_mut(row.strategy.index())
+    }
+
+    fn on_rest(&mut self, ev: &RestEvent<'_>, now_ns: u64) {
+        self.tracker.on_rest_event(ev);
+        match ev {
+            RestEvent::OrderAck { order_id, ack } => {
+                if let Some(sent) = self.attribution.get(order_id).map(|r| r.sent_ns) {
+                    if sent > 0 {
+                        self.hist
+                            .record(Stage::OrderToAck, now_ns.saturating_sub(sent));
+                    }
+                }
+                let accepted = ack.accepted();
+                if let Some(k) = self.counters_of(order_id) {
+                    if accepted {
+                        k.accepted += 1;
+                    } else {
+                        k.rejections += 1;
+                    }
+                }
+            }
+            RestEvent::OrderFailed { order_id, .. } => {
+                if let Some(k) = self.counters_of(order_id) {
+                    k.rejections += 1;
+                }
+            }
+            RestEvent::Canceled { order_id } => {
+                if let Some(k) = self.counters_of(order_id) {
+                    k.canceled += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_user(&mut self, ev: UserChannelEvent<'_, '_>) {
+        match ev {
+            UserChannelEvent::Order(o) => self.on_order(o),
+            UserChannelEvent::Trade(t) => self.on_trade(t),
+            UserChannelEvent::Reconnected => self.reconnected = true,
+        }
+    }
+
+    fn on_order(&mut self, o: &OrderEvent<'_>) {
+        self.tracker.on_order_event(o);
+    }
+
+    fn on_trade(&mut self, t: &TradeEvent<'_>) {
+        // A trade already applied (a later status of the same match) is not a new fill.
+        let fresh = self.tracker.on_trade_event(t).is_ok();
+        if !fresh || t.trade_status() != crate::exec::events::TradeStatus::Matched {
+            return;
+        }
+        let rate = self.fee_rate_micros;
+        if let Some(id) = parse_order_id(&t.taker_order_id) {
+            if let Some(k) = self.counters_of(&id) {
+                k.fills += 1;
+                k.filled_micro += t.size.0;
+                k.fees_micro += taker_fee_micros(t.size.0, t.price.0, rate);
+            }
+        }
+        for m in t.maker_orders.as_slice() {
+            if let Some(id) = parse_order_id(&m.order_id) {
+                if let Some(k) = self.counters_of(&id) {
+                    k.fills += 1;
+                    k.filled_micro += m.matched_amount.0;
+                }
+            }
+        }
+    }
+}
+
+/// After a user-channel reconnect: ask the venue (non-blocking, on the hot loop's pool)
+/// for every order the tracker still holds open.
+fn reconcile_open(v: &mut Venue, tracker: &Tracker, now_ns: u64) {
+    for rec in tracker.iter() {
+        if rec.state.is_open() && v.client.reconcile(&rec.id, now_ns).is_ok() {
+            v.reconciles += 1;
+        }
+    }
+}
+
+/// What the trading side hands back when the hot thread stops.
+pub struct TradingReport {
+    pub strategies: [StrategyCounters; StrategyId::COUNT],
+    /// Decision rounds run (one per market per relevant update).
+    pub decisions: u64,
+    /// Intents refused because a round's buffer was full.
+    pub intents_refused: u64,
+    /// Would-be orders the ring refused (full).
+    pub outlet_drops: u64,
+    /// Latency: `SignalToDecision` = signal update + decider of one market;
+    /// `DecisionToWire` = decision taken → signed order handed to the outlet (shadow: pushed
+    /// into the ring).
+    pub histograms: StageHistograms,
+    pub tracker: Tracker,
+    pub signed_pooled: u64,
+    pub signed_fallback: u64,
+    /// Venue outlet: cancels sent, reconciliations asked after reconnects, markets
+    /// subscribed on the user channel.
+    pub cancels_sent: u64,
+    /// Cancels the client refused locally (no free connection or slot).
+    pub cancel_refusals: u64,
+    pub reconciles: u64,
+    pub user_markets: u64,
+    /// The user channel's counters and its connection's, and the order client's.
+    pub user_channel: Option<crate::exec::user_channel::UserChannelCounters>,
+    pub user_net: Option<crate::net::counters::NetCounters>,
+    pub client: Option<crate::exec::rest::client::ClientCounters>,
+}
+
+/// See the module docs.
+pub struct HotTrading {
+    decider: Box<dyn Decider + Send>,
+    params: Vec<SignalParams>,
+    signals: MarketSignals,
+    factory: OrderFactory,
+    tracker: Tracker,
+    outlet: HotOutlet,
+    /// The kill switch fired: no new orders (cancels still go out).
+    halted: bool,
+    intents: IntentBuf,
+    attribution: AttributionTable,
+    oracle_max_age_ms: u64,
+    fee_rate_micros: u64,
+    counters: [StrategyCounters; StrategyId::COUNT],
+    decisions: u64,
+    outlet_drops: u64,
+    hist: StageHistograms,
+    /// Market data changed since the last round.
+    dirty: bool,
+}
+
+impl HotTrading {
+    /// Allocate every table for `capacity` market slots; a venue outlet registers its
+    /// connections with `registry` from mio token `token_base` on (the user channel first,
+    /// then the pool's connections). `None` without signal parameters.
+    pub fn new(
+        setup: TradingSetup,
+        capacity: usize,
+        registry: &mio::Registry,
+        token_base: usize,
+    ) -> Result<Option<HotTrading>, TradingSetupError> {
+        let Some(first) = setup.params.first().copied() else {
+            return Ok(None);
+        };
+        let outlet = match setup.outlet {
+            Outlet::Shadow => HotOutlet::Shadow,
+            Outlet::Venue(v) => {
+                let v = *v;
+                let pool_config = PoolConfig {
+                    token_base: token_base + 1,
+                    ..v.pool
+                };
+                let template = RequestTemplate::new(
+                    &v.clob_host,
+                    &[("Content-Type", "application/json"), ("Accept", "*/*")],
+                )
+                .map_err(|e| TradingSetupError::Pool(e.to_string()))?;
+                let pool = HttpPool::new(pool_config, template, v.clob, v.backoff, registry)
+                    .map_err(|e| TradingSetupError::Pool(e.to_string()))?;
+                let user = UserChannel::new(
+                    v.user_connector,
+                    &v.user_url,
+                    v.user_options,
+                    registry,
+                    mio::Token(token_base),
+                    token_base as u16,
+                    v.user_auth,
+                    &[],
+                )
+                .map_err(|e| TradingSetupError::UserChannel(e.to_string()))?;
+                HotOutlet::Venue(Box::new(Venue {
+                    client: RestClient::new(pool, v.creds, v.client),
+                    user,
+                    owner: v.owner,
+                    user_token: token_base,
+                    pool_tokens: token_base + 1..token_base + 1 + pool_config.connections,
+                    cancels_sent: 0,
+                    cancel_refusals: 0,
+                    reconciles: 0,
+                    subscribed_markets: 0,
+                }))
+            }
+        };
+        Ok(Some(HotTrading {
+            decider: setup.decider,
+            signals: MarketSignals::new(capacity, first),
+            params: setup.params,
+            factory: setup.factory,
+            tracker: setup.tracker,
+            outlet,
+            halted: false,
+            intents: IntentBuf::with_capacity(
+                setup.intents_per_round.max(1),
+                setup.cancels_per_round.max(1),
+            ),
+            attribution: AttributionTable::new(4096),
+            oracle_max_age_ms: setup.oracle_max_age_ms,
+            fee_rate_micros: setup.fee_rate_micros,
+            counters: [StrategyCounters::default(); StrategyId::COUNT],
+            decisions: 0,
+            outlet_drops: 0,
+            hist: StageHistograms::new(),
+            dirty: false,
+        }))
+    }
+
+    /// mio tokens this side uses (empty in shadow mode).
+    pub fn tokens(&self) -> std::ops::Range<usize> {
+        match &self.outlet {
+            HotOutlet::Shadow => 0..0,
+            HotOutlet::Venue(v) => v.user_token..v.pool_tokens.end,
+        }
+    }
+
+    /// Start the venue connections.
+    pub fn start(&mut self, now_ns: u64) -> Result<(), WsError> {
+        match &mut self.outlet {
+            HotOutlet::Shadow => Ok(()),
+            HotOutlet::Venue(v) => v.user.start(now_ns),
+        }
+    }
+
+    /// The kill switch fired on the risk thread: stop placing orders.
+    pub fn halt(&mut self) {
+        self.halted = true;
+    }
+
+    /// One of [`HotTrading::tokens`] is ready.
+    pub fn on_ready(&mut self, token: usize, now_ns: u64) {
+        let HotTrading {
+            outlet,
+            tracker,
+            attribution,
+            counters,
+            hist,
+            fee_rate_micros,
+            ..
+        } = self;
+        let HotOutlet::Venue(v) = outlet else {
+            return;
+        };
+        let mut sink = EventSink {
+            tracker,
+            attribution,
+            counters,
+            hist,
+            fee_rate_micros: *fee_rate_micros,
+            reconnected: false,
+        };
+        if token == v.user_token {
+            // Errors are counted and a reconnect scheduled by the client.
+            let _ = v.user.on_ready(now_ns, |ev| sink.on_user(ev));
+        } else if v.pool_tokens.contains(&token) {
+            v.client.on_ready(mio::Token(token), now_ns, &mut |ev| {
+                sink.on_rest(&ev, now_ns)
+            });
+        }
+        if sink.reconnected {
+            reconcile_open(v, sink.tracker, now_ns);
+        }
+    }
+
+    /// Timer work of the venue connections (deadlines, keep-alives, reconnects).
+    pub fn on_timer(&mut self, now_ns: u64) {
+        let HotTrading {
+            outlet,
+            tracker,
+            attribution,
+            counters,
+            hist,
+            fee_rate_micros,
+            ..
+        } = self;
+        let HotOutlet::Venue(v) = outlet else {
+            return;
+        };
+        let mut sink = EventSink {
+            tracker,
+            attribution,
+            counters,
+            hist,
+            fee_rate_micros: *fee_rate_micros,
+            reconnected: false,
+        };
+        v.client
+            .on_timer(now_ns, &mut |ev| sink.on_rest(&ev, now_ns));
+        let _ = v.user.on_timer(now_ns, |ev| sink.on_user(ev));
+        if sink.reconnected {
+            reconcile_open(v, sink.tracker, now_ns);
+        }
+    }
+
+    /// Close the venue connections (shutdown).
+    pub fn close(&mut self, now_ns: u64) {
+        if let HotOutlet::Venue(v) = &mut self.outlet {
+            v.user.close(now_ns);
+        }
+    }
+
+    /// Subscribe the user channel to a market's condition id (`0x` + 64 hex).
+    pub fn subscribe_user_market(&mut self, condition_id: &str, now_ns: u64) {
+        if let HotOutlet::Venue(v) = &mut self.outlet {
+            if v.user.subscribe(&[condition_id], now_ns).is_ok() {
+                v.subscribed_markets += 1;
+            }
+        }
+    }
+
+    /// Market data changed: the next [`HotTrading::run_round`] decides.
+    #[inline]
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Discovery put `record` into book slot `market`.
+    pub fn on_new_market(
+        &mut self,
+        market: MarketIdx,
+        record: &MarketRecord,
+    ) -> Result<(), BuildError> {
+        let params = self
+            .params
+            .iter()
+            .find(|p| p.asset == record.asset)
+            .copied()
+            .unwrap_or_else(|| SignalParams {
+                asset: record.asset,
+                ..self.signals_default()
+            });
+        self.signals.assign(
+            market,
+            params,
+            record.window,
+            record.start_s.saturating_mul(1000),
+            MarketInputs {
+                end_ms: record.end_s.saturating_mul(1000),
+                price_to_beat_e18: None,
+                fee_rate_ppm: Some(i64::from(record.fee_rate_ppm)),
+            },
+        );
+        self.factory.assign(market, record)
+    }
+
+    fn signals_default(&self) -> SignalParams {
+        self.params[0]
+    }
+
+    /// The venue resolved the market in `market`.
+    pub fn on_resolved(&mut self, market: MarketIdx) {
+        self.signals.mark_resolved(market);
+    }
+
+    /// The slot was retired.
+    pub fn on_retired(&mut self, market: MarketIdx) {
+        self.signals.release(market);
+        self.factory.release(market);
+    }
+
+    /// One decision round over every tracked market, if market data changed.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_round(
+        &mut self,
+        binance: &mut BinanceState,
+        books: &MarketBooks,
+        oracle: &OracleMonitor,
+        market_channel_open: bool,
+        start_s_of: impl Fn(MarketIdx) -> Option<u64>,
+        now_ms: u64,
+        to_risk: &mut Producer<HotEvent>,
+    ) {
+        if !std::mem::take(&mut self.dirty) {
+            return;
+        }
+        for i in 0..self.signals.capacity() {
+            let market = MarketIdx(i as u16);
+            let Some(asset) = self.signals.asset_of(market) else {
+                continue;
+            };
+            let feed = super::market_view::feed_asset(asset);
+            let (up_t, down_t) = MarketBooks::tokens_of(market);
+            let (Some(up), Some(down)) = (books.book(up_t), books.book(down_t)) else {
+                continue;
+            };
+            if let Some(start_s) = start_s_of(market) {
+                if let Ok(ptb) = oracle.price_to_beat(feed, start_s) {
+                    self.signals.set_price_to_beat(market, Some(ptb));
+                }
+            }
+            let health = TickHealth {
+                oracle_fresh: oracle
+                    .staleness_ms(feed, now_ms)
+                    .is_some_and(|a| a <= self.oracle_max_age_ms),
+                book_stale: !market_channel_open
+                    || up.is_stale()
+                    || down.is_stale()
+                    || up.is_awaiting_snapshot()
+                    || down.is_awaiting_snapshot(),
+            };
+            let t_decide = crate::clock::mono_ns();
+            let spot = binance.get_mut(FeedVenue::Spot, feed);
+            let decided = self.signals.tick(
+                market,
+                spot,
+                up,
+                down,
+                health,
+                self.tracker.positions(),
+                now_ms,
+                self.decider.as_mut(),
+                &mut self.intents,
+            );
+            if !decided {
+                continue;
+            }
+            let t_decided = crate::clock::mono_ns();
+            self.hist
+                .record(Stage::SignalToDecision, t_decided.saturating_sub(t_decide));
+            self.decisions += 1;
+            self.execute(now_ms, t_decided, to_risk);
+        }
+    }
+
+    fn execute(&mut self, now_ms: u64, t_decide: u64, to_risk: &mut Producer<HotEvent>) {
+        let HotTrading {
+            intents,
+            counters,
+            outlet,
+            attribution,
+            tracker,
+            factory,
+            hist,
+            outlet_drops,
+            halted,
+            ..
+        } = self;
+        for c in intents.cancels() {
+            if let Some(k) = counters.get_mut(c.strategy.index()) {
+                k.cancel_intents += 1;
+            }
+            match outlet {
+                HotOutlet::Shadow => {
+                    let live = attribution.of(c.strategy, c.market, c.outcome).count();
+                    let ev = HotEvent::WouldCancel(WouldBeCancel {
+                        strategy: c.strategy,
+                        reason: c.reason,
+                        market: c.market.0,
+                        outcome: c.outcome,
+                        orders: live as u32,
+                    });
+                    if to_risk.push(ev).is_err() {
+                        *outlet_drops += 1;
+                    }
+                }
+                HotOutlet::Venue(v) => {
+                    let now_ns = crate::clock::mono_ns();
+                    for row in attribution.of(c.strategy, c.market, c.outcome) {
+                        let open = tracker
+                            .get(&row.order_id)
+                            .is_some_and(|r| r.state.is_open());
+                        if !open {
+                            continue;
+                        }
+                        match v.client.cancel(&row.order_id, now_ns) {
+                            Ok(_) => v.cancels_sent += 1,
+                            Err(_) => v.cancel_refusals += 1,
+                        }
+                    }
+                }
+            }
+        }
+        if *halted {
+            return;
+        }
+        // Legs of one group go in one batch: collected here, submitted after the loop.
+        let mut batch: [Option<(SignedOrder, OrderIntent)>; MAX_BATCH] = [None; MAX_BATCH];
+        let mut batch_len = 0usize;
+        for intent in intents.orders() {
+            let Some(k) = counters.get_mut(intent.strategy.index()) else {
+                continue;
+            };
+            k.intents += 1;
+            let built = match factory.build(intent, now_ms) {
+                Ok(b) => b,
+                Err(_) => {
+                    k.build_errors += 1;
+                    continue;
+                }
+            };
+            k.signed += 1;
+            let order = built.order;
+            let token = built.token;
+            attribution.insert(Attribution {
+                order_id: order.order_id,
+                strategy: intent.strategy,
+                reason: intent.reason,
+                market: intent.market,
+                outcome: intent.outcome,
+                sent_ns: 0,
+            });
+            match outlet {
+                HotOutlet::Shadow => {
+                    let ev = HotEvent::WouldOrder(WouldBeOrder {
+                        intent: *intent,
+                        order_id: order.order_id,
+                        maker_amount: order.vars.maker_amount,
+                        taker_amount: order.vars.taker_amount,
+                        salt: order.vars.salt,
+                    });
+                    if to_risk.push(ev).is_ok() {
+                        k.sent += 1;
+                        hist.record(
+                            Stage::DecisionToWire,
+                            crate::clock::mono_ns().saturating_sub(t_decide),
+                        );
+                    } else {
+                        *outlet_drops += 1;
+                    }
+                }
+                HotOutlet::Venue(v) => {
+                    let price = intent.price_micro.unsigned_abs();
+                    let size = intent.size_micro.unsigned_abs();
+                    if tracker
+                        .on_signed(
+                            order.order_id,
+                            token,
+                            intent.side,
+                            price,
+                            size,
+                            is_immediate(intent),
+                        )
+                        .is_err()
+                    {
+                        k.local_refusals += 1;
+                        continue;
+                    }
+                    if intent.group != 0 && batch_len < MAX_BATCH {
+                        if let Some(slot) = batch.get_mut(batch_len) {
+                            *slot = Some((order, *intent));
+                            batch_len += 1;
+                        }
+                        continue;
+                    }
+                    let Some(template) = factory.template(intent.market, intent.outcome) else {
+                        tracker.on_failed(&order.order_id);
+                        k.local_refusals += 1;
+                        continue;
+                    };
+                    let owner = v.owner.as_str();
+                    let now_ns = crate::clock::mono_ns();
+                    match v
+                        .client
+                        .submit(template, &order, &post_options(intent, owner), now_ns)
+                    {
+                        Ok(()) => {
+                            k.sent += 1;
+                            let t = crate::clock::mono_ns();
+                            hist.record(Stage::DecisionToWire, t.saturating_sub(t_decide));
+                            if let Some(row) = attribution.get_mut(&order.order_id) {
+                                row.sent_ns = t;
+                            }
+                        }
+                        Err(_) => {
+                            tracker.on_failed(&order.order_id);
+                            k.local_refusals += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if batch_len == 0 {
+            return;
+        }
+        let HotOutlet::Venue(v) = outlet else {
+            return;
+        };
+        let owner = v.owner.as_str();
+        // Every leg's template exists: each was just built from it.
+        let mut legs = batch
+            .iter()
+            .take(batch_len)
+            .flatten()
+            .filter_map(|(order, intent)| {
+                factory
+                    .template(intent.market, intent.outcome)
+                    .map(|template| BatchItem {
+                        template,
+                        order,
+                        options: post_options(intent, owner),
+                    })
+            });
+        let Some(first) = legs.next() else {
+            return;
+        };
+        let mut items = [first; MAX_BATCH];
+        let mut n = 1usize;
+        for (slot, item) in items.iter_mut().skip(1).zip(legs) {
+            *slot = item;
+            n += 1;
+        }
+        let now_ns = crate::clock::mono_ns();
+        let result = v.client.submit_batch(items.get(..n).unwrap_or(&[]), now_ns);
+        let t = crate::clock::mono_ns();
+        for (order, intent) in batch.iter().take(batch_len).flatten() {
+            let Some(k) = counters.get_mut(intent.strategy.index()) else {
+                continue;
+            };
+            if result.is_ok() {
+                k.sent += 1;
+                hist.record(Stage::DecisionToWire, t.saturating_sub(t_decide));
+                if let Some(row) = attribution.get_mut(&order.order_id) {
+                    row.sent_ns = t;
+                }
+            } else {
+                tracker.on_failed(&order.order_id);
+                k.local_refusals += 1;
+            }
+        }
+    }
+
+    /// The final report.
+    pub fn into_report(self) -> TradingReport {
+        TradingReport {
+            strategies: self.counters,
+            decisions: self.decisions,
+            intents_refused: self.intents.refused(),
+            outlet_drops: self.outlet_drops,
+            histograms: self.hist,
+            signed_pooled: self.factory.signed_pooled,
+            signed_fallback: self.factory.signed_fallback,
+            cancels_sent: match &self.outlet {
+                HotOutlet::Venue(v) => v.cancels_sent,
+                HotOutlet::Shadow => 0,
+            },
+            reconciles: match &self.outlet {
+                HotOutlet::Venue(v) => v.reconciles,
+                HotOutlet::Shadow => 0,
+            },
+            user_markets: match &self.outlet {
+                HotOutlet::Venue(v) => v.subscribed_markets,
+                HotOutlet::Shadow => 0,
+            },
+            cancel_refusals: match &self.outlet {
+                HotOutlet::Venue(v) => v.cancel_refusals,
+                HotOutlet::Shadow => 0,
+            },
+            user_channel: match &self.outlet {
+                HotOutlet::Venue(v) => Some(*v.user.counters()),
+                HotOutlet::Shadow => None,
+            },
+            user_net: match &self.outlet {
+                HotOutlet::Venue(v) => Some(v.user.ws().net_counters()),
+                HotOutlet::Shadow => None,
+            },
+            client: match &self.outlet {
+                HotOutlet::Venue(v) => Some(*v.client.counters()),
+                HotOutlet::Shadow => None,
+            },
+            tracker: self.tracker,
+        }
+    }
+}
