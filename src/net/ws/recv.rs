@@ -316,3 +316,268 @@ fn parse_close(payload: &[u8]) -> Result<Inbound<'static>, WsError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::protocol::frame::Frame;
+
+    /// Hands out at most `chunk` bytes per read, then `WouldBlock` at the end.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        chunk: usize,
+    }
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            let n = self.chunk.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn frame(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let header = FrameHeader {
+            is_final: fin,
+            opcode,
+            ..FrameHeader::default()
+        };
+        Frame::from_payload(header, payload.to_vec().into())
+            .format(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Got {
+        Data(Vec<u8>, bool),
+        Ping(Vec<u8>),
+        Pong,
+        Close(u16, bool),
+    }
+
+    /// Drive `rx` over `data` in `chunk`-byte reads; every event, then the error if any.
+    fn drive(rx: &mut Receiver, data: Vec<u8>, chunk: usize) -> (Vec<Got>, Option<WsError>) {
+        let mut src = Trickle { data, at: 0, chunk };
+        let mut got = Vec::new();
+        loop {
+            loop {
+                match rx.next() {
+                    Ok(None) => break,
+                    Ok(Some(Inbound::Data { payload, text })) => {
+                        got.push(Got::Data(payload.to_vec(), text))
+                    }
+                    Ok(Some(Inbound::Ping(p))) => got.push(Got::Ping(p.to_vec())),
+                    Ok(Some(Inbound::Pong)) => got.push(Got::Pong),
+                    Ok(Some(Inbound::Close { code, allowed })) => {
+                        got.push(Got::Close(code, allowed))
+                    }
+                    Err(e) => return (got, Some(e)),
+                }
+            }
+            match rx.fill(&mut src) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return (got, None),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_split_and_length_class_yields_the_same_frames() {
+        let big: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let mut wire = Vec::new();
+        wire.extend(frame(OpCode::Data(Data::Text), true, b"hi"));
+        wire.extend(frame(OpCode::Data(Data::Binary), true, b""));
+        wire.extend(frame(OpCode::Data(Data::Binary), true, &[3u8; 125]));
+        wire.extend(frame(OpCode::Data(Data::Binary), true, &[4u8; 126]));
+        wire.extend(frame(OpCode::Data(Data::Binary), true, &big));
+        wire.extend(frame(OpCode::Data(Data::Text), false, "h\u{e9}".as_bytes()));
+        wire.extend(frame(OpCode::Control(Control::Ping), true, b"mid"));
+        // The UTF-8 sequence of 'é' is split across the fragments.
+        wire.extend(frame(OpCode::Data(Data::Continue), false, &[0xc3]));
+        wire.extend(frame(OpCode::Data(Data::Continue), true, &[0xa9, b'!']));
+        wire.extend(frame(OpCode::Control(Control::Pong), true, b""));
+        wire.extend(frame(OpCode::Data(Data::Binary), true, b"after"));
+        wire.extend(frame(
+            OpCode::Control(Control::Close),
+            true,
+            &[0x03, 0xe8, b'o', b'k'],
+        ));
+        let expected = vec![
+            Got::Data(b"hi".to_vec(), true),
+            Got::Data(Vec::new(), false),
+            Got::Data(vec![3u8; 125], false),
+            Got::Data(vec![4u8; 126], false),
+            Got::Data(big.clone(), false),
+            Got::Ping(b"mid".to_vec()),
+            Got::Data("h\u{e9}\u{e9}!".as_bytes().to_vec(), true),
+            Got::Pong,
+            Got::Data(b"after".to_vec(), false),
+            Got::Close(1000, true),
+        ];
+        for chunk in [1, 2, 3, 7, 13, 125, 1000, 4096, usize::MAX] {
+            let mut rx = Receiver::new(1024, 1 << 20, 1 << 20);
+            let (got, err) = drive(&mut rx, wire.clone(), chunk);
+            assert!(err.is_none(), "chunk {chunk}: {err:?}");
+            assert_eq!(got, expected, "chunk {chunk}");
+            assert_eq!(rx.buffered(), 0);
+            assert!(rx.close_received());
+        }
+    }
+
+    fn first_error(wire: Vec<u8>, max_frame: usize, max_message: usize) -> (Vec<Got>, WsError) {
+        let mut rx = Receiver::new(512, max_frame, max_message);
+        let (got, err) = drive(&mut rx, wire, 1);
+        (got, err.expect("an error"))
+    }
+
+    #[test]
+    fn protocol_violations_are_refused() {
+        let ok = frame(OpCode::Data(Data::Text), true, b"ok");
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (vec![0x82, 0x82, 1, 2, 3, 4, 0, 0], "masked"),
+            (vec![0xc2, 0x00], "rsv1"),
+            (vec![0xa2, 0x00], "rsv2"),
+            (vec![0x92, 0x00], "rsv3"),
+            (vec![0x83, 0x00], "reserved data opcode"),
+            (vec![0x8b, 0x00], "reserved control opcode"),
+            (vec![0x09, 0x00], "fragmented ping"),
+            (
+                [vec![0x89, 126, 0, 126], vec![0; 126]].concat(),
+                "ping > 125",
+            ),
+            (vec![0x80, 0x01, b'x'], "continuation without a start"),
+            (
+                [vec![0x01, 0x01, b'a'], vec![0x82, 0x00]].concat(),
+                "new message mid-fragment",
+            ),
+            (vec![0x81, 0x02, 0xc3, 0x28], "bad utf-8 text"),
+            (
+                [vec![0x01, 0x01, 0xc3], vec![0x80, 0x01, 0x28]].concat(),
+                "bad utf-8 fragments",
+            ),
+            (vec![0x88, 0x01, 0x03], "1-byte close payload"),
+            (vec![0x88, 0x03, 0x03, 0xe8, 0xff], "bad utf-8 close reason"),
+            (
+                [vec![0x88, 0x00], vec![0x81, 0x01, b'x']].concat(),
+                "frame after close",
+            ),
+        ];
+        for (bad, name) in cases {
+            let (got, err) = first_error([ok.clone(), bad].concat(), 1 << 20, 1 << 20);
+            assert_eq!(
+                got.first(),
+                Some(&Got::Data(b"ok".to_vec(), true)),
+                "{name}"
+            );
+            let expected_kind = match name {
+                "bad utf-8 text" | "bad utf-8 fragments" | "bad utf-8 close reason" => {
+                    matches!(err, WsError::InvalidUtf8)
+                }
+                "masked" => matches!(err, WsError::Protocol(ProtocolError::MaskedFrameFromServer)),
+                "rsv1" | "rsv2" | "rsv3" => {
+                    matches!(err, WsError::Protocol(ProtocolError::NonZeroReservedBits))
+                }
+                "reserved data opcode" | "reserved control opcode" => {
+                    matches!(err, WsError::Protocol(ProtocolError::InvalidOpcode(_)))
+                }
+                "fragmented ping" => {
+                    matches!(
+                        err,
+                        WsError::Protocol(ProtocolError::FragmentedControlFrame)
+                    )
+                }
+                "ping > 125" => matches!(err, WsError::Protocol(ProtocolError::ControlFrameTooBig)),
+                "continuation without a start" => matches!(
+                    err,
+                    WsError::Protocol(ProtocolError::UnexpectedContinueFrame)
+                ),
+                "new message mid-fragment" => {
+                    matches!(err, WsError::Protocol(ProtocolError::ExpectedFragment(_)))
+                }
+                "1-byte close payload" => {
+                    matches!(err, WsError::Protocol(ProtocolError::InvalidCloseSequence))
+                }
+                "frame after close" => {
+                    matches!(err, WsError::Protocol(ProtocolError::ReceivedAfterClosing))
+                }
+                _ => unreachable!("case {name}"),
+            };
+            assert!(expected_kind, "{name}: got {err:?}");
+        }
+    }
+
+    #[test]
+    fn size_limits_are_checked_from_the_header() {
+        // Only the header of a 2000-byte frame arrives: refused without its payload.
+        let (_, err) = first_error(vec![0x82, 126, 0x07, 0xd0], 1000, 1500);
+        assert!(
+            matches!(
+                err,
+                WsError::MessageTooLarge {
+                    size: 2000,
+                    limit: 1000
+                }
+            ),
+            "{err:?}"
+        );
+        // Fragments within the frame limit whose sum is not within the message limit.
+        let wire = [
+            frame(OpCode::Data(Data::Binary), false, &[7; 600]),
+            frame(OpCode::Data(Data::Continue), false, &[7; 600]),
+            vec![0x80, 126, 0x02, 0x58],
+        ]
+        .concat();
+        let (_, err) = first_error(wire, 1000, 1500);
+        assert!(
+            matches!(
+                err,
+                WsError::MessageTooLarge {
+                    size: 1800,
+                    limit: 1500
+                }
+            ),
+            "{err:?}"
+        );
+        // A close code that may not go on the wire is reported as such.
+        let mut rx = Receiver::new(512, 1000, 1000);
+        let (got, err) = drive(&mut rx, vec![0x88, 0x02, 0x03, 0xed], 64);
+        assert!(err.is_none());
+        assert_eq!(got, vec![Got::Close(1005, false)]);
+    }
+
+    #[test]
+    fn handshake_reads_stop_at_the_end_of_the_response_head() {
+        let head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+        let wire = [&head[..], &frame(OpCode::Data(Data::Text), true, b"first")].concat();
+        for (chunk, out_len) in [(1, 7), (usize::MAX, 3), (usize::MAX, 4096), (5, 4096)] {
+            let mut rx = Receiver::new(256, 1000, 1000);
+            let mut src = Trickle {
+                data: wire.clone(),
+                at: 0,
+                chunk,
+            };
+            let mut served = Vec::new();
+            let mut out = vec![0u8; out_len];
+            loop {
+                match rx.read_handshake(&mut src, &mut out) {
+                    Ok(n) => served.extend_from_slice(&out[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(served, head, "chunk {chunk}, out {out_len}");
+            let (got, err) = drive(&mut rx, Vec::new(), 1);
+            let (more, err2) = drive(&mut rx, src.data[src.at..].to_vec(), 1);
+            assert!(err.is_none() && err2.is_none());
+            let all: Vec<Got> = got.into_iter().chain(more).collect();
+            assert_eq!(all, vec![Got::Data(b"first".to_vec(), true)]);
+        }
+    }
+}
