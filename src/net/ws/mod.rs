@@ -810,7 +810,7 @@ impl<C: Connector> WsClient<C> {
         let mut peer_closed = false;
         let outcome: Result<(), WsError> = 'read: loop {
             loop {
-                match io.receiver().next() {
+                match io.receiver().next_frame() {
                     Ok(None) => break,
                     Ok(Some(recv::Inbound::Data { payload, text })) => {
                         if text && self.options.app_pong_text.as_deref() == Some(payload) {

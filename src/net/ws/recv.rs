@@ -132,7 +132,7 @@ impl Receiver {
 
     /// Hand tungstenite's upgrade reader the next bytes of the response head (never past its
     /// terminating blank line), reading from `src` when nothing is buffered. After the head
-    /// `WouldBlock`: later bytes are frames, for [`next`](Self::next).
+    /// `WouldBlock`: later bytes are frames, for [`next_frame`](Self::next_frame).
     pub fn read_handshake(&mut self, src: &mut impl Read, out: &mut [u8]) -> io::Result<usize> {
         if self.head_match == 4 {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -163,7 +163,7 @@ impl Receiver {
     /// [`fill`](Self::fill)). Fragments are absorbed; a complete message, ping, pong or close is
     /// returned. Errors are protocol violations and size limits; the connection must be dropped.
     #[inline]
-    pub fn next(&mut self) -> Result<Option<Inbound<'_>>, WsError> {
+    pub fn next_frame(&mut self) -> Result<Option<Inbound<'_>>, WsError> {
         if self.frag_delivered {
             self.frag_delivered = false;
             self.frag.clear();
@@ -367,7 +367,7 @@ mod tests {
         let mut got = Vec::new();
         loop {
             loop {
-                match rx.next() {
+                match rx.next_frame() {
                     Ok(None) => break,
                     Ok(Some(Inbound::Data { payload, text })) => {
                         got.push(Got::Data(payload.to_vec(), text))

@@ -187,7 +187,7 @@ impl<T: Transport> WireIo<T> {
 
 impl<T: Transport> Read for WireIo<T> {
     /// During the upgrade: the response head, never past it. After it: `WouldBlock` (frames are
-    /// read through [`WireIo::fill`] and [`Receiver::next`], never through tungstenite).
+    /// read through [`WireIo::fill`] and [`Receiver::next_frame`], never through tungstenite).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if !self.handshaking {
             return Err(io::ErrorKind::WouldBlock.into());
