@@ -5,6 +5,12 @@
 //! tungstenite client on a std `TcpStream` (over rustls `StreamOwned` for TLS).
 //!
 //! Run: `cargo bench --bench ws_recv`.
+//!
+//! Instruction counting (`valgrind --tool=callgrind --separate-threads=yes`): with
+//! `BENCH_COUNT_ITERS=N` the bench opens one plain connection to the tungstenite venue, runs N
+//! batches with the client named by `BENCH_COUNT_PATH` (`ours`, default, or `tungstenite`) and
+//! exits; `(Ir(N) − Ir(0)) / N` of the main thread is the client's user-space instructions per
+//! batch (the server runs on its own thread).
 
 use std::hint::black_box;
 use std::io::{ErrorKind, Read, Write};
@@ -247,7 +253,35 @@ fn blocking_batch<S: Read + Write>(ws: &mut WebSocket<S>) -> usize {
     black_box(bytes)
 }
 
+/// The counting mode (see the module docs): `n` batches with one client, no criterion.
+fn count_batches(n: u64) {
+    let addr = spawn_server(None, VenueMode::Blocking);
+    let mut total = 0usize;
+    if std::env::var("BENCH_COUNT_PATH").as_deref() == Ok("tungstenite") {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (mut theirs, _) =
+            tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+        for _ in 0..n {
+            total += blocking_batch(&mut theirs);
+        }
+    } else {
+        let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"), None);
+        for _ in 0..n {
+            total += ours.batch();
+        }
+    }
+    assert_eq!(total as u64, n * (BATCH * FRAME) as u64);
+}
+
 fn bench(c: &mut Criterion) {
+    if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        count_batches(n);
+        std::process::exit(0);
+    }
     // Both clients run pinned to their own CPU, the servers to the other one: the deployment
     // shape (a busy-polling client needs a core of its own). Pinning is reported, not required.
     let pin = sattebaaz::runtime::pin::pin_current_thread(CLIENT_CPU);

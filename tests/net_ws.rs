@@ -838,3 +838,243 @@ fn tls_certificate_for_another_name_is_refused() {
         "server saw a handshake"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The in-place receive path: raw servers that control every byte on the wire
+// ---------------------------------------------------------------------------------------------
+
+/// Accept one connection and answer the upgrade by hand; returns the raw stream and the
+/// `101` response head (not yet written) so a test can put frames in the same write.
+fn raw_upgrade(listener: &TcpListener) -> (TcpStream, Vec<u8>) {
+    let mut stream = accept_within(listener).expect("accept");
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).expect("request");
+        assert_eq!(n, 1, "client went away during the upgrade");
+        request.push(byte[0]);
+    }
+    let text = String::from_utf8(request).expect("ascii request");
+    let key = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_string())
+        })
+        .expect("key header");
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    (stream, head.into_bytes())
+}
+
+/// One unmasked server frame.
+fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    match payload.len() {
+        n if n < 126 => out.push(n as u8),
+        n if n <= 0xffff => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Read the client's next frame (masked) from a raw stream: (first byte, unmasked payload).
+fn read_client_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).expect("frame head");
+    assert_eq!(head[1] & 0x80, 0x80, "client frames are masked");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            stream.read_exact(&mut b).expect("len16");
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            stream.read_exact(&mut b).expect("len64");
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut mask = [0u8; 4];
+    stream.read_exact(&mut mask).expect("mask");
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).expect("payload");
+    for (i, b) in payload.iter_mut().enumerate() {
+        *b ^= mask[i & 3];
+    }
+    (head[0], payload)
+}
+
+#[test]
+fn frames_in_the_same_write_as_the_upgrade_response_are_delivered() {
+    let (l, addr) = listener();
+    let server = thread::spawn(move || {
+        let (mut stream, head) = raw_upgrade(&l);
+        let mut wire = head;
+        wire.extend(server_frame(0x81, b"first"));
+        wire.extend(server_frame(0x82, &[5u8; 300]));
+        stream.write_all(&wire).expect("head + frames");
+        // Then nothing: the client must not wait for another readiness event.
+        let (first, _) = read_client_frame(&mut stream);
+        assert_eq!(first, 0x88, "close from the client");
+    });
+    let mut lp = EventLoop::new();
+    let mut client = client_for(addr, &lp, test_options());
+    client.start(mono_ns()).expect("start");
+    let mut got: Vec<(Vec<u8>, bool)> = Vec::new();
+    let mut on_msg = |d: &[u8], t: bool| got.push((d.to_vec(), t));
+    let mut errors = Vec::new();
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |c, e| {
+        !e.is_empty() || c.counters().messages >= 2
+    });
+    assert!(done && errors.is_empty(), "errors: {errors:?}");
+    client.close(mono_ns());
+    server.join().expect("server thread");
+    assert_eq!(
+        got,
+        vec![(b"first".to_vec(), true), (vec![5u8; 300], false)]
+    );
+}
+
+#[test]
+fn frame_headers_split_at_every_byte_are_reassembled() {
+    let payloads: Vec<Vec<u8>> = [0usize, 1, 125, 126, 127, 1000, 65_535, 65_536, 70_000]
+        .iter()
+        .map(|&n| (0..n).map(|i| (i % 253) as u8).collect())
+        .collect();
+    let expected = payloads.clone();
+    let (l, addr) = listener();
+    let server = thread::spawn(move || {
+        let (mut stream, head) = raw_upgrade(&l);
+        stream.write_all(&head).expect("head");
+        for p in &payloads {
+            let frame = server_frame(0x82, p);
+            let header_len = frame.len() - p.len();
+            // Every header byte in its own segment, then the payload.
+            for b in &frame[..header_len] {
+                stream.write_all(&[*b]).expect("header byte");
+                stream.flush().expect("flush");
+                thread::sleep(Duration::from_micros(300));
+            }
+            stream.write_all(&frame[header_len..]).expect("payload");
+        }
+        let (first, _) = read_client_frame(&mut stream);
+        assert_eq!(first, 0x88, "close from the client");
+    });
+    let mut lp = EventLoop::new();
+    let options = WsOptions {
+        // Smaller than the largest frames: the buffer must grow once.
+        read_buffer_bytes: 4096,
+        ..test_options()
+    };
+    let mut client = client_for(addr, &lp, options);
+    client.start(mono_ns()).expect("start");
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    let mut on_msg = |d: &[u8], _t: bool| got.push(d.to_vec());
+    let mut errors = Vec::new();
+    let want = expected.len() as u64;
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |c, e| {
+        !e.is_empty() || c.counters().messages >= want
+    });
+    assert!(done && errors.is_empty(), "errors: {errors:?}");
+    client.close(mono_ns());
+    server.join().expect("server thread");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn peer_close_is_echoed_with_its_code_and_reported() {
+    let (l, addr) = listener();
+    let server = thread::spawn(move || {
+        let (mut stream, head) = raw_upgrade(&l);
+        let mut wire = head;
+        wire.extend(server_frame(0x81, b"last words"));
+        // A ping, then the close: the ping is answered, the close echoed.
+        wire.extend(server_frame(0x89, b"p"));
+        wire.extend(server_frame(0x88, &[0x0f, 0xa0, b'b', b'y', b'e']));
+        stream.write_all(&wire).expect("frames");
+        let pong = read_client_frame(&mut stream);
+        let close = read_client_frame(&mut stream);
+        stream.shutdown(std::net::Shutdown::Both).expect("shutdown");
+        (pong, close)
+    });
+    let mut lp = EventLoop::new();
+    let mut client = client_for(addr, &lp, test_options());
+    client.start(mono_ns()).expect("start");
+    let mut got = Vec::new();
+    let mut on_msg = |d: &[u8], _t: bool| got.push(d.to_vec());
+    let mut errors = Vec::new();
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |_, e| !e.is_empty());
+    assert!(done, "close not reported");
+    let (pong, close) = server.join().expect("server thread");
+    assert_eq!(pong, (0x8a, b"p".to_vec()));
+    assert_eq!(close, (0x88, 4000u16.to_be_bytes().to_vec()));
+    assert!(
+        matches!(errors[0], WsError::PeerClosed { code: 4000 }),
+        "got {:?}",
+        errors[0]
+    );
+    assert_eq!(got, vec![b"last words".to_vec()]);
+    assert_eq!(client.counters().pings_in, 1);
+    assert_eq!(client.last_drop(), Some(DropReason::PeerClosed));
+    client.close(mono_ns());
+}
+
+#[test]
+fn server_protocol_violations_drop_with_typed_errors() {
+    // (frame, expected close code of the ProtocolError event)
+    let cases: [(Vec<u8>, u16); 4] = [
+        (vec![0x82, 0x81, 1, 2, 3, 4, 9], 1002), // masked server frame
+        (vec![0xc1, 0x01, b'x'], 1002),          // RSV1 without an extension
+        (vec![0x81, 0x02, 0xc3, 0x28], 1007),    // text that is not UTF-8
+        (vec![0x09, 0x00], 1002),                // fragmented ping
+    ];
+    for (bad, code) in cases {
+        let (l, addr) = listener();
+        let server = thread::spawn(move || {
+            let (mut stream, head) = raw_upgrade(&l);
+            let mut wire = head;
+            wire.extend(server_frame(0x81, b"fine"));
+            wire.extend(bad);
+            stream.write_all(&wire).expect("frames");
+            // Wait for the client to go away.
+            let mut sink = [0u8; 64];
+            while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        });
+        let mut lp = EventLoop::new();
+        let mut client = client_for(addr, &lp, test_options());
+        client.start(mono_ns()).expect("start");
+        let mut got = Vec::new();
+        let mut on_msg = |d: &[u8], _t: bool| got.push(d.to_vec());
+        let mut errors = Vec::new();
+        let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |_, e| !e.is_empty());
+        assert!(done, "no error for code {code}");
+        assert_eq!(errors[0].protocol_code(), Some(code), "{:?}", errors[0]);
+        assert_eq!(got, vec![b"fine".to_vec()]);
+        assert_eq!(client.last_drop(), Some(DropReason::Protocol));
+        assert_eq!(
+            kinds(&mut client),
+            [
+                NetEventKind::Connected,
+                NetEventKind::ProtocolError(code),
+                NetEventKind::Dropped(DropReason::Protocol),
+                NetEventKind::Reconnecting
+            ]
+        );
+        client.close(mono_ns());
+        drop(client);
+        server.join().expect("server thread");
+    }
+}

@@ -1,5 +1,7 @@
 //! A non-blocking, readiness-driven WebSocket client over any [`Transport`] (plain TCP or TLS),
-//! built on tungstenite's protocol core and driven by the owner's mio loop.
+//! driven by the owner's mio loop: tungstenite runs the upgrade handshake and writes its control
+//! frames; once open, server frames are parsed in place by [`recv::Receiver`] (with
+//! tungstenite's frame-header parser and protocol types).
 //!
 //! Lifecycle of one [`WsClient`]: `Idle` → TCP connecting → (TLS handshaking) → WS handshaking →
 //! `Open` → (`Closing`) → `Idle`, and again after a backoff delay until [`WsClient::close`].
@@ -7,16 +9,16 @@
 //! every turn of a busy loop) and [`WsClient::on_timer`] regularly; neither ever blocks.
 //!
 //! Invariants:
-//! * every received data message is handed to the caller as a borrowed `&[u8]` and its buffer is
-//!   released before the next frame is read, so tungstenite can reclaim its read buffer in place
-//!   (see [`poll_read`](WsClient::poll_read) for what still allocates);
-//! * outbound bytes (our frames, tungstenite's pongs/close replies, handshake bytes) share one
+//! * every received data message is handed to the caller as a borrowed `&[u8]` (a slice of the
+//!   receive buffer) without allocating (see [`poll_read`](WsClient::poll_read));
+//! * outbound bytes (our frames, pongs and close replies, handshake bytes) share one
 //!   bounded FIFO ([`wire::WireIo`]) and leave in order; sends never allocate;
 //! * every failure drops the connection with a typed [`WsError`], is counted, and (unless the
 //!   owner closed the client) schedules a reconnect with jittered exponential backoff;
 //! * the inbound-silence watchdog counts data messages only: pings, pongs and our own sends do
 //!   not keep a silent connection alive.
 
+pub mod recv;
 pub mod wire;
 
 use std::io;
@@ -41,6 +43,10 @@ use wire::WireIo;
 const OPCODE_TEXT: u8 = 0x1;
 /// Opcode of a binary data frame.
 const OPCODE_BINARY: u8 = 0x2;
+/// Opcode of a close frame.
+const OPCODE_CLOSE: u8 = 0x8;
+/// Opcode of a pong frame.
+const OPCODE_PONG: u8 = 0xA;
 
 /// Opens a fresh, non-blocking transport to the venue: a TCP connect that has been *started*
 /// (not completed) and, for TLS, a client session wrapped around it. Called on every (re)connect.
@@ -104,8 +110,9 @@ pub struct WsOptions {
     pub max_message_bytes: usize,
     /// Largest accepted single frame payload; checked on the frame header, before buffering.
     pub max_frame_bytes: usize,
-    /// tungstenite read buffer: initial capacity and the most it reads (and zero-fills) per
-    /// `read` call. Small keeps each read cheap; it grows once if a larger message arrives.
+    /// Receive buffer (allocated per connection): the most one `read` takes. Sized so a burst
+    /// of market data (e.g. 100 × 256-byte frames) needs one read; it grows once if a single
+    /// frame is larger.
     pub read_buffer_bytes: usize,
     /// Capacity of the outbound FIFO, allocated once per connection. A send that does not fit
     /// is refused with [`WsError::SendBufferFull`].
@@ -134,7 +141,7 @@ impl Default for WsOptions {
         Self {
             max_message_bytes: 8 << 20,
             max_frame_bytes: 4 << 20,
-            read_buffer_bytes: 16 << 10,
+            read_buffer_bytes: 64 << 10,
             send_buffer_bytes: 64 << 10,
             app_ping_interval: None,
             app_ping_text: b"PING".to_vec(),
@@ -369,7 +376,8 @@ impl<C: Connector> WsClient<C> {
             request.headers_mut().insert(name, value);
         }
         let ws_config = WebSocketConfig::default()
-            .read_buffer_size(options.read_buffer_bytes.max(64))
+            // Frames are read by our receiver, never through tungstenite's read buffer.
+            .read_buffer_size(256)
             // Frames go straight to our FIFO, which does the buffering.
             .write_buffer_size(0)
             .max_message_size(Some(options.max_message_bytes))
@@ -499,13 +507,11 @@ impl<C: Connector> WsClient<C> {
     /// Returns the number of data messages delivered. An `Err` means the connection was
     /// dropped (counted; a reconnect is scheduled unless the client was closed).
     ///
-    /// Allocation: in steady state none per message for unfragmented messages whose size fits
-    /// the read buffer: tungstenite splits each payload off its `BytesMut` read buffer as a
-    /// shared `Bytes` (one `Shared` header allocated once per buffer), and because the payload
-    /// is dropped right after `on_msg`, the buffer is unique again when tungstenite reserves
-    /// room for the next frame, so it is reclaimed in place. Fragmented messages are collected
-    /// into a fresh `Vec`/`String` by tungstenite (allocations per message); a message larger
-    /// than the current buffer grows it once.
+    /// Allocation: none per frame or message in steady state. Frames are parsed in place out of
+    /// the connection's receive buffer ([`recv::Receiver`]) and payloads are handed out as slices
+    /// of it; fragments are collected in a reassembly buffer whose capacity is kept. Only a frame
+    /// larger than the receive buffer, or a fragmented message larger than any before, grows a
+    /// buffer (once). Reading continues until the transport answers `WouldBlock`.
     pub fn poll_read(
         &mut self,
         now_ns: u64,
@@ -694,10 +700,16 @@ impl<C: Connector> WsClient<C> {
             return Err(self.drop_connection(now_ns, WsError::Connect(e)));
         }
         let mask_seed = self.next_random();
+        let receiver = recv::Receiver::new(
+            self.options.read_buffer_bytes,
+            self.options.max_frame_bytes,
+            self.options.max_message_bytes,
+        );
         self.phase = Phase::Connecting(WireIo::new(
             stream,
             self.options.send_buffer_bytes,
             mask_seed,
+            receiver,
         ));
         self.deadline_ns = now_ns + duration_ns(self.options.connect_timeout);
         Ok(())
@@ -746,6 +758,7 @@ impl<C: Connector> WsClient<C> {
     ) -> Result<(), WsError> {
         match result {
             Ok((mut ws, _response)) => {
+                ws.get_mut().finish_handshake();
                 if let Err(e) = ws.get_mut().drain() {
                     return Err(self.drop_connection(now_ns, io_error(e)));
                 }
@@ -778,7 +791,8 @@ impl<C: Connector> WsClient<C> {
         }
     }
 
-    /// `Open`/`Closing`: deliver everything available, then flush replies.
+    /// `Open`/`Closing`: parse every complete frame in the read buffer, read again, and repeat
+    /// until the transport answers `WouldBlock`; then flush replies (pongs, close echo).
     #[inline]
     fn read_messages(
         &mut self,
@@ -790,41 +804,89 @@ impl<C: Connector> WsClient<C> {
             Phase::Closing(ws) => (ws, true),
             _ => return Ok(0),
         };
+        let io = ws.get_mut();
         let mut delivered = 0usize;
+        let mut message_bytes = 0u64;
         let mut peer_closed = false;
-        let outcome = loop {
-            match ws.read() {
-                Ok(Message::Text(text)) => {
-                    if self.options.app_pong_text.as_deref() == Some(text.as_bytes()) {
-                        self.counters.app_pongs_in += 1;
-                        continue;
+        let outcome: Result<(), WsError> = 'read: loop {
+            loop {
+                match io.receiver().next_frame() {
+                    Ok(None) => break,
+                    Ok(Some(recv::Inbound::Data { payload, text })) => {
+                        if text && self.options.app_pong_text.as_deref() == Some(payload) {
+                            self.counters.app_pongs_in += 1;
+                            continue;
+                        }
+                        on_msg(payload, text);
+                        message_bytes += payload.len() as u64;
+                        delivered += 1;
                     }
-                    on_msg(text.as_bytes(), true);
-                    self.counters.message_bytes += text.len() as u64;
-                    delivered += 1;
+                    Ok(Some(recv::Inbound::Ping(payload))) => {
+                        self.counters.pings_in += 1;
+                        // No pong once a close frame went out (ours or our echo).
+                        if !closing && !peer_closed {
+                            let mut echo = [0u8; recv::MAX_CONTROL_PAYLOAD];
+                            let len = payload.len();
+                            echo[..len].copy_from_slice(payload);
+                            match io.push_client_frame(OPCODE_PONG, &echo[..len]) {
+                                Ok(true) => {}
+                                Ok(false) => self.counters.send_refused += 1,
+                                Err(e) => break 'read Err(io_error(e)),
+                            }
+                        }
+                    }
+                    Ok(Some(recv::Inbound::Pong)) => self.counters.pongs_in += 1,
+                    Ok(Some(recv::Inbound::Close { code, allowed })) => {
+                        self.peer_close_code = Some(code);
+                        peer_closed = true;
+                        if !closing {
+                            // Echo the code (1002 for one not allowed on the wire); the server
+                            // then closes the TCP connection.
+                            let reply: &[u8] = match (code, allowed) {
+                                (1005, _) => &[],
+                                (_, true) => &code.to_be_bytes(),
+                                (_, false) => &1002u16.to_be_bytes(),
+                            };
+                            let mut echo = [0u8; 2];
+                            echo[..reply.len()].copy_from_slice(reply);
+                            if let Err(e) = io.push_client_frame(OPCODE_CLOSE, &echo[..reply.len()])
+                            {
+                                break 'read Err(io_error(e));
+                            }
+                        }
+                    }
+                    Err(e) => break 'read Err(e),
                 }
-                Ok(Message::Binary(data)) => {
-                    on_msg(&data, false);
-                    self.counters.message_bytes += data.len() as u64;
-                    delivered += 1;
+            }
+            match io.fill() {
+                Ok(0) => {
+                    break 'read Err(if io.receiver().close_received() {
+                        WsError::PeerClosed {
+                            code: self.peer_close_code.unwrap_or(1005),
+                        }
+                    } else {
+                        WsError::PeerReset
+                    })
                 }
-                Ok(Message::Ping(_)) => self.counters.pings_in += 1,
-                Ok(Message::Pong(_)) => self.counters.pongs_in += 1,
-                Ok(Message::Close(frame)) => {
-                    // tungstenite queued the reply; the server now closes the TCP connection.
-                    self.peer_close_code = Some(frame.map_or(1005, |f| u16::from(f.code)));
-                    peer_closed = true;
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 'read Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let err = io_error(e);
+                    break 'read Err(match err {
+                        WsError::PeerReset if io.receiver().close_received() => {
+                            WsError::PeerClosed {
+                                code: self.peer_close_code.unwrap_or(1005),
+                            }
+                        }
+                        other => other,
+                    });
                 }
-                Ok(Message::Frame(_)) => {}
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                    break Ok(());
-                }
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
             }
         };
         if delivered > 0 {
             self.counters.messages += delivered as u64;
+            self.counters.message_bytes += message_bytes;
             self.last_data_ns = now_ns;
             if !self.healthy {
                 self.healthy = true;
@@ -833,7 +895,8 @@ impl<C: Connector> WsClient<C> {
         }
         let outcome = outcome.and_then(|()| match ws.flush() {
             Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
-            other => other,
+            Err(e) => Err(map_ws_error(e, &self.options)),
+            Ok(()) => Ok(()),
         });
         match outcome {
             Ok(()) => {
@@ -847,17 +910,10 @@ impl<C: Connector> WsClient<C> {
             }
             Err(e) if !self.enabled => {
                 // Our own close finished (or the peer cut it short): not an error.
-                let _ = self.drop_connection(now_ns, map_ws_error(e, &self.options));
+                let _ = self.drop_connection(now_ns, e);
                 Ok(delivered)
             }
-            Err(tungstenite::Error::ConnectionClosed) if closing || peer_closed => {
-                let code = self.peer_close_code.unwrap_or(1005);
-                Err(self.drop_connection(now_ns, WsError::PeerClosed { code }))
-            }
-            Err(e) => {
-                let err = map_ws_error(e, &self.options);
-                Err(self.drop_connection(now_ns, err))
-            }
+            Err(e) => Err(self.drop_connection(now_ns, e)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The byte pipe between tungstenite and a [`Transport`]: one outbound FIFO that every byte
 //! leaving the connection passes through (tungstenite's frames, handshake bytes, pongs, and our
-//! own zero-copy client frames), plus an encoder for masked client data frames.
+//! own zero-copy client frames), an encoder for masked client frames, and the connection's
+//! [`Receiver`] (read buffer + frame parser) that every inbound byte lands in.
 //!
 //! Invariants: outbound bytes leave in exactly the order they were accepted, whoever wrote them;
 //! the FIFO never grows past the capacity fixed at construction (a full FIFO answers
@@ -9,6 +10,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::recv::Receiver;
 use crate::net::counters::NetCounters;
 use crate::net::transport::Transport;
 
@@ -27,18 +29,66 @@ pub struct WireIo<T> {
     mask_state: u64,
     /// Byte and read counters of this connection (only the byte/read fields are used).
     counters: NetCounters,
+    /// Inbound bytes: the upgrade response head (handed to tungstenite), then frames.
+    rx: Receiver,
+    /// The upgrade is in progress: `Read` hands out the response head only.
+    handshaking: bool,
+}
+
+/// The transport as a `Read` that keeps the connection's byte and read counters.
+struct Counted<'a, T> {
+    transport: &'a mut T,
+    counters: &'a mut NetCounters,
+}
+
+impl<T: Transport> Read for Counted<'_, T> {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.transport.read(buf);
+        match &result {
+            Ok(n) => self.counters.add_in(*n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.counters.add_empty_read(),
+            Err(_) => {}
+        }
+        result
+    }
 }
 
 impl<T: Transport> WireIo<T> {
-    /// Wrap `transport` with an outbound FIFO of `tx_cap` bytes, allocated now.
-    pub fn new(transport: T, tx_cap: usize, mask_seed: u64) -> Self {
+    /// Wrap `transport` with an outbound FIFO of `tx_cap` bytes (allocated now) and the
+    /// receiver `rx`; `Read` serves the upgrade response head until
+    /// [`finish_handshake`](Self::finish_handshake).
+    pub fn new(transport: T, tx_cap: usize, mask_seed: u64, rx: Receiver) -> Self {
         Self {
             transport,
             tx: Vec::with_capacity(tx_cap),
             tx_cap,
             mask_state: mask_seed | 1,
             counters: NetCounters::default(),
+            rx,
+            handshaking: true,
         }
+    }
+
+    /// The upgrade completed: from now on inbound bytes are frames for [`Self::receiver`].
+    pub fn finish_handshake(&mut self) {
+        self.handshaking = false;
+    }
+
+    /// The receiver (read buffer and frame parser).
+    #[inline]
+    pub fn receiver(&mut self) -> &mut Receiver {
+        &mut self.rx
+    }
+
+    /// One read from the transport into the receiver's buffer (counted).
+    #[inline]
+    pub fn fill(&mut self) -> io::Result<usize> {
+        let mut src = Counted {
+            transport: &mut self.transport,
+            counters: &mut self.counters,
+        };
+        self.rx.fill(&mut src)
     }
 
     /// Plaintext bytes in/out and reads of this connection so far.
@@ -89,7 +139,7 @@ impl<T: Transport> WireIo<T> {
         Ok(self.tx.is_empty() && transport_empty)
     }
 
-    /// Encode one final, masked client data frame (`opcode` 0x1 text, 0x2 binary) carrying
+    /// Encode one final, masked client frame (`opcode` 0x1 text, 0x2 binary, 0x8 close, 0xA pong) carrying
     /// `payload` straight into the FIFO and push what the socket takes. Returns `Ok(false)`
     /// (nothing queued) when the frame does not fit in the FIFO's free space.
     pub fn push_client_frame(&mut self, opcode: u8, payload: &[u8]) -> io::Result<bool> {
@@ -136,15 +186,17 @@ impl<T: Transport> WireIo<T> {
 }
 
 impl<T: Transport> Read for WireIo<T> {
-    #[inline]
+    /// During the upgrade: the response head, never past it. After it: `WouldBlock` (frames are
+    /// read through [`WireIo::fill`] and [`Receiver::next_frame`], never through tungstenite).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.transport.read(buf);
-        match &result {
-            Ok(n) => self.counters.add_in(*n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.counters.add_empty_read(),
-            Err(_) => {}
+        if !self.handshaking {
+            return Err(io::ErrorKind::WouldBlock.into());
         }
-        result
+        let mut src = Counted {
+            transport: &mut self.transport,
+            counters: &mut self.counters,
+        };
+        self.rx.read_handshake(&mut src, buf)
     }
 }
 
@@ -255,6 +307,7 @@ mod tests {
                 },
                 1 << 17,
                 42,
+                Receiver::new(256, 1 << 20, 1 << 20),
             );
             assert!(io.push_client_frame(0x2, &payload).unwrap());
             let (op, data) = unmask(&io.transport().out);
@@ -272,6 +325,7 @@ mod tests {
             },
             64,
             7,
+            Receiver::new(256, 1 << 20, 1 << 20),
         );
         assert_eq!(io.write(b"hello ").unwrap(), 6);
         assert!(io.push_client_frame(0x1, b"PING").unwrap());
