@@ -1,7 +1,7 @@
 //! Decision → last byte of the `POST /order` request written to a loopback TCP socket:
 //! integer amounts, EIP-712 digest, pooled-nonce signature, JSON body, L2 HMAC headers, HTTP
 //! rendering into the pre-sized request buffer (the same `RequestTemplate::write` the pool
-//! uses) and the socket write. A drain thread on the other end reads and discards. Criterion
+//! uses) and the socket write. A drain thread on the other end busy-polls, reads and discards. Criterion
 //! reports the mean; an hdrhistogram run prints p50/p99/p99.9 per call.
 //!
 //! Run: `cargo bench --bench exec_path`
@@ -47,9 +47,19 @@ impl Path {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
+            // The venue end busy-polls (non-blocking reads in a spin loop), as the engine's own
+            // sockets do: a sleeping reader would add its wake-up to every timed write.
             let (mut s, _) = listener.accept().unwrap();
+            s.set_nonblocking(true).unwrap();
             let mut buf = vec![0u8; 1 << 16];
-            while s.read(&mut buf).map(|n| n > 0).unwrap_or(false) {}
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+                    Err(_) => break,
+                }
+            }
         });
         let socket = TcpStream::connect(addr).unwrap();
         socket.set_nodelay(true).unwrap();
