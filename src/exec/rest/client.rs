@@ -686,15 +686,9 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
         )
     }
 
-    /// Drive the connection behind `token` (a readiness event). Returns false when the token
-    /// is not one of this client's.
-    pub fn on_ready(
-        &mut self,
-        token: Token,
-        now_ns: u64,
-        on_event: &mut impl FnMut(RestEvent<'_>),
-    ) -> bool {
-        let mut books = Books {
+    /// The pool and the bookkeeping its completions update, borrowed apart.
+    fn pool_and_books(&mut self) -> (&mut HttpPool<T, C>, Books<'_>) {
+        let books = Books {
             config: &self.config,
             outbox: &mut self.outbox,
             pending: &mut self.pending,
@@ -703,7 +697,19 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             post_only_until_ns: &mut self.post_only_until_ns,
             counters: &mut self.counters,
         };
-        let mine = self.pool.on_ready(token, now_ns, &mut |id, result| {
+        (&mut self.pool, books)
+    }
+
+    /// Drive the connection behind `token` (a readiness event). Returns false when the token
+    /// is not one of this client's.
+    pub fn on_ready(
+        &mut self,
+        token: Token,
+        now_ns: u64,
+        on_event: &mut impl FnMut(RestEvent<'_>),
+    ) -> bool {
+        let (pool, mut books) = self.pool_and_books();
+        let mine = pool.on_ready(token, now_ns, &mut |id, result| {
             books.complete(id, result, now_ns, on_event)
         });
         self.after_io(now_ns, on_event);
@@ -714,16 +720,8 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
     /// expiry of submits that found no connection in time. Call when
     /// [`next_deadline_ns`](Self::next_deadline_ns) passes (or every loop turn).
     pub fn on_timer(&mut self, now_ns: u64, on_event: &mut impl FnMut(RestEvent<'_>)) {
-        let mut books = Books {
-            config: &self.config,
-            outbox: &mut self.outbox,
-            pending: &mut self.pending,
-            reconciles: &mut self.reconciles,
-            backoff_until_ns: &mut self.backoff_until_ns,
-            post_only_until_ns: &mut self.post_only_until_ns,
-            counters: &mut self.counters,
-        };
-        self.pool.on_timer(now_ns, &mut |id, result| {
+        let (pool, mut books) = self.pool_and_books();
+        pool.on_timer(now_ns, &mut |id, result| {
             books.complete(id, result, now_ns, on_event)
         });
         self.after_io(now_ns, on_event);
@@ -731,16 +729,8 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
 
     /// Poll every connection without a readiness event (busy-poll mode).
     pub fn poll_all(&mut self, now_ns: u64, on_event: &mut impl FnMut(RestEvent<'_>)) {
-        let mut books = Books {
-            config: &self.config,
-            outbox: &mut self.outbox,
-            pending: &mut self.pending,
-            reconciles: &mut self.reconciles,
-            backoff_until_ns: &mut self.backoff_until_ns,
-            post_only_until_ns: &mut self.post_only_until_ns,
-            counters: &mut self.counters,
-        };
-        self.pool.poll_all(now_ns, &mut |id, result| {
+        let (pool, mut books) = self.pool_and_books();
+        pool.poll_all(now_ns, &mut |id, result| {
             books.complete(id, result, now_ns, on_event)
         });
         self.after_io(now_ns, on_event);
