@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 "$(dirname "$0")/setup.sh"
 
+# A one-shot build: incremental caches only cost disk (CI machines can be short of it).
+export CARGO_INCREMENTAL=0
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
