@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use sattebaaz::config::{Config, PollMode};
 use sattebaaz::engine::feeds::BinanceUrls;
 use sattebaaz::engine::{EngineOptions, EngineSummary, PolymarketUrls};
-use sattebaaz::sim::polymarket::PolySimOptions;
 use sattebaaz::sim::{SimOptions, Simulator};
 
 #[derive(Parser)]
@@ -454,50 +453,50 @@ fn run_demo(
     quiet: bool,
     window_secs: Option<u32>,
 ) -> ExitCode {
-    let Some(cfg) = load_config(config) else {
+    let Some(mut cfg) = load_config(config) else {
         return ExitCode::from(1);
     };
-    let seed = seed.unwrap_or(cfg.sim.seed);
-    let assets = sattebaaz::engine::feeds::configured_assets(&cfg)
-        .iter()
-        .map(|a| a.short_name().to_string())
-        .collect();
-    let window_secs = window_secs.unwrap_or(cfg.sim.window_secs_override);
-    let poly_sim = PolySimOptions {
-        window_secs_override: (window_secs != 0).then_some(u64::from(window_secs)),
-        ..PolySimOptions::default()
-    };
-    let sim_options = SimOptions {
-        seed,
-        bind: cfg.sim.bind.to_string(),
-        assets,
-        ca_file: cfg.engine.run_dir.join("sim-ca.pem"),
-        step: Duration::from_millis(5),
-    };
-    let mut sim = match Simulator::start_with(&sim_options, &poly_sim) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: starting the simulator: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let windows = match sim.window_secs_override() {
-        Some(secs) => format!("{secs} s market windows"),
-        None => "real 5m/15m market windows".to_string(),
+    // The demo is a paper run: the embedded simulator, a generated wallet, every strategy.
+    cfg.engine.mode = sattebaaz::config::schema::EngineMode::Paper;
+    if let Some(seed) = seed {
+        cfg.sim.seed = seed;
+    }
+    if let Some(w) = window_secs {
+        cfg.sim.window_secs_override = w;
+    }
+    let windows = match cfg.sim.window_secs_override {
+        0 => "real 5m/15m market windows".to_string(),
+        secs => format!("{secs} s market windows"),
     };
     println!(
-        "demo: engine against the embedded simulator (seed {seed}, {duration} s, {windows}, \
-         paper mode: simulated venues, nothing leaves this machine)"
+        "demo: engine against the embedded simulator (seed {}, {duration} s, {windows}, \
+         paper mode: simulated venues, nothing leaves this machine; every strategy enabled)",
+        cfg.sim.seed
     );
-    let opts = EngineOptions {
-        poll_mode: poll.resolve(),
+    let opts = sattebaaz::engine::modes::RunOptions {
         duration: Some(Duration::from_secs(duration)),
         live_table: !quiet,
-        ..EngineOptions::against_simulator(&sim)
+        poll_mode: poll.resolve(),
+        decider: None,
     };
-    let result = sattebaaz::engine::run(&cfg, opts);
-    sim.stop();
-    finish(&cfg, result, "simulated")
+    // Paper mode generates its own wallet: no key or credential is read.
+    let secrets = sattebaaz::config::secrets::Secrets {
+        private_key: None,
+        api: None,
+    };
+    match sattebaaz::engine::modes::run(&cfg, &secrets, opts) {
+        Ok(outcome) => {
+            let code = finish(&cfg, Ok(outcome.summary), "simulated");
+            if let Some(report) = outcome.report {
+                print!("{report}");
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("error: demo failed: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn run_monitor(config: &std::path::Path, duration: Option<u64>, poll: PollArg) -> ExitCode {

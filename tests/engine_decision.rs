@@ -255,6 +255,7 @@ fn a_tick_from_signals_to_signed_order_bytes_allocates_nothing_after_warm_up() {
     let health = TickHealth {
         oracle_fresh: true,
         book_stale: false,
+        ..TickHealth::default()
     };
 
     let mut signed_total = 0u64;
@@ -436,6 +437,7 @@ fn untracked_markets_do_not_decide_and_bad_intents_are_typed_errors() {
         TickHealth {
             oracle_fresh: false,
             book_stale: true,
+            ..TickHealth::default()
         },
         &positions,
         1_000,

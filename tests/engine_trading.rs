@@ -137,6 +137,7 @@ fn plan(outlet: PlanOutlet, kill: Option<Arc<AtomicBool>>, collateral_micros: i6
         outlet,
         kill,
         collateral_micros,
+        shared: Arc::new(sattebaaz::risk::RiskShared::new()),
     }
 }
 

@@ -385,6 +385,9 @@ fn run_loop(
                 );
                 stats.messages_poly = p.counters.market_messages + p.counters.rtds_messages;
             }
+            if let Some(t) = trading.as_mut() {
+                t.publish(to_risk);
+            }
             stats.queue_drops = to_risk.dropped();
             stats.parse_errors = parse_errors(&conns, poly.as_ref());
             stats.at_ns = t_ready;
@@ -450,9 +453,13 @@ fn apply_discovery(
                 }
             }
         }
-        DiscoveryMsg::MarketResolved { .. } => {
+        DiscoveryMsg::MarketResolved { winner, .. } => {
             if let Some(slot) = slot_before {
-                t.on_resolved(slot);
+                let winner = match winner {
+                    crate::discovery::gamma::Outcome::Up => crate::book::Outcome::Up,
+                    crate::discovery::gamma::Outcome::Down => crate::book::Outcome::Down,
+                };
+                t.on_resolved(slot, winner, p.oracle());
             }
         }
         DiscoveryMsg::RetireMarket { .. } => {

@@ -12,12 +12,12 @@ use super::exec_path::{
     is_immediate, post_options, Attribution, AttributionTable, BuildError, OrderFactory,
 };
 use super::messages::{HotEvent, WouldBeCancel, WouldBeOrder};
-use super::trading::{Decider, MarketSignals, TickHealth};
+use super::trading::{Decider, DeciderFill, MarketSignals, TickHealth};
 use crate::book::{MarketBooks, MarketIdx};
 use crate::discovery::MarketRecord;
 use crate::exec::events::{OrderEvent, TradeEvent};
 use crate::exec::json::parse_order_id;
-use crate::exec::orders::positions::taker_fee_micros;
+use crate::exec::orders::positions::{taker_fee_micros, taker_fee_units};
 use crate::exec::orders::tracker::Tracker;
 use crate::exec::rest::client::{ClientConfig, RestClient, RestEvent};
 use crate::exec::signing::body::{BatchItem, MAX_BATCH};
@@ -33,6 +33,7 @@ use crate::net::tls::TlsStream;
 use crate::net::ws::{MaybeTlsConnector, WsError, WsOptions};
 use crate::queue::spsc::Producer;
 use crate::signals::{MarketInputs, SignalParams};
+use crate::strategy::context::StrategyFill;
 use crate::strategy::intent::OrderIntent;
 use crate::strategy::intent::{IntentBuf, StrategyId};
 use crate::telemetry::latency::{Stage, StageHistograms};
@@ -144,6 +145,8 @@ pub enum TradingSetupError {
 /// Routes venue events into the tracker and the per-strategy counters.
 struct EventSink<'a> {
     tracker: &'a mut Tracker,
+    decider: &'a mut (dyn Decider + Send),
+    factory: &'a OrderFactory,
     attribution: &'a mut AttributionTable,
     counters: &'a mut [StrategyCounters; StrategyId::COUNT],
     hist: &'a mut StageHistograms,
@@ -157,8 +160,25 @@ impl EventSink<'_> {
         self.counters.get_mut(row.strategy.index())
     }
 
+    /// Tell the decider when `id` reached a terminal state.
+    fn check_closed(&mut self, id: &crate::exec::json::OrderId) {
+        if self.attribution.get(id).is_none() {
+            return;
+        }
+        let open = self.tracker.get(id).is_some_and(|r| r.state.is_open());
+        if !open {
+            self.decider.on_closed(id);
+        }
+    }
+
     fn on_rest(&mut self, ev: &RestEvent<'_>, now_ns: u64) {
         self.tracker.on_rest_event(ev);
+        match ev {
+            RestEvent::OrderAck { order_id, .. }
+            | RestEvent::OrderFailed { order_id, .. }
+            | RestEvent::Canceled { order_id } => self.check_closed(order_id),
+            _ => {}
+        }
         match ev {
             RestEvent::OrderAck { order_id, ack } => {
                 if let Some(sent) = self.attribution.get(order_id).map(|r| r.sent_ns) {
@@ -200,6 +220,61 @@ impl EventSink<'_> {
 
     fn on_order(&mut self, o: &OrderEvent<'_>) {
         self.tracker.on_order_event(o);
+        if let Some(id) = parse_order_id(&o.id) {
+            self.check_closed(&id);
+        }
+    }
+
+    /// Route one fill of our order `id` to the decider (fees in collateral terms: a BUY's
+    /// fee is withheld in tokens, so the fill books the tokens received and the withheld
+    /// tokens' cost as the fee).
+    fn route_fill(
+        &mut self,
+        id: &crate::exec::json::OrderId,
+        side: Option<crate::exec::signing::amounts::Side>,
+        size: u64,
+        price: u64,
+        taker: bool,
+        now_ms: u64,
+    ) {
+        use crate::exec::signing::amounts::Side;
+        let Some(row) = self.attribution.get(id).copied() else {
+            return;
+        };
+        let Some(side) = side else { return };
+        let fee_units = match (taker, self.factory.template(row.market, row.outcome)) {
+            (true, Some(t)) => {
+                let key = *t.token_id().word();
+                taker_fee_units(side, size, price, self.tracker.fee_params(&key))
+            }
+            _ => 0,
+        };
+        let (size_booked, fee_micro) = match side {
+            Side::Buy => {
+                let withheld = fee_units.min(size);
+                (
+                    size - withheld,
+                    crate::exec::orders::positions::notional_micros(withheld, price),
+                )
+            }
+            Side::Sell => (size, fee_units),
+        };
+        if size_booked == 0 {
+            return;
+        }
+        self.decider.on_fill(&DeciderFill {
+            order_id: *id,
+            strategy: row.strategy,
+            fill: StrategyFill {
+                market: row.market,
+                outcome: row.outcome,
+                side,
+                price_micro: price as i64,
+                size_micro: size_booked as i64,
+                fee_micro: fee_micro as i64,
+                now_ms,
+            },
+        });
     }
 
     fn on_trade(&mut self, t: &TradeEvent<'_>) {
@@ -209,11 +284,14 @@ impl EventSink<'_> {
             return;
         }
         let rate = self.fee_rate_micros;
+        let now_ms = crate::clock::wall_ms();
         if let Some(id) = parse_order_id(&t.taker_order_id) {
             if let Some(k) = self.counters_of(&id) {
                 k.fills += 1;
                 k.filled_micro += t.size.0;
                 k.fees_micro += taker_fee_micros(t.size.0, t.price.0, rate);
+                self.route_fill(&id, side_of(&t.side), t.size.0, t.price.0, true, now_ms);
+                self.check_closed(&id);
             }
         }
         for m in t.maker_orders.as_slice() {
@@ -221,9 +299,30 @@ impl EventSink<'_> {
                 if let Some(k) = self.counters_of(&id) {
                     k.fills += 1;
                     k.filled_micro += m.matched_amount.0;
+                    self.route_fill(
+                        &id,
+                        side_of(&m.side),
+                        m.matched_amount.0,
+                        m.price.0,
+                        false,
+                        now_ms,
+                    );
+                    self.check_closed(&id);
                 }
             }
         }
+    }
+}
+
+/// `BUY` / `SELL` (either case) as a side.
+fn side_of(text: &str) -> Option<crate::exec::signing::amounts::Side> {
+    use crate::exec::signing::amounts::Side;
+    if text.eq_ignore_ascii_case("BUY") {
+        Some(Side::Buy)
+    } else if text.eq_ignore_ascii_case("SELL") {
+        Some(Side::Sell)
+    } else {
+        None
     }
 }
 
@@ -240,6 +339,8 @@ fn reconcile_open(v: &mut Venue, tracker: &Tracker, now_ns: u64) {
 /// What the trading side hands back when the hot thread stops.
 pub struct TradingReport {
     pub strategies: [StrategyCounters; StrategyId::COUNT],
+    /// The decider's own figures (signals, per-strategy P&L, settlements), when it keeps them.
+    pub figures: Option<super::trading::DeciderFigures>,
     /// Decision rounds run (one per market per relevant update).
     pub decisions: u64,
     /// Intents refused because a round's buffer was full.
@@ -286,6 +387,25 @@ pub struct HotTrading {
     hist: StageHistograms,
     /// Market data changed since the last round.
     dirty: bool,
+    /// Settlements already sent to the risk thread.
+    settlements_published: u64,
+    /// Each slot's settlement rule (from discovery).
+    settlement_rules: Vec<Option<crate::feeds::oracle::windows::SettlementRule>>,
+}
+
+/// The oracle rule a market's Gamma settlement description names.
+fn settlement_rule(
+    s: crate::discovery::gamma::Settlement,
+) -> crate::feeds::oracle::windows::SettlementRule {
+    use crate::discovery::gamma::Settlement;
+    use crate::feeds::oracle::windows::SettlementRule;
+    match s {
+        Settlement::Point => SettlementRule::SPOT_EXACT_CLOSE,
+        Settlement::Twap { lookback_s } => SettlementRule::SpotTwap {
+            lookback_s,
+            min_ticks: lookback_s,
+        },
+    }
 }
 
 impl HotTrading {
@@ -360,6 +480,8 @@ impl HotTrading {
             outlet_drops: 0,
             hist: StageHistograms::new(),
             dirty: false,
+            settlement_rules: vec![None; capacity],
+            settlements_published: 0,
         }))
     }
 
@@ -389,6 +511,8 @@ impl HotTrading {
         let HotTrading {
             outlet,
             tracker,
+            decider,
+            factory,
             attribution,
             counters,
             hist,
@@ -400,6 +524,8 @@ impl HotTrading {
         };
         let mut sink = EventSink {
             tracker,
+            decider: decider.as_mut(),
+            factory,
             attribution,
             counters,
             hist,
@@ -424,6 +550,8 @@ impl HotTrading {
         let HotTrading {
             outlet,
             tracker,
+            decider,
+            factory,
             attribution,
             counters,
             hist,
@@ -435,6 +563,8 @@ impl HotTrading {
         };
         let mut sink = EventSink {
             tracker,
+            decider: decider.as_mut(),
+            factory,
             attribution,
             counters,
             hist,
@@ -497,6 +627,10 @@ impl HotTrading {
                 fee_rate_ppm: Some(i64::from(record.fee_rate_ppm)),
             },
         );
+        if let Some(rule) = self.settlement_rules.get_mut(usize::from(market.0)) {
+            *rule = Some(settlement_rule(record.settlement));
+        }
+        self.decider.on_market(market, record);
         self.factory.assign(market, record)
     }
 
@@ -504,15 +638,87 @@ impl HotTrading {
         self.params[0]
     }
 
-    /// The venue resolved the market in `market`.
-    pub fn on_resolved(&mut self, market: MarketIdx) {
+    /// The venue resolved the market in `market` for `winner`; the engine settles the window
+    /// by its own oracle data too (when it has it) and the decider books it.
+    pub fn on_resolved(
+        &mut self,
+        market: MarketIdx,
+        winner: crate::book::Outcome,
+        oracle: &OracleMonitor,
+    ) {
+        let ours = self.oracle_outcome(market, oracle);
         self.signals.mark_resolved(market);
+        self.decider.on_resolved(market, winner, ours);
+    }
+
+    /// The window's outcome by the oracle rule, when the oracle data covers it.
+    fn oracle_outcome(
+        &self,
+        market: MarketIdx,
+        oracle: &OracleMonitor,
+    ) -> Option<crate::book::Outcome> {
+        use crate::feeds::oracle::windows::Outcome as OracleOutcome;
+        let (asset, start_ms, end_ms) = self.signals.window_of(market)?;
+        let rule = self
+            .settlement_rules
+            .get(usize::from(market.0))
+            .copied()
+            .flatten()?;
+        let feed = super::market_view::feed_asset(asset);
+        let s = oracle
+            .settle(feed, start_ms / 1000, end_ms / 1000, rule)
+            .ok()?;
+        Some(match s.outcome {
+            OracleOutcome::Up => crate::book::Outcome::Up,
+            OracleOutcome::Down => crate::book::Outcome::Down,
+        })
     }
 
     /// The slot was retired.
     pub fn on_retired(&mut self, market: MarketIdx) {
         self.signals.release(market);
         self.factory.release(market);
+        if let Some(rule) = self.settlement_rules.get_mut(usize::from(market.0)) {
+            *rule = None;
+        }
+        self.decider.on_retired(market);
+    }
+
+    /// Periodic: the decider's account figures and newly settled windows' P&L per strategy
+    /// go to the risk thread's monitor (a full ring drops and counts).
+    pub fn publish(&mut self, to_risk: &mut Producer<HotEvent>) {
+        if let Some(a) = self.decider.account() {
+            if to_risk.push(HotEvent::Account(a)).is_err() {
+                self.outlet_drops += 1;
+            }
+        }
+        let Some(f) = self.decider.figures() else {
+            return;
+        };
+        while self.settlements_published < f.settled {
+            let i = self.settlements_published as usize;
+            self.settlements_published += 1;
+            let Some(Some(w)) = f.settlements.get(i) else {
+                continue;
+            };
+            for s in StrategyId::ALL {
+                let pnl = w.pnl_micro[s.index()];
+                if pnl != 0 {
+                    let ev = HotEvent::TradeClosed {
+                        strategy: s,
+                        pnl_micro: pnl,
+                    };
+                    if to_risk.push(ev).is_err() {
+                        self.outlet_drops += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The decider's end-of-run figures.
+    pub fn decider_figures(&self) -> Option<super::trading::DeciderFigures> {
+        self.decider.figures()
     }
 
     /// One decision round over every tracked market, if market data changed.
@@ -545,15 +751,19 @@ impl HotTrading {
                     self.signals.set_price_to_beat(market, Some(ptb));
                 }
             }
+            let oracle_age_ms = oracle.staleness_ms(feed, now_ms);
+            let now_ns = crate::clock::mono_ns();
+            let oldest = up.last_update_local_ns().min(down.last_update_local_ns());
             let health = TickHealth {
-                oracle_fresh: oracle
-                    .staleness_ms(feed, now_ms)
-                    .is_some_and(|a| a <= self.oracle_max_age_ms),
+                oracle_fresh: oracle_age_ms.is_some_and(|a| a <= self.oracle_max_age_ms),
                 book_stale: !market_channel_open
                     || up.is_stale()
                     || down.is_stale()
                     || up.is_awaiting_snapshot()
                     || down.is_awaiting_snapshot(),
+                book_age_ms: now_ns.saturating_sub(oldest) / 1_000_000,
+                oracle_age_ms,
+                available_collateral_micro: self.tracker.available_collateral(),
             };
             let t_decide = crate::clock::mono_ns();
             let spot = binance.get_mut(FeedVenue::Spot, feed);
@@ -590,6 +800,7 @@ impl HotTrading {
             hist,
             outlet_drops,
             halted,
+            decider,
             ..
         } = self;
         for c in intents.cancels() {
@@ -598,6 +809,10 @@ impl HotTrading {
             }
             match outlet {
                 HotOutlet::Shadow => {
+                    // Nothing rests in shadow mode: the cancel closes what the decider follows.
+                    for row in attribution.of(c.strategy, c.market, c.outcome) {
+                        decider.on_closed(&row.order_id);
+                    }
                     let live = attribution.of(c.strategy, c.market, c.outcome).count();
                     let ev = HotEvent::WouldCancel(WouldBeCancel {
                         strategy: c.strategy,
@@ -671,6 +886,10 @@ impl HotTrading {
                             Stage::DecisionToWire,
                             crate::clock::mono_ns().saturating_sub(t_decide),
                         );
+                        decider.on_sent(&order.order_id, intent);
+                        if is_immediate(intent) {
+                            decider.on_closed(&order.order_id);
+                        }
                     } else {
                         *outlet_drops += 1;
                     }
@@ -717,6 +936,7 @@ impl HotTrading {
                             if let Some(row) = attribution.get_mut(&order.order_id) {
                                 row.sent_ns = t;
                             }
+                            decider.on_sent(&order.order_id, intent);
                         }
                         Err(_) => {
                             tracker.on_failed(&order.order_id);
@@ -769,6 +989,7 @@ impl HotTrading {
                 if let Some(row) = attribution.get_mut(&order.order_id) {
                     row.sent_ns = t;
                 }
+                decider.on_sent(&order.order_id, intent);
             } else {
                 tracker.on_failed(&order.order_id);
                 k.local_refusals += 1;
@@ -780,6 +1001,7 @@ impl HotTrading {
     pub fn into_report(self) -> TradingReport {
         TradingReport {
             strategies: self.counters,
+            figures: self.decider.figures(),
             decisions: self.decisions,
             intents_refused: self.intents.refused(),
             outlet_drops: self.outlet_drops,

@@ -25,6 +25,25 @@ pub enum HotEvent {
     WouldOrder(WouldBeOrder),
     /// Shadow mode: a cancel that would have been sent.
     WouldCancel(WouldBeCancel),
+    /// Periodic account figures of a trading run, for the risk monitor.
+    Account(AccountView),
+    /// A strategy's position in a window was closed by settlement with this P&L (the risk
+    /// monitor's loss streak).
+    TradeClosed {
+        strategy: crate::strategy::intent::StrategyId,
+        pnl_micro: i64,
+    },
+}
+
+/// Account figures the hot thread's decider keeps (micro-dollars).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AccountView {
+    /// Starting capital + realised + unrealised at the mids − fees.
+    pub equity_micro: i64,
+    /// Cost of open positions plus resting BUY orders.
+    pub exposure_micro: i64,
+    /// Latest ATR(1m) per asset (BTC, ETH, SOL, XRP), price units; 0 = unknown.
+    pub atr: [f64; 4],
 }
 
 /// A signed order shadow mode did not send.

@@ -8,6 +8,7 @@
 //! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
 //! hot thread only connects, polls, parses and applies.
 
+pub mod brain;
 pub mod exec_path;
 pub mod feeds;
 pub mod hot;
@@ -320,6 +321,9 @@ pub struct TradingPlan {
     pub kill: Option<Arc<AtomicBool>>,
     /// Collateral the wallet holds at the start (micro-pUSD), the tracker's starting point.
     pub collateral_micros: i64,
+    /// The state the risk thread's monitor writes and the decider's pre-trade gate reads
+    /// (kill, pause, size multiplier).
+    pub shared: Arc<crate::risk::RiskShared>,
 }
 
 /// Where a trading run's orders go.
@@ -347,6 +351,7 @@ fn venue_parts(
     signer: crate::exec::signing::address::Address,
     plan: VenuePlan,
     kill: Option<Arc<AtomicBool>>,
+    shared: Arc<crate::risk::RiskShared>,
 ) -> Result<(hot_trading::VenueSetup, risk::RiskExec), EngineError> {
     use crate::exec::rest::blocking::{connect as clob_connect, BlockingConfig};
     use crate::exec::signing::hmac::L2Credentials;
@@ -439,7 +444,15 @@ fn venue_parts(
     let exec = risk::RiskExec {
         heartbeat: crate::exec::heartbeat::HeartbeatSender::from_exec(&cfg.exec),
         clob: heartbeat_clob,
-        kill_switch: crate::exec::heartbeat::KillSwitch::new(kill_clob),
+        monitor: crate::risk::Monitor::new(
+            crate::risk::MonitorParams::from_config(&cfg.risk),
+            crate::exec::heartbeat::KillSwitch::new(kill_clob),
+            crate::clock::wall_ms(),
+            cfg.allocator.starting_capital_micro,
+        ),
+        shared,
+        monitor_interval: Duration::from_millis(u64::from(cfg.risk.monitor_interval_ms)),
+        starting_equity_micro: cfg.allocator.starting_capital_micro,
         kill,
         startup_canceled: startup.canceled as u64,
     };
@@ -555,6 +568,7 @@ pub fn run_trading(
                         plan.signer.address(),
                         venue,
                         plan.kill.clone(),
+                        plan.shared.clone(),
                     )?;
                     risk_exec = Some(exec);
                     hot_trading::Outlet::Venue(Box::new(setup))

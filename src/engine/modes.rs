@@ -121,7 +121,8 @@ pub struct RunOptions {
     pub duration: Option<std::time::Duration>,
     pub live_table: bool,
     pub poll_mode: Option<crate::config::PollMode>,
-    /// The strategies + orchestrator; `None` runs [`super::trading::WatchOnly`].
+    /// The decider; `None` runs the [`super::brain::TradingBrain`] (all five strategies, the
+    /// orchestrator and the pre-trade gate) with the configuration's parameters.
     pub decider: Option<Box<dyn super::trading::Decider + Send>>,
 }
 
@@ -178,10 +179,14 @@ fn blocking_config(cfg: &Config) -> crate::exec::rest::blocking::BlockingConfig 
 pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunOutcome, RunError> {
     use super::{run_trading, EngineOptions, PlanOutlet, TradingPlan, VenuePlan};
     use crate::exec::signing::order::SignatureType;
-    let decider = opts
-        .decider
-        .take()
-        .unwrap_or_else(|| Box::new(super::trading::WatchOnly));
+    let risk_shared = std::sync::Arc::new(crate::risk::state::RiskShared::new());
+    let decider = opts.decider.take().unwrap_or_else(|| {
+        Box::new(super::brain::TradingBrain::new(
+            cfg,
+            cfg.discovery.max_markets as usize,
+            risk_shared.clone(),
+        ))
+    });
     let clob_url = cfg.venues.polymarket.clob_url.clone();
     match cfg.engine.mode {
         EngineMode::Paper => {
@@ -227,6 +232,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                     },
                 }),
                 kill: None,
+                shared: risk_shared.clone(),
                 collateral_micros: start.collateral,
             };
             let result = run_trading(cfg, engine_opts, Some(plan));
@@ -258,6 +264,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 signature_type: SignatureType::Eoa,
                 outlet: PlanOutlet::Shadow,
                 kill: None,
+                shared: risk_shared.clone(),
                 collateral_micros: 0,
             };
             let summary = run_trading(cfg, configured_options(cfg, &opts), Some(plan))?;
@@ -311,6 +318,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                     creds,
                 }),
                 kill: None,
+                shared: risk_shared.clone(),
                 collateral_micros: 0,
             };
             let summary = run_trading(cfg, configured_options(cfg, &opts), Some(plan))?;

@@ -57,9 +57,16 @@ pub struct RiskExec {
     pub heartbeat: crate::exec::heartbeat::HeartbeatSender,
     /// Connection for heartbeats.
     pub clob: BlockingClob,
-    /// `DELETE /cancel-all` over its own connection.
-    pub kill_switch: crate::exec::heartbeat::KillSwitch<MaybeTls, UrlConnector>,
-    /// Fires the kill switch when set.
+    /// The risk monitor (drawdown, daily-loss pause, loss streak, kill switch) with its own
+    /// `DELETE /cancel-all` connection.
+    pub monitor: crate::risk::Monitor<crate::exec::heartbeat::KillSwitch<MaybeTls, UrlConnector>>,
+    /// The state the monitor and the hot thread's pre-trade gate share.
+    pub shared: Arc<crate::risk::RiskShared>,
+    /// Time between monitor ticks (`risk.monitor_interval_ms`).
+    pub monitor_interval: Duration,
+    /// Equity the monitor assumes until the hot thread reports its own.
+    pub starting_equity_micro: i64,
+    /// Fires the kill switch when set (operator or test trigger).
     pub kill: Option<Arc<AtomicBool>>,
     /// Orders the start-up cancel-all canceled.
     pub startup_canceled: u64,
@@ -78,6 +85,12 @@ pub struct ExecReport {
     pub kill_fired: bool,
     pub kill_canceled: u64,
     pub kill_error: Option<String>,
+    /// Why the kill switch fired.
+    pub kill_reason: Option<crate::risk::KillReason>,
+    /// The monitor's counters at the end (ticks, kills, pauses, loss streaks, cancel-alls).
+    pub monitor: crate::risk::monitor::MonitorCounters,
+    /// Largest peak-to-trough equity fall the monitor saw.
+    pub max_drawdown_micro: i64,
     /// Orders the shutdown cancel-all canceled, or its error.
     pub shutdown_canceled: u64,
     pub shutdown_error: Option<String>,
@@ -127,6 +140,12 @@ pub struct RiskReport {
     pub nonces_refilled: u64,
     /// The execution duties, in a sending run.
     pub exec: Option<ExecReport>,
+    /// Latest account figures from the hot thread (trading runs).
+    pub account: Option<super::messages::AccountView>,
+    /// Settled positions' P&L not yet given to the monitor.
+    pub trades_pending: Vec<i64>,
+    /// Settled positions seen.
+    pub trades_closed: u64,
 }
 
 /// Most would-be orders (and cancels) kept in the report.
@@ -202,6 +221,8 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
         ..ExecReport::default()
     });
     let mut last_print = Instant::now();
+    let mut next_monitor = Instant::now();
+    let mut monitor_beat = setup.heartbeat.load(Ordering::Relaxed);
     let mut next_discovery = Instant::now();
     let mut discovered: Vec<DiscoveryMsg> = Vec::new();
     // Messages the ring refused (full): retried first, never dropped.
@@ -246,13 +267,50 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                     r.heartbeats = *e.heartbeat.counters();
                 }
             }
-            if !r.kill_fired && e.kill.as_ref().is_some_and(|k| k.load(Ordering::Relaxed)) {
-                r.kill_fired = true;
-                halt_pending = true;
-                match e.kill_switch.fire(|_, _| {}) {
-                    Ok(summary) => r.kill_canceled = summary.canceled as u64,
-                    Err(error) => r.kill_error = Some(error.to_string()),
+            for pnl in report.trades_pending.drain(..) {
+                e.monitor.on_trade_closed(&e.shared, pnl);
+            }
+            if e.kill
+                .as_ref()
+                .is_some_and(|k| k.swap(false, Ordering::Relaxed))
+            {
+                e.shared.request_kill();
+                next_monitor = Instant::now();
+            }
+            // The hot loop's iteration counter is the monitor's liveness signal.
+            let hb = setup.heartbeat.load(Ordering::Relaxed);
+            if hb != monitor_beat {
+                monitor_beat = hb;
+                e.shared.beat();
+            }
+            if Instant::now() >= next_monitor {
+                next_monitor = Instant::now() + e.monitor_interval;
+                let inputs = match report.account {
+                    Some(a) => crate::risk::MonitorInputs {
+                        equity_micro: a.equity_micro,
+                        exposure_micro: a.exposure_micro,
+                        atr: a.atr,
+                    },
+                    None => crate::risk::MonitorInputs {
+                        equity_micro: e.starting_equity_micro,
+                        exposure_micro: 0,
+                        atr: [0.0; 4],
+                    },
+                };
+                let tick = e.monitor.tick(&e.shared, &inputs, crate::clock::wall_ms());
+                if let Some(reason) = tick.killed {
+                    if !r.kill_fired {
+                        r.kill_fired = true;
+                        r.kill_reason = Some(reason);
+                        halt_pending = true;
+                    }
                 }
+                if tick.cancel_all_sent && r.kill_fired && r.kill_canceled == 0 {
+                    r.kill_canceled = e.monitor.last_canceled() as u64;
+                }
+                r.kill_error = e.monitor.last_error().map(str::to_string);
+                r.monitor = e.monitor.counters();
+                r.max_drawdown_micro = e.monitor.max_drawdown_micro();
             }
         }
         if halt_pending && setup.to_hot.push(Command::HaltTrading).is_ok() {
@@ -282,11 +340,14 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 .map(|d| d.worker.counters().clone());
             if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
                 // Nothing of ours may rest after the run.
-                match e.kill_switch.fire(|_, _| {}) {
-                    Ok(summary) => r.shutdown_canceled = summary.canceled as u64,
-                    Err(error) => r.shutdown_error = Some(error.to_string()),
+                if e.monitor.on_shutdown() {
+                    r.shutdown_canceled = e.monitor.last_canceled() as u64;
+                } else {
+                    r.shutdown_error = e.monitor.last_error().map(str::to_string);
                 }
                 r.heartbeats = *e.heartbeat.counters();
+                r.monitor = e.monitor.counters();
+                r.max_drawdown_micro = e.monitor.max_drawdown_micro();
             }
             break;
         }
@@ -354,6 +415,11 @@ fn handle(report: &mut RiskReport, ev: HotEvent, log_would_be: bool) {
             }
         }
         HotEvent::MarketGone(idx) => report.markets.retain(|m| m.market != idx),
+        HotEvent::Account(a) => report.account = Some(a),
+        HotEvent::TradeClosed { pnl_micro, .. } => {
+            report.trades_closed += 1;
+            report.trades_pending.push(pnl_micro);
+        }
         HotEvent::WouldOrder(o) => {
             if log_would_be {
                 eprintln!("{}", would_be_order_line(&o));

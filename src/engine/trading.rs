@@ -8,13 +8,16 @@
 //! when discovery assigns the slot); the decider only sees borrowed, read-only state and can
 //! only answer through the intent buffer, which refuses (and counts) rather than grow.
 
-use crate::book::{MarketIdx, TokenBook};
-use crate::config::Asset;
+use crate::book::{MarketIdx, Outcome, TokenBook};
+use crate::config::{Asset, Window};
+use crate::discovery::MarketRecord;
 use crate::engine::market_view::Phase;
+use crate::exec::json::OrderId;
 use crate::exec::orders::positions::Positions;
-use crate::feeds::binance::state::AssetState;
+use crate::feeds::binance::state::{AssetState, FlowWindow};
 use crate::signals::{MarketInputs, SignalParams, SignalSet, SignalSnapshot};
-use crate::strategy::intent::IntentBuf;
+use crate::strategy::context::StrategyFill;
+use crate::strategy::intent::{IntentBuf, OrderIntent, StrategyId};
 
 /// Everything a decision may read about one market at one tick.
 pub struct DecisionInputs<'a> {
@@ -22,6 +25,8 @@ pub struct DecisionInputs<'a> {
     pub market: MarketIdx,
     /// Its asset.
     pub asset: Asset,
+    /// 5- or 15-minute window.
+    pub window: Window,
     /// Lifecycle phase at `now_ms`.
     pub phase: Phase,
     /// Seconds until the window ends (0 once it has).
@@ -39,6 +44,32 @@ pub struct DecisionInputs<'a> {
     pub oracle_fresh: bool,
     /// Either book is stale, awaiting a snapshot, or the market channel is down.
     pub book_stale: bool,
+    /// Milliseconds since the older of the two books last changed.
+    pub book_age_ms: u64,
+    /// Milliseconds since the oracle's latest observation; `None` before the first.
+    pub oracle_age_ms: Option<u64>,
+    /// Collateral the tracker has not reserved or spent, micro-dollars.
+    pub available_collateral_micro: i64,
+    /// Binance move over the last second of trades, parts per million (signed).
+    pub binance_move_1s_ppm: i64,
+    /// Taker buy and sell volume over the last 5 s (quantity units).
+    pub flow_5s: (i64, i64),
+    /// The market's taker fee rate, parts per million (discovery's, else `[signals]`').
+    pub fee_rate_ppm: Option<i64>,
+}
+
+/// The market a decider is told about when discovery assigns a slot.
+pub type NewMarket<'a> = &'a MarketRecord;
+
+/// A fill of one of our orders, as routed back to the decider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeciderFill {
+    /// The order (EIP-712 digest).
+    pub order_id: OrderId,
+    /// The strategy that made it.
+    pub strategy: StrategyId,
+    /// The fill itself.
+    pub fill: StrategyFill,
 }
 
 /// Decides what to do at one tick of one market. Implemented by the strategy layer and the
@@ -47,7 +78,91 @@ pub struct DecisionInputs<'a> {
 /// Implementations run on the hot thread: they must not block, allocate or format text.
 pub trait Decider {
     /// Push zero or more order / cancel intents into `out` (already cleared for this round).
+    /// What is left in `out` on return is what execution builds and sends.
     fn decide(&mut self, ctx: &DecisionInputs<'_>, out: &mut IntentBuf);
+
+    /// Discovery put a new window into slot `market`.
+    fn on_market(&mut self, _market: MarketIdx, _record: NewMarket<'_>) {}
+
+    /// The venue resolved `market`: `venue_winner` is the official outcome, `oracle_winner`
+    /// the engine's own settlement by the oracle rule (`None` when its data is missing).
+    fn on_resolved(
+        &mut self,
+        _market: MarketIdx,
+        _venue_winner: Outcome,
+        _oracle_winner: Option<Outcome>,
+    ) {
+    }
+
+    /// The slot was retired.
+    fn on_retired(&mut self, _market: MarketIdx) {}
+
+    /// An order built from `intent` was handed to the outlet (sent, or logged in shadow mode).
+    fn on_sent(&mut self, _order_id: &OrderId, _intent: &OrderIntent) {}
+
+    /// A fill of one of our orders.
+    fn on_fill(&mut self, _fill: &DeciderFill) {}
+
+    /// The order reached a terminal state (filled, canceled, rejected or failed).
+    fn on_closed(&mut self, _order_id: &OrderId) {}
+
+    /// Figures for the end-of-run report, when the decider keeps them.
+    fn figures(&self) -> Option<DeciderFigures> {
+        None
+    }
+
+    /// Account figures for the risk monitor, when the decider keeps them.
+    fn account(&self) -> Option<super::messages::AccountView> {
+        None
+    }
+}
+
+/// Per-strategy figures a decider keeps for the report (micro-dollars).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StrategyFigures {
+    /// Decision rounds in which the strategy produced at least one intent.
+    pub signals: u64,
+    /// Intents the strategy produced, and how many the orchestrator / risk dropped.
+    pub intents: u64,
+    pub dropped: u64,
+    /// Realised P&L (sales and settlements), unrealised at the latest mids, fees paid.
+    pub realised_micro: i64,
+    pub unrealised_micro: i64,
+    pub fees_micro: i64,
+}
+
+/// One window's settlement as the decider booked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowSettlement {
+    pub asset: Asset,
+    pub window: Window,
+    /// Window start (Unix s).
+    pub start_s: u64,
+    pub venue_winner: Outcome,
+    pub oracle_winner: Option<Outcome>,
+    /// Payout of the winning tokens held and the P&L booked per strategy.
+    pub payout_micro: i64,
+    pub pnl_micro: [i64; StrategyId::COUNT],
+}
+
+/// Most settlements kept for the report.
+pub const SETTLEMENTS_MAX: usize = 64;
+
+/// What a decider reports at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeciderFigures {
+    pub strategies: [StrategyFigures; StrategyId::COUNT],
+    /// Settled windows (oldest first, at most [`SETTLEMENTS_MAX`]) and how many there were.
+    pub settlements: [Option<WindowSettlement>; SETTLEMENTS_MAX],
+    pub settled: u64,
+    /// Windows whose oracle settlement disagreed with the venue's outcome.
+    pub oracle_disagreements: u64,
+    /// Decision rounds run without a volatility regime (treated as the riskiest regime).
+    pub cold_rounds: u64,
+    /// Fills the P&L book refused (e.g. a sale of more than a strategy held).
+    pub pnl_errors: u64,
+    /// Intents the orchestrator dropped, by [`crate::orchestrator::DropReason::index`].
+    pub drops: [u64; crate::orchestrator::DropReason::COUNT],
 }
 
 /// What the signal layer needs to know about one tracked market.
@@ -131,6 +246,13 @@ impl MarketSignals {
         }
     }
 
+    /// Asset, start and end (Unix ms) of a tracked slot's window.
+    pub fn window_of(&self, market: MarketIdx) -> Option<(Asset, u64, u64)> {
+        self.slots
+            .get(usize::from(market.0))
+            .and_then(|s| s.map(|s| (s.asset, s.start_ms, s.inputs.end_ms)))
+    }
+
     /// The asset of a tracked slot.
     pub fn asset_of(&self, market: MarketIdx) -> Option<Asset> {
         self.slots
@@ -169,6 +291,8 @@ impl MarketSignals {
         };
         self.updates += 1;
         let snapshot = *set.update(binance, up, down, &slot.inputs, now_ms);
+        let flow = binance.taker_flow_at(FlowWindow::S5, now_ms);
+        let move_1s = move_1s_ppm(binance);
         let phase = if slot.resolved {
             Phase::Resolved
         } else {
@@ -182,6 +306,7 @@ impl MarketSignals {
         let ctx = DecisionInputs {
             market,
             asset: slot.asset,
+            window: slot.window,
             phase,
             seconds_left: slot.inputs.end_ms.saturating_sub(now_ms) / 1000,
             now_ms,
@@ -191,6 +316,12 @@ impl MarketSignals {
             positions,
             oracle_fresh: health.oracle_fresh,
             book_stale: health.book_stale,
+            book_age_ms: health.book_age_ms,
+            oracle_age_ms: health.oracle_age_ms,
+            available_collateral_micro: health.available_collateral_micro,
+            binance_move_1s_ppm: move_1s,
+            flow_5s: (flow.buy, flow.sell),
+            fee_rate_ppm: slot.inputs.fee_rate_ppm,
         };
         out.clear();
         decider.decide(&ctx, out);
@@ -198,11 +329,42 @@ impl MarketSignals {
     }
 }
 
-/// Freshness flags of one market at one tick.
+/// Freshness and account figures of one market at one tick.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TickHealth {
     pub oracle_fresh: bool,
     pub book_stale: bool,
+    pub book_age_ms: u64,
+    pub oracle_age_ms: Option<u64>,
+    pub available_collateral_micro: i64,
+}
+
+/// The move of the last trade price against the last trade at least one second older
+/// (exchange time), parts per million; 0 without a second of history. O(log n) over the ring.
+#[inline]
+pub fn move_1s_ppm(binance: &AssetState) -> i64 {
+    let ring = binance.trades();
+    let Some(last) = ring.latest().copied() else {
+        return 0;
+    };
+    let cutoff = last.exch_ts_ms.saturating_sub(1_000);
+    // Last index whose trade is at or before the cutoff (trades are in exchange-time order).
+    let (mut lo, mut hi) = (0usize, ring.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match ring.get(mid) {
+            Some(t) if t.exch_ts_ms <= cutoff => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    let Some(then) = lo.checked_sub(1).and_then(|i| ring.get(i)) else {
+        return 0;
+    };
+    if then.px <= 0 {
+        return 0;
+    }
+    let d = i128::from(last.px - then.px) * 1_000_000 / i128::from(then.px);
+    d.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// The decider of a run without strategies: signals are computed on every tick, nothing is

@@ -4,8 +4,9 @@
 //! supplies) and, in paper mode, the exact comparison of the tracker with the venue's ledger.
 //! Every money figure is integer micro-dollars; the header says SIMULATED when it is.
 //!
-//! Per-strategy P&L needs per-strategy positions (the P&L module); until then P&L is the
-//! portfolio's, stated as such.
+//! When the decider keeps figures (the trading brain does), each strategy's row also shows its
+//! signals, the intents the orchestrator or risk dropped, and its own P&L (realised including
+//! settlements, unrealised at the latest mids, fees), followed by every settled window.
 
 use std::fmt::Write as _;
 
@@ -40,23 +41,96 @@ pub fn render(
     let _ = writeln!(out, "trading per strategy{label}:");
     let _ = writeln!(
         out,
-        "  {:<10} {:>8} {:>8} {:>8} {:>10} {:>7} {:>14} {:>12}",
-        "strategy", "intents", "sent", "accepted", "rejections", "fills", "filled shares", "fees $"
+        "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
+        "strategy",
+        "signals",
+        "intents",
+        "dropped",
+        "sent",
+        "accepted",
+        "venue rej",
+        "local",
+        "fills",
+        "filled shares",
+        "fees $",
+        "realised $",
+        "unrealised $",
+        "net $"
     );
     for s in StrategyId::ALL {
         let k = report.strategies[s.index()];
+        let f = report
+            .figures
+            .map(|f| f.strategies[s.index()])
+            .unwrap_or_default();
+        let (fees, realised, unrealised, net) = match report.figures {
+            Some(_) => (
+                dollars(f.fees_micro),
+                dollars(f.realised_micro),
+                dollars(f.unrealised_micro),
+                dollars(f.realised_micro + f.unrealised_micro - f.fees_micro),
+            ),
+            None => (
+                dollars(i64::try_from(k.fees_micro).unwrap_or(i64::MAX)),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ),
+        };
         let _ = writeln!(
             out,
-            "  {:<10} {:>8} {:>8} {:>8} {:>10} {:>7} {:>14} {:>12}",
+            "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
             s.name(),
-            k.intents,
+            f.signals,
+            k.intents.max(f.intents),
+            f.dropped,
             k.sent,
             k.accepted,
-            k.rejections + k.local_refusals,
+            k.rejections,
+            k.local_refusals + k.build_errors,
             k.fills,
             dollars(i64::try_from(k.filled_micro).unwrap_or(i64::MAX)),
-            dollars(i64::try_from(k.fees_micro).unwrap_or(i64::MAX)),
+            fees,
+            realised,
+            unrealised,
+            net,
         );
+    }
+    if let Some(f) = report.figures {
+        let _ = writeln!(
+            out,
+            "settled windows{label}: {} ({} where the engine's oracle settlement disagreed with \
+             the venue's outcome); {} decision rounds before the volatility regime was known; \
+             {} fills the P&L book refused",
+            f.settled, f.oracle_disagreements, f.cold_rounds, f.pnl_errors
+        );
+        let drops: Vec<String> = f
+            .drops
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("{} {n}", crate::orchestrator::DropReason::NAMES[i]))
+            .collect();
+        if !drops.is_empty() {
+            let _ = writeln!(out, "intents dropped before sending: {}", drops.join(", "));
+        }
+        for w in f.settlements.iter().flatten() {
+            let oracle = match w.oracle_winner {
+                Some(o) => format!("{o:?}"),
+                None => "no oracle data".into(),
+            };
+            let pnl: i64 = w.pnl_micro.iter().sum();
+            let _ = writeln!(
+                out,
+                "  {} {} window {}: venue {:?}, oracle {oracle}, payout {} $, P&L {} $",
+                w.asset.as_str(),
+                w.window.as_str(),
+                w.start_s,
+                w.venue_winner,
+                dollars(w.payout_micro),
+                dollars(pnl)
+            );
+        }
     }
     let p = report.tracker.positions();
     let collateral = p.collateral_confirmed()
@@ -78,7 +152,7 @@ pub fn render(
     let _ = writeln!(
         out,
         "portfolio{label}: cash flow (realised) {} $, open positions at mid (unrealised) {} $, \
-         total {} $ ({} decision rounds; per-strategy P&L arrives with the P&L module)",
+         total {} $ ({} decision rounds)",
         dollars(realised),
         dollars(unrealised),
         dollars(realised + unrealised),

@@ -90,6 +90,31 @@ impl DropReason {
     /// Number of counters (plain reasons + one per rejection kind).
     pub const COUNT: usize = Self::PLAIN + Rejection::COUNT;
 
+    /// Counter names, by [`DropReason::index`].
+    pub const NAMES: [&'static str; Self::COUNT] = [
+        "no market",
+        "not permitted (phase/regime)",
+        "duplicate",
+        "duplicate of a live order",
+        "no budget",
+        "pair leg dropped",
+        "group too large",
+        "risk: kill switch",
+        "risk: paused",
+        "risk: size zero",
+        "risk: bad price",
+        "risk: no mid",
+        "risk: price far from mid",
+        "risk: stale book",
+        "risk: book resyncing",
+        "risk: stale oracle",
+        "risk: exposure limit",
+        "risk: position limit",
+        "risk: directional limit",
+        "risk: insufficient collateral",
+        "risk: insufficient tokens",
+    ];
+
     /// Dense counter index.
     pub const fn index(self) -> usize {
         match self {
@@ -155,6 +180,11 @@ impl Orchestrator {
     /// The pre-trade gate (its counters).
     pub fn pretrade(&self) -> &PreTrade {
         &self.pretrade
+    }
+
+    /// Every drop counter, by [`DropReason::index`].
+    pub fn drop_counts(&self) -> [u64; DropReason::COUNT] {
+        self.drops
     }
 
     /// Intents dropped for `reason` so far.

@@ -131,6 +131,7 @@ pub struct Monitor<C: CancelAll> {
     reduced_trades_left: u32,
     cancel_pending: bool,
     last_error: Option<String>,
+    last_canceled: usize,
     counters: MonitorCounters,
 }
 
@@ -152,6 +153,7 @@ impl<C: CancelAll> Monitor<C> {
             reduced_trades_left: 0,
             cancel_pending: false,
             last_error: None,
+            last_canceled: 0,
             counters: MonitorCounters::default(),
         }
     }
@@ -164,6 +166,11 @@ impl<C: CancelAll> Monitor<C> {
     /// Largest peak-to-trough equity fall seen, micro-dollars.
     pub fn max_drawdown_micro(&self) -> i64 {
         self.max_drawdown_micro
+    }
+
+    /// Orders the last successful cancel-all canceled.
+    pub fn last_canceled(&self) -> usize {
+        self.last_canceled
     }
 
     /// The last cancel-all error, if the last attempt failed.
@@ -193,7 +200,8 @@ impl<C: CancelAll> Monitor<C> {
             return false;
         }
         match self.cancel.cancel_all() {
-            Ok(_) => {
+            Ok(n) => {
+                self.last_canceled = n;
                 self.cancel_pending = false;
                 self.last_error = None;
                 self.counters.cancel_all_ok += 1;

@@ -20,7 +20,7 @@
 //! Invariants: at most one live quote per token per market (tracked here); a cancel for a token
 //! precedes its replacement in the same buffer; no allocation.
 
-use crate::book::{BookSide, Outcome, TokenBook, PRICE_ONE_MICRO};
+use crate::book::{BookSide, MarketIdx, Outcome, TokenBook, PRICE_ONE_MICRO};
 use crate::config::StrategyConfig;
 use crate::exec::signing::amounts::Side;
 use crate::signals::Regime;
@@ -270,6 +270,21 @@ impl MarketMaking {
             price_micro: price,
             size_micro: size,
         })
+    }
+
+    /// The quote at `price_micro` on `outcome` is not resting (dropped before sending, or
+    /// canceled / refused by the venue): forget it, so the next tick places it again.
+    pub fn on_quote_gone(&mut self, market: MarketIdx, outcome: Outcome, price_micro: i64) {
+        let Some(m) = self.markets.get_mut(market.0 as usize) else {
+            return;
+        };
+        let q = match outcome {
+            Outcome::Up => &mut m.up,
+            Outcome::Down => &mut m.down,
+        };
+        if q.is_some_and(|l| l.price_micro == price_micro) {
+            *q = None;
+        }
     }
 
     /// A fill of one of this strategy's quotes.

@@ -83,6 +83,24 @@ impl StrategySet {
         }
     }
 
+    /// An order of `strategy` is not resting (the orchestrator dropped it, or the venue
+    /// canceled or refused it with size left): a quoting strategy forgets the quote so it
+    /// places it again.
+    #[inline]
+    pub fn on_order_gone(
+        &mut self,
+        strategy: StrategyId,
+        market: crate::book::MarketIdx,
+        outcome: crate::book::Outcome,
+        side: crate::exec::signing::amounts::Side,
+        price_micro: i64,
+    ) {
+        if strategy == StrategyId::MarketMaking && side == crate::exec::signing::amounts::Side::Buy
+        {
+            self.mm.on_quote_gone(market, outcome, price_micro);
+        }
+    }
+
     /// Forget a market slot in every strategy (a new window reuses it).
     pub fn reset_market(&mut self, slot: usize) {
         self.straddle.reset_market(slot);
