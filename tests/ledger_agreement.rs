@@ -31,10 +31,10 @@ use sattebaaz::sim::exchange::auth::{derive_creds, KeyInfo};
 use sattebaaz::sim::exchange::engine::{cancel, place, tick};
 use sattebaaz::sim::exchange::faults::ExchangeControl;
 use sattebaaz::sim::exchange::ledger::LedgerDelta;
-use sattebaaz::sim::exchange::records::OrderStatus;
+use sattebaaz::sim::exchange::records::{OrderStatus, TradeStatus};
 use sattebaaz::sim::exchange::validate::{parse_order, ParsedOrder};
 use sattebaaz::sim::exchange::{Exchange, ExchangeOptions};
-use sattebaaz::sim::polymarket::crowd::{Crowd, Phase};
+use sattebaaz::sim::polymarket::crowd::{Crowd, Phase, Side};
 use sattebaaz::sim::polymarket::{MarketInfo, MarketState, WindowKind};
 
 const UP: &str = "11111111111111111111111111111111111111111111111111111111111111111111111111111";
@@ -368,9 +368,10 @@ impl World {
             assert!(
                 a.tracker.available_collateral() <= venue_free,
                 "step {} ({what}), account {i}: tracker's available collateral {} exceeds the \
-                 venue's free balance {venue_free}",
+                 venue's free balance {venue_free}; orders:\n{}",
                 self.steps,
-                a.tracker.available_collateral()
+                a.tracker.available_collateral(),
+                self.orders_detail(i)
             );
             for t in [UP, DOWN] {
                 let pos = a
@@ -388,6 +389,30 @@ impl World {
                 );
             }
         }
+    }
+
+    /// Each order of `who` as the venue and the tracker see it (failure messages).
+    fn orders_detail(&self, who: usize) -> String {
+        let a = &self.accounts[who];
+        let mut out = String::new();
+        for id in &self.ex.order_list {
+            let o = &self.ex.orders[id];
+            if o.owner != a.key.creds.api_key {
+                continue;
+            }
+            let t = parse_order_id(id).and_then(|oid| a.tracker.get(&oid).copied());
+            out.push_str(&format!(
+                "venue {:?} {:?} {:?} size {} matched {} reserved {} | tracker {:?}\n",
+                o.side,
+                o.order_type,
+                o.status,
+                o.original,
+                o.matched,
+                o.reserved,
+                t.map(|t| (t.state, t.size, t.trade_filled, t.venue_matched))
+            ));
+        }
+        out
     }
 
     fn ledger(&self, who: usize) -> sattebaaz::sim::exchange::ledger::LedgerSnapshot {
@@ -581,15 +606,16 @@ fn partial_fills_across_several_makers_and_levels() {
 #[test]
 fn odd_sized_fills_round_the_same_on_both_sides() {
     let mut w = World::new(2, 0);
-    w.submit(
-        0,
-        &gtc(
-            UP,
-            SignSide::Sell,
-            limit(SignSide::Sell, 530_000, 100_000_000),
-        ),
-    )
-    .unwrap();
+    let ask = w
+        .submit(
+            0,
+            &gtc(
+                UP,
+                SignSide::Sell,
+                limit(SignSide::Sell, 530_000, 100_000_000),
+            ),
+        )
+        .unwrap();
     // Compared once after the six fills, so a per-fill rounding difference shows as its sum.
     w.check_every_step = false;
     for _ in 0..6 {
@@ -604,7 +630,8 @@ fn odd_sized_fills_round_the_same_on_both_sides() {
     assert_eq!(w.moved(0), (6 * 4_999_999, -6 * 9_433_962, 0));
     assert_eq!(w.moved(1), (-6 * 4_999_999, 6 * (9_433_962 - 319_250), 0));
     w.settle_all();
-    // And a mint at the same odd size against a Down bid at 0.47: the Down maker pays
+    // The rest of the ask (100 − 6 × 9.433962 = 43.396228 Up) is canceled, then a mint at the
+    // same odd size against a Down bid at 0.47: the Down maker pays
     // floor(9 433 962 × 0.47) = floor(4 433 962.14) = 4 433 962, the Up taker the complement
     // 9 433 962 − 4 433 962 = 5 000 000 (its makerAmount exactly).
     w.submit(
@@ -616,6 +643,7 @@ fn odd_sized_fills_round_the_same_on_both_sides() {
         ),
     )
     .unwrap();
+    w.cancel(0, &ask);
     let before = (w.moved(0), w.moved(1));
     w.submit(1, &fak(UP, SignSide::Buy, (5_000_000, 9_433_962)))
         .unwrap();
