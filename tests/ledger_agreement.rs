@@ -36,6 +36,7 @@ use sattebaaz::sim::exchange::validate::{parse_order, ParsedOrder};
 use sattebaaz::sim::exchange::{Exchange, ExchangeOptions};
 use sattebaaz::sim::polymarket::crowd::{Crowd, Phase, Side};
 use sattebaaz::sim::polymarket::{MarketInfo, MarketState, WindowKind};
+use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 
 const UP: &str = "11111111111111111111111111111111111111111111111111111111111111111111111111111";
 const DOWN: &str = "22222222222222222222222222222222222222222222222222222222222222222222222222222";
@@ -491,6 +492,18 @@ fn mint_match_up_buy_against_down_buy() {
         ),
     )
     .unwrap();
+    // The venue holds the makerAmount, 4.00; the tracker holds the same notional plus its own
+    // fee headroom, 10 × 0.072 × 0.40 × 0.60 = 0.1728, which only lowers what it calls
+    // available: the balances it compares with the ledger are untouched (checked by `submit`).
+    let (venue, tracker) = (w.ledger(0), &w.accounts[0].tracker);
+    assert_eq!(venue.collateral_reserved, 4_000_000);
+    assert_eq!(tracker.fee_headroom(), 172_800);
+    assert_eq!(tracker.reserved_collateral(), 4_000_000 + 172_800);
+    assert_eq!(
+        tracker.available_collateral(),
+        START_COLLATERAL - 4_000_000 - 172_800
+    );
+    assert_eq!(tracker.positions().collateral_confirmed(), START_COLLATERAL);
     w.submit(
         1,
         &fak(UP, SignSide::Buy, limit(SignSide::Buy, 620_000, 10_000_000)),
@@ -501,6 +514,9 @@ fn mint_match_up_buy_against_down_buy() {
     // Taker fee in Up tokens: 10 × 0.072 × (1 − 0.60) = 0.288.
     assert_eq!(w.moved(0), (-4_000_000, 0, 10_000_000));
     assert_eq!(w.moved(1), (-6_000_000, 10_000_000 - 288_000, 0));
+    // Filled: both holds are gone.
+    assert_eq!(w.ledger(0).collateral_reserved, 0);
+    assert_eq!(w.accounts[0].tracker.reserved_collateral(), 0);
     w.settle_all();
 }
 
@@ -810,4 +826,72 @@ fn random_orders_with_taker_delay_keep_tracker_and_ledger_equal() {
     for seed in [0x5151_5151_0000_0001u64, 0x2718_2818_2845_9045] {
         random_walk(seed, 400, 50);
     }
+}
+
+// ------------------------------------------------------------------------------------------
+// The tracker stays allocation-free on the hot path with the settlement rule.
+// ------------------------------------------------------------------------------------------
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+#[test]
+fn tracker_settles_multi_maker_trades_without_allocating() {
+    let mut t = Tracker::new(TrackerConfig {
+        order_capacity: 16,
+        trade_capacity: 16,
+        token_capacity: 4,
+        taker_fee_rate_micros: FEE_RATE,
+        api_key: "our-key".into(),
+    });
+    t.set_collateral(START_COLLATERAL);
+    let ours = "0x0101010101010101010101010101010101010101010101010101010101010101";
+    let taker = "0x0202020202020202020202020202020202020202020202020202020202020202";
+    t.on_signed(
+        parse_order_id(taker).unwrap(),
+        *TokenId::parse(UP).unwrap().word(),
+        SignSide::Buy,
+        530_000,
+        30_000_000,
+        true,
+    )
+    .unwrap();
+    // Our FAK BUY Up takes a crowd ask at 0.53, a Down bid at 0.47 (mint) and our own resting
+    // Down bid (a self-trade: both legs are ours).
+    let frame = |status: &str| {
+        format!(
+            r#"{{"event_type":"trade","id":"t-1","taker_order_id":"{taker}","asset_id":"{UP}",
+            "side":"BUY","size":"30","price":"0.53","status":"{status}","trader_side":"TAKER",
+            "maker_orders":[
+              {{"order_id":"crowd","owner":"","matched_amount":"9.433962","price":"0.53",
+                "asset_id":"{UP}","side":"SELL"}},
+              {{"order_id":"0x03","owner":"other","matched_amount":"10.566038","price":"0.47",
+                "asset_id":"{DOWN}","side":"BUY"}},
+              {{"order_id":"{ours}","owner":"our-key","matched_amount":"10","price":"0.47",
+                "asset_id":"{DOWN}","side":"BUY"}}]}}"#
+        )
+    };
+    for status in ["MATCHED", "MINED", "CONFIRMED"] {
+        let text = frame(status);
+        let ev: TradeEvent<'_> = serde_json::from_str(&text).unwrap();
+        let (n, r) = count_allocations(|| t.on_trade_event(&ev));
+        r.unwrap();
+        assert_eq!(n, 0, "{status}: the tracker allocated");
+    }
+    // Taker: 4 999 999 (same token) + (10 566 038 − 4 966 037) + (10 000 000 − 4 700 000)
+    // = 15 900 000; our maker leg pays floor(10 × 0.47) = 4 700 000. Fee 30 × 0.072 × 0.47 =
+    // 1.0152 Up.
+    let p = t.positions();
+    assert_eq!(
+        p.collateral_confirmed(),
+        START_COLLATERAL - 15_900_000 - 4_700_000
+    );
+    assert_eq!(
+        p.token(TokenId::parse(UP).unwrap().word()).confirmed,
+        30_000_000 - 1_015_200
+    );
+    assert_eq!(
+        p.token(TokenId::parse(DOWN).unwrap().word()).confirmed,
+        10_000_000
+    );
 }
