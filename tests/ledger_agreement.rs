@@ -758,10 +758,17 @@ fn random_order(rng: &mut Rng, now_s: u64) -> Order {
         && matches!(order_type, OrderType::Fak | OrderType::Fok)
         && rng.below(2) == 0;
     let amounts = if market_buy {
-        // Spend 3.00 .. 15.00 pUSD: takerAmount = amount / price to 4 decimals (odd sizes).
+        // Spend 3.00 .. 15.00 pUSD. takerAmount = amount / price: to 4 decimals as the official
+        // clients round it, or to the micro-share (a signed order may carry any integer the
+        // venue's price check accepts), which makes fills whose notional is not a whole
+        // micro-unit.
         let spend = 3_000_000 + rng.below(1_201) * 10_000;
-        let a = market_order_amounts(SignSide::Buy, spend, price, tick_size()).unwrap();
-        (a.maker, a.taker)
+        if rng.below(2) == 0 {
+            let a = market_order_amounts(SignSide::Buy, spend, price, tick_size()).unwrap();
+            (a.maker, a.taker)
+        } else {
+            (spend, spend * 1_000_000 / price)
+        }
     } else {
         limit(side, price, size)
     };
@@ -802,11 +809,28 @@ fn random_walk(seed: u64, steps: usize, taker_delay_ms: u64) {
         }
     }
     w.settle_all();
-    // Something happened: trades of every kind were exercised.
+    // The walk exercised every match kind, failed trades and fills whose notional is not a
+    // whole micro-unit.
+    let (mut normal, mut mint, mut merge, mut failed, mut odd) = (0, 0, 0, 0, 0);
+    for t in &w.ex.trades {
+        for m in &t.makers {
+            match (m.token == t.token, t.side) {
+                (true, _) => normal += 1,
+                (false, Side::Buy) => mint += 1,
+                (false, Side::Sell) => merge += 1,
+            }
+            if (m.matched * u64::from(m.price)) % 1_000 != 0 {
+                odd += 1;
+            }
+        }
+        if t.status == TradeStatus::Failed {
+            failed += 1;
+        }
+    }
+    let kinds = (normal, mint, merge, failed, odd);
     assert!(
-        w.ex.trades.len() > 20,
-        "seed {seed}: only {} trades",
-        w.ex.trades.len()
+        normal > 0 && mint > 0 && merge > 0 && failed > 0 && odd > 0,
+        "seed {seed}: (normal, mint, merge, failed, odd) = {kinds:?}"
     );
 }
 
