@@ -19,9 +19,9 @@
 //! leg at the maker's price, rounded down; a taker pays / receives the sum of what balances its
 //! maker legs (complement for mint / merge legs); the taker fee from the market's parameters.
 //!
-//! Reservations: an open BUY holds its remaining notional at its limit (rounded up, never less
-//! than the venue's makerAmount hold) plus a taker-fee headroom, an open SELL its remaining
-//! shares. The venue itself holds only the makerAmount (protocol notes §3.1 "not enough
+//! Reservations: an open BUY holds its remaining notional at its limit (rounded up; the venue's
+//! own hold for an order signed with the official limit amounts) plus a taker-fee headroom, an
+//! open SELL its remaining shares. The venue itself holds only the makerAmount (protocol notes §3.1 "not enough
 //! balance / allowance", §8: V2 fees are taken from what a taker receives, never added to what
 //! it gives); the headroom is the engine's own margin, so that an order sized to the available
 //! balance still leaves the fee a BUY would cost if the fee were ever charged in collateral (the
