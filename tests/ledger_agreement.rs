@@ -716,6 +716,45 @@ fn failed_trade_reverts_both_sides_and_fees() {
     assert_eq!(w.moved(1), (0, 0, 0));
 }
 
+#[test]
+fn failed_fill_of_a_fully_matched_maker_reopens_it_on_both_sides() {
+    let mut w = World::new(2, 0);
+    // Maker bids 0.45 for 10 Up (holds 4.50); the taker sells it 10 Up, and the trade fails.
+    let bid = w
+        .submit(
+            0,
+            &gtc(UP, SignSide::Buy, limit(SignSide::Buy, 450_000, 10_000_000)),
+        )
+        .unwrap();
+    w.ex.control.fail_next_trades(1);
+    w.submit(
+        1,
+        &fak(
+            UP,
+            SignSide::Sell,
+            limit(SignSide::Sell, 450_000, 10_000_000),
+        ),
+    )
+    .unwrap();
+    // Fully matched: no hold left on either side; the maker got 10 Up for 4.50.
+    assert_eq!(w.moved(0), (-4_500_000, 10_000_000, 0));
+    assert_eq!(w.ledger(0).collateral_reserved, 0);
+    assert_eq!(w.accounts[0].tracker.reserved_collateral(), 0);
+    w.settle_all();
+    // FAILED: the venue takes the fill back out of `size_matched` and rests the bid again with
+    // its full 4.50 hold; the tracker reopens it and holds the same notional (plus its headroom
+    // 10 × 0.072 × 0.45 × 0.55 = 0.1782).
+    assert_eq!(w.moved(0), (0, 0, 0));
+    assert_eq!(w.ledger(0).collateral_reserved, 4_500_000);
+    let oid = parse_order_id(&bid).unwrap();
+    let rec = *w.accounts[0].tracker.get(&oid).unwrap();
+    assert!(rec.state.is_open(), "{rec:?}");
+    assert_eq!(rec.matched(), 0);
+    let t = &w.accounts[0].tracker;
+    assert_eq!(t.reserved_collateral() - t.fee_headroom(), 4_500_000);
+    assert_eq!(t.fee_headroom(), 178_200);
+}
+
 // ------------------------------------------------------------------------------------------
 // Seeded random walk.
 // ------------------------------------------------------------------------------------------
