@@ -18,6 +18,10 @@
 //!   collateral for a trade is the sum over its maker legs, so every match conserves collateral
 //!   exactly. (The notes are silent on sub-micro rounding; this is the CTF exchange's scheme:
 //!   the maker's proceeds are computed from its signed order, the taker receives the rest.)
+//!   For fills of whole cents of shares at prices on a 0.001 grid (every order the official
+//!   clients sign at a limit) `m·p` is a whole micro-unit and nothing is rounded; otherwise a
+//!   taker's mint / merge total can differ from `size × its price` by under one micro-unit per
+//!   maker leg.
 //! * The taker alone pays the fee ([`taker_fee_units`], §8), on the trade's size at the trade's
 //!   (taker-token) price: a BUY in tokens (fewer tokens received), a SELL in collateral (less
 //!   received); makers pay nothing.
