@@ -363,10 +363,9 @@ impl Engine {
             rate_micros: info.fees.rate.0,
             exponent: u32::try_from(info.fees.exponent.0).unwrap(),
         };
-        for (index, t) in info.tokens.iter().enumerate() {
+        for t in &info.tokens {
             let word = *TokenId::parse(&t.token_id).unwrap().word();
             self.tracker.set_market_fee(&word, fee).unwrap();
-            self.tracker.set_outcome_index(&word, index).unwrap();
         }
         fee
     }

@@ -7,16 +7,18 @@
 //! trade reverts exactly the provisional amounts it added; taker fees follow V2: a BUY pays its
 //! fee in tokens (fewer tokens received), a SELL in collateral (less received).
 //!
-//! Fee rounding ([`taker_fee_units`]) is the venue's (and the simulator's) contract: the exact
-//! rational fee `s·r·(p(1−p))^e` (collateral; divided by `p` for a BUY's tokens) rounded half-up
-//! to 5 decimals, i.e. to a multiple of 10 micro-units.
+//! What each fill moves ([`FillLeg::collateral`], fees) is computed by [`super::settlement`],
+//! the arithmetic the simulated venue settles with.
 
+pub use super::settlement::{taker_fee_units, FeeParams, MAX_FEE_EXPONENT};
 use crate::exec::signing::amounts::Side;
 
 /// A token: its uint256 word.
 pub type TokenKey = [u8; 32];
 
-/// `size · price` in micro-units (size and price in micro-units), rounded up.
+/// `size · price` in micro-units (size and price in micro-units), rounded up: a conservative
+/// estimate for reservations and risk limits, not what a fill settles
+/// ([`super::settlement::maker_collateral`] / [`super::settlement::taker_collateral`]).
 #[inline]
 pub fn notional_micros(size: u64, price: u64) -> u64 {
     let v = (u128::from(size) * u128::from(price)).div_ceil(1_000_000);
@@ -24,7 +26,8 @@ pub fn notional_micros(size: u64, price: u64) -> u64 {
 }
 
 /// V2 taker fee in collateral micro-units: `size · rate · p · (1 − p)` (exponent 1), rounded
-/// up. `rate_micros` is the rate in micro-units (0.072 → 72_000).
+/// up: an upper bound for headroom and risk checks (fills are charged
+/// [`taker_fee_units`]). `rate_micros` is the rate in micro-units (0.072 → 72_000).
 #[inline]
 pub fn taker_fee_micros(size: u64, price: u64, rate_micros: u64) -> u64 {
     let one = 1_000_000u128;
@@ -32,44 +35,6 @@ pub fn taker_fee_micros(size: u64, price: u64, rate_micros: u64) -> u64 {
     let num = u128::from(size) * u128::from(rate_micros) * p * (one - p);
     let v = num.div_ceil(one * one * one);
     u64::try_from(v).unwrap_or(u64::MAX)
-}
-
-/// Per-market taker fee parameters (`/clob-markets` `fd`: rate `r`, exponent `e`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FeeParams {
-    /// Rate in micro-units (0.072 → 72_000).
-    pub rate_micros: u64,
-    /// Exponent of `p(1 − p)` (crypto Up/Down: 1).
-    pub exponent: u32,
-}
-
-/// Largest exponent computed exactly (larger ones are clamped to it).
-pub const MAX_FEE_EXPONENT: u32 = 2;
-
-/// The V2 taker fee of a fill of `size` micro-shares at `price` micro: for a BUY in micro-tokens
-/// (`s·r·(p(1−p))^e / p`), for a SELL in micro-collateral (`s·r·(p(1−p))^e`), rounded half-up to
-/// a multiple of 10 micro-units (5 decimals). `p(1−p)` is taken in micro-units (exact for
-/// prices on ticks of 0.001 or coarser).
-pub fn taker_fee_units(side: Side, size: u64, price: u64, fee: FeeParams) -> u64 {
-    const ONE: u128 = 1_000_000;
-    if fee.rate_micros == 0 || price == 0 || price >= 1_000_000 {
-        return 0;
-    }
-    let p = u128::from(price);
-    let pq = p * (ONE - p) / ONE;
-    let mut num = u128::from(size) * u128::from(fee.rate_micros);
-    let mut den = ONE;
-    for _ in 0..fee.exponent.min(MAX_FEE_EXPONENT) {
-        num = num.saturating_mul(pq);
-        den *= ONE;
-    }
-    if side == Side::Buy {
-        // Divide by p: num / (den · p / 1e6).
-        num = num.saturating_mul(ONE);
-        den *= p;
-    }
-    let tens = (num.saturating_add(den * 5)) / (den * 10);
-    u64::try_from(tens * 10).unwrap_or(u64::MAX)
 }
 
 /// One fill of ours (a taker trade or one of our maker legs).
@@ -86,20 +51,15 @@ pub struct FillLeg {
     /// Taker fee (0 for maker legs): micro-tokens for a BUY, micro-collateral for a SELL
     /// ([`taker_fee_units`]).
     pub fee: u64,
-    /// Round the notional down (the market's first outcome, whose party pays / receives
-    /// `floor(s·p)` under the settlement contract; the complement outcome's is `ceil`).
-    pub round_down: bool,
+    /// Collateral this fill costs (BUY) or returns (SELL), before fees: the settlement rule's
+    /// amount for our side ([`super::settlement`]).
+    pub collateral: u64,
 }
 
 impl FillLeg {
     /// Collateral this fill costs (BUY) or returns (SELL), before fees.
     pub fn notional(&self) -> u64 {
-        if self.round_down {
-            let v = u128::from(self.size) * u128::from(self.price) / 1_000_000;
-            u64::try_from(v).unwrap_or(u64::MAX)
-        } else {
-            notional_micros(self.size, self.price)
-        }
+        self.collateral
     }
     /// Tokens this fill delivers to us (BUY: size minus the fee taken in tokens).
     pub fn tokens_received(&self) -> u64 {
@@ -323,7 +283,7 @@ mod tests {
             side: Some(Side::Buy),
             size: 100_000_000,
             price: 500_000,
-            round_down: false,
+            collateral: 50_000_000,
             fee: taker_fee_units(
                 Side::Buy,
                 100_000_000,
@@ -335,45 +295,6 @@ mod tests {
             ),
         };
         assert_eq!(leg.tokens_received(), 96_400_000);
-        let fee = |side, size, price, e| {
-            taker_fee_units(
-                side,
-                size,
-                price,
-                FeeParams {
-                    rate_micros: 72_000,
-                    exponent: e,
-                },
-            )
-        };
-        // The protocol's example: 100 shares at 0.50 → $1.80 (SELL), 3.6 tokens (BUY).
-        assert_eq!(fee(Side::Sell, 100_000_000, 500_000, 1), 1_800_000);
-        // 7 shares at 0.37: 7 × 0.072 × 0.37 × 0.63 = 0.1174824 → 0.11748 (half up, 5 dp).
-        assert_eq!(fee(Side::Sell, 7_000_000, 370_000, 1), 117_480);
-        // In tokens: 7 × 0.072 × 0.63 = 0.31752.
-        assert_eq!(fee(Side::Buy, 7_000_000, 370_000, 1), 317_520);
-        // Exponent 2, rate 0.25: 100 × 0.25 × 0.25² = $1.5625, i.e. 3.125 tokens at 0.5.
-        let squared = FeeParams {
-            rate_micros: 250_000,
-            exponent: 2,
-        };
-        assert_eq!(
-            taker_fee_units(Side::Sell, 100_000_000, 500_000, squared),
-            1_562_500
-        );
-        assert_eq!(
-            taker_fee_units(Side::Buy, 100_000_000, 500_000, squared),
-            3_125_000
-        );
-        // Half up at the 5th decimal; no rate, no fee.
-        let tiny = FeeParams {
-            rate_micros: 20,
-            exponent: 1,
-        };
-        assert_eq!(taker_fee_units(Side::Sell, 1_000_000, 500_000, tiny), 10);
-        assert_eq!(
-            taker_fee_units(Side::Sell, 1_000_000, 500_000, FeeParams::default()),
-            0
-        );
+        assert_eq!(leg.notional(), 50_000_000);
     }
 }

@@ -14,10 +14,25 @@
 //! of an open order (only terminal orders are evicted to make room); a trade id is applied at
 //! most once per status step (REST replays after a reconnect are idempotent); amounts are
 //! integer micro-units.
+//!
+//! Fills settle with [`super::settlement`] (the simulated venue's own arithmetic): each maker
+//! leg at the maker's price, rounded down; a taker pays / receives the sum of what balances its
+//! maker legs (complement for mint / merge legs); the taker fee from the market's parameters.
+//!
+//! Reservations: an open BUY holds its remaining notional at its limit (rounded up; the venue's
+//! own hold for an order signed with the official limit amounts) plus a taker-fee headroom, an
+//! open SELL its remaining shares. The venue itself holds only the makerAmount (protocol notes §3.1 "not enough
+//! balance / allowance", §8: V2 fees are taken from what a taker receives, never added to what
+//! it gives); the headroom is the engine's own margin, so that an order sized to the available
+//! balance still leaves the fee a BUY would cost if the fee were ever charged in collateral (the
+//! official SDK's `adjust_buy_amount_for_fees` sizes market BUYs that way). Reservations only
+//! lower [`Tracker::available_collateral`] / sellable tokens; they never enter
+//! [`Positions`], which mirror the venue's balances.
 
 use super::positions::{
     notional_micros, taker_fee_micros, taker_fee_units, FeeParams, FillLeg, Positions, TokenKey,
 };
+use super::settlement::{maker_collateral, taker_collateral};
 use crate::exec::events::{parse_side, OrderEvent, TradeEvent, TradeStatus, VenueOrderStatus};
 use crate::exec::json::{parse_order_id, OrderId};
 use crate::exec::rest::client::RestEvent;
@@ -193,9 +208,10 @@ pub struct Tracker {
     positions: Positions,
     /// Per-token fee parameters (`/clob-markets` `fd`), allocated at construction.
     market_fees: Vec<(TokenKey, FeeParams)>,
-    /// Tokens known to be their market's first outcome (notional rounded down).
-    first_outcomes: Vec<TokenKey>,
-    reserved_collateral: u64,
+    /// Remaining notional of open BUYs (at their limits, rounded up).
+    reserved_notional: u64,
+    /// Taker-fee headroom of open BUYs (the engine's own margin, see the module docs).
+    fee_headroom: u64,
     open_orders: usize,
     seq: u64,
     config: TrackerConfig,
@@ -236,8 +252,8 @@ impl Tracker {
             trades: vec![None; config.trade_capacity.max(1)].into_boxed_slice(),
             positions: Positions::new(config.token_capacity),
             market_fees: Vec::with_capacity(config.token_capacity.max(1)),
-            first_outcomes: Vec::with_capacity(config.token_capacity.max(1)),
-            reserved_collateral: 0,
+            reserved_notional: 0,
+            fee_headroom: 0,
             open_orders: 0,
             seq: 0,
             config,
@@ -257,30 +273,6 @@ impl Tracker {
             return Err(TrackerError::PositionsFull);
         }
         self.market_fees.push((*token, fee));
-        Ok(())
-    }
-
-    /// Record `token`'s outcome index in its market (`/clob-markets` `t` order): fills of the
-    /// first outcome move `floor(s·p)` collateral, of the second `ceil(s·p)` (the complement),
-    /// as the venue settles them; tokens never recorded round up (conservative).
-    pub fn set_outcome_index(
-        &mut self,
-        token: &TokenKey,
-        index: usize,
-    ) -> Result<(), TrackerError> {
-        let known = self.first_outcomes.iter().position(|t| t == token);
-        match (index, known) {
-            (0, None) => {
-                if self.first_outcomes.len() >= self.first_outcomes.capacity() {
-                    return Err(TrackerError::PositionsFull);
-                }
-                self.first_outcomes.push(*token);
-            }
-            (0, Some(_)) | (_, None) => {}
-            (_, Some(i)) => {
-                self.first_outcomes.swap_remove(i);
-            }
-        }
         Ok(())
     }
 
@@ -319,14 +311,22 @@ impl Tracker {
 
     /// Collateral reserved by open BUY orders (notional + taker fee headroom).
     pub fn reserved_collateral(&self) -> u64 {
-        self.reserved_collateral
+        self.reserved_notional.saturating_add(self.fee_headroom)
     }
 
-    /// Collateral free for new BUYs: settled − provisional BUY spend − open BUY reservations.
+    /// The taker-fee headroom part of [`reserved_collateral`](Self::reserved_collateral): held
+    /// by the engine only (the venue holds the makerAmount; see the module docs).
+    pub fn fee_headroom(&self) -> u64 {
+        self.fee_headroom
+    }
+
+    /// Collateral free for new BUYs: settled − provisional BUY spend − open BUY reservations
+    /// (notional and fee headroom). Never more than the venue's free balance; the reservations
+    /// are not part of [`positions`](Self::positions).
     pub fn available_collateral(&self) -> i64 {
         self.positions.collateral_confirmed()
             - i64::try_from(self.positions.collateral_provisional_spent()).unwrap_or(i64::MAX)
-            - i64::try_from(self.reserved_collateral).unwrap_or(i64::MAX)
+            - i64::try_from(self.reserved_collateral()).unwrap_or(i64::MAX)
     }
 
     /// Open orders.
@@ -432,15 +432,18 @@ impl Tracker {
         true
     }
 
-    fn reservation(&self, rec: &OrderRecord) -> (u64, u64) {
+    /// (BUY notional, BUY fee headroom, SELL shares) an order holds. The headroom uses the
+    /// configured rate (not per-market parameters) so an order's reservation cannot change
+    /// between two updates of the same record.
+    fn reservation(&self, rec: &OrderRecord) -> (u64, u64, u64) {
         let remaining = rec.remaining_for_reservation();
         match rec.side {
             Side::Buy => (
-                notional_micros(remaining, rec.price)
-                    + taker_fee_micros(remaining, rec.price, self.config.taker_fee_rate_micros),
+                notional_micros(remaining, rec.price),
+                taker_fee_micros(remaining, rec.price, self.config.taker_fee_rate_micros),
                 0,
             ),
-            Side::Sell => (0, remaining),
+            Side::Sell => (0, 0, remaining),
         }
     }
 
@@ -449,13 +452,14 @@ impl Tracker {
         let Some(before) = self.orders[slot] else {
             return;
         };
-        let (c0, t0) = self.reservation(&before);
+        let (c0, h0, t0) = self.reservation(&before);
         let mut after = before;
         f(&mut after);
         self.seq += 1;
         after.updated_seq = self.seq;
-        let (c1, t1) = self.reservation(&after);
-        self.reserved_collateral = (self.reserved_collateral + c1).saturating_sub(c0);
+        let (c1, h1, t1) = self.reservation(&after);
+        self.reserved_notional = (self.reserved_notional + c1).saturating_sub(c0);
+        self.fee_headroom = (self.fee_headroom + h1).saturating_sub(h0);
         if t1 != t0 {
             let delta =
                 i64::try_from(t1).unwrap_or(i64::MAX) - i64::try_from(t0).unwrap_or(i64::MAX);
@@ -675,8 +679,12 @@ impl Tracker {
         });
     }
 
-    /// Our legs of a trade: taker (we are `TAKER`) or our maker orders (owner = our key, or a
-    /// tracked order id).
+    /// Our legs of a trade: the taker leg (we are `TAKER`, or the taker order is tracked) and
+    /// our maker legs (owner = our key, or a tracked order id); both when we traded with
+    /// ourselves. Collateral per [`super::settlement`]: a maker leg at its own price, the taker
+    /// leg as the sum over every maker leg of the trade (the part of the size no maker leg
+    /// accounts for, e.g. a REST row without `maker_orders`, as a same-token leg at the trade
+    /// price).
     fn legs_of(
         &self,
         ev: &TradeEvent<'_>,
@@ -697,18 +705,30 @@ impl Tracker {
                 let fee = side.map_or(0, |side| {
                     taker_fee_units(side, ev.size.0, ev.price.0, self.fee_params(&token))
                 });
+                let mut covered = 0u64;
+                let mut collateral = 0u64;
+                for m in ev.maker_orders.as_slice() {
+                    let same_token = m.asset_id.is_empty() || m.asset_id == ev.asset_id;
+                    covered = covered.saturating_add(m.matched_amount.0);
+                    collateral = collateral.saturating_add(taker_collateral(
+                        m.matched_amount.0,
+                        m.price.0,
+                        same_token,
+                    ));
+                }
+                let uncovered = ev.size.0.saturating_sub(covered);
+                collateral = collateral.saturating_add(maker_collateral(uncovered, ev.price.0));
                 legs[0] = FillLeg {
                     token,
                     side,
                     size: ev.size.0,
                     price: ev.price.0,
                     fee,
-                    round_down: self.first_outcomes.contains(&token),
+                    collateral,
                 };
                 orders[0] = taker_id;
                 n = 1;
             }
-            return (legs, orders, n);
         }
         for m in ev.maker_orders.as_slice() {
             let id = parse_order_id(&m.order_id);
@@ -731,7 +751,7 @@ impl Tracker {
                 size: m.matched_amount.0,
                 price: m.price.0,
                 fee: 0,
-                round_down: self.first_outcomes.contains(&token),
+                collateral: maker_collateral(m.matched_amount.0, m.price.0),
             };
             orders[n] = id;
             n += 1;
@@ -756,6 +776,9 @@ impl Tracker {
                     }
                 } else {
                     r.trade_filled = r.trade_filled.saturating_sub(leg.size);
+                    // The venue takes the leg back out of `size_matched` too; an order event
+                    // that already counted it must not keep the order looking filled.
+                    r.venue_matched = r.venue_matched.saturating_sub(leg.size);
                     let reopen = (r.state == OrderState::Matched && !r.immediate)
                         || r.state == OrderState::PartiallyFilled;
                     if reopen && r.matched() < r.size {

@@ -2,11 +2,20 @@
 //! heartbeat lapses, trade status MATCHED → MINED → CONFIRMED, or RETRYING → FAILED with the
 //! ledger reverted); the crowd's requotes and trades through the book; market resolution.
 //!
-//! Settlement contract (engine-side reconciliation relies on it): a fill of `s` micro-shares at
-//! Up-space price `q` moves `floor(s·q/1000)` micro-pUSD for an Up-token party and the complement
-//! `s − floor(s·q/1000)` for a Down-token party (so mints and merges conserve collateral); a BUY
-//! receives `s` tokens, a SELL gives them; the taker alone pays [`taker_fee`] (BUY: in tokens,
-//! SELL: in collateral); balances move at MATCHED.
+//! Settlement (`exec::orders::settlement`, the same functions the engine's tracker settles
+//! with): every maker leg of `m` micro-shares fills at the maker's own price `p` and moves
+//! `floor(m·p)` micro-pUSD for the maker; the taker's collateral for a trade is the sum over its
+//! maker legs of what balances each leg — the same amount for a maker on the taker's token, the
+//! complement `m − floor(m·p)` for a maker on the other token (a mint: Up BUY × Down BUY; a
+//! merge: Up SELL × Down SELL; `m` complete sets are `m` micro-pUSD) — so every match conserves
+//! collateral. A BUY receives `m` tokens, a SELL gives them; the taker alone pays [`taker_fee`]
+//! on the trade's size at its price (BUY: in tokens, SELL: in collateral); balances move at
+//! MATCHED.
+//!
+//! Placement checks what the venue checks (protocol notes §3.1 "not enough balance /
+//! allowance"): the free balance covers the signed makerAmount — collateral for a BUY, shares for
+//! a SELL — and holds exactly that. Fees need no hold: V2 takes them out of what the taker
+//! receives (§8).
 //!
 //! Marketable orders of every type trade shares: a BUY fills at most its signed takerAmount of
 //! shares (its size), best price first, and price improvement comes back as unspent collateral
@@ -23,7 +32,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::fees::taker_fee;
+use super::fees::{taker_fee, MICRO_PER_MILLI};
 use super::heartbeat::Beat;
 use super::ledger::LedgerDelta;
 use super::matching::{Fill, MakerFilter, Party, MICRO_PER_CENTI};
@@ -33,9 +42,10 @@ use super::validate::{
     check_price_and_size, verify_signature, ParsedOrder, Reject, GTD_MIN_LEAD_S,
 };
 use super::{auth::KeyInfo, Exchange};
+use crate::exec::orders::settlement::{maker_collateral, taker_collateral};
 use crate::exec::signing::hex;
 use crate::exec::signing::order::OrderType;
-use crate::sim::polymarket::crowd::{CrowdOutput, Side, Token, ONE};
+use crate::sim::polymarket::crowd::{CrowdOutput, Side, Token};
 use crate::sim::polymarket::MarketState;
 
 /// The answer to an accepted order.
@@ -254,21 +264,18 @@ struct Settled {
     prints: Vec<Print>,
 }
 
-fn notional(token: Token, shares: u64, up_price: u32) -> i64 {
-    let up = u128::from(shares) * u128::from(up_price) / u128::from(ONE);
-    let n = match token {
-        Token::Up => up,
-        Token::Down => u128::from(shares) - up,
-    };
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// A milli price in micro-units (the settlement arithmetic's unit).
+fn micro(price_milli: u32) -> u64 {
+    u64::from(price_milli) * MICRO_PER_MILLI
 }
 
-/// Apply one user leg to its order record and the ledger; returns the ledger delta.
+/// Apply one user leg (`shares` traded for `collateral` micro-pUSD, paying `fee`) to its order
+/// record and the ledger; returns the ledger delta.
 fn user_leg(
     ex: &mut Exchange,
     id: &str,
     shares: u64,
-    up_price: u32,
+    collateral: u64,
     fee: i64,
 ) -> Option<LedgerDelta> {
     let o = ex.orders.get_mut(id)?;
@@ -276,7 +283,7 @@ fn user_leg(
     let new_res = o.reserve_for(o.remaining());
     let release = o.reserved - new_res;
     o.reserved = new_res;
-    let n = notional(o.token, shares, up_price);
+    let n = i64::try_from(collateral).unwrap_or(i64::MAX);
     let s = i64::try_from(shares).unwrap_or(i64::MAX);
     let (maker, token_id, side) = (o.maker.clone(), o.token_id.clone(), o.side);
     let delta = match side {
@@ -331,9 +338,19 @@ fn settle(
     }
     let rate = ex.opts.fee_rate_ppm;
     for (bucket, group) in groups.into_iter().enumerate() {
-        let up_price = group[0].up_price;
         let taker_price = group[0].price_on(token);
         let size: u64 = group.iter().map(|f| f.shares).sum();
+        // What balances each maker leg on the taker's side (complement for mint / merge legs).
+        let taker_side_collateral: u64 = group
+            .iter()
+            .map(|f| {
+                taker_collateral(
+                    f.shares,
+                    micro(f.price_on(f.maker.token)),
+                    f.maker.token == token,
+                )
+            })
+            .sum();
         out.prints.push(Print {
             token,
             side,
@@ -366,7 +383,8 @@ fn settle(
                     });
                 }
                 Party::User(oid) => {
-                    if let Some(d) = user_leg(ex, oid, f.shares, up_price, 0) {
+                    let collateral = maker_collateral(f.shares, micro(maker_price));
+                    if let Some(d) = user_leg(ex, oid, f.shares, collateral, 0) {
                         deltas.push(d);
                     }
                     if let Some(o) = ex.orders.get_mut(&**oid) {
@@ -391,7 +409,7 @@ fn settle(
         let (taker_order_id, taker_owner, taker_address) = match taker {
             Taker::User(oid) => {
                 let fee = i64::try_from(taker_fee(side, size, taker_price, rate)).unwrap_or(0);
-                if let Some(d) = user_leg(ex, oid, size, up_price, fee) {
+                if let Some(d) = user_leg(ex, oid, size, taker_side_collateral, fee) {
                     match side {
                         Side::Buy => {
                             out.making += d.collateral.unsigned_abs();

@@ -1,35 +1,39 @@
 //! The V2 taker fee in integer micro-units: `fee = shares × rate × p(1 − p)` (makers pay 0).
 //! A BUY taker pays it in tokens (receives fewer shares), a SELL taker in collateral.
 //!
-//! Rounding (documented contract, engine-side reconciliation must match it): the exact rational
-//! fee is rounded half-up to 5 decimals, i.e. to a multiple of 10 micro-units. In tokens (BUY) it
-//! is `shares × rate × (1 − p)`; in collateral (SELL) `shares × rate × p(1 − p)`. `rate_ppm` is the
-//! rate in millionths (0.072 = 72 000), prices are milli (1.000 = 1000).
+//! Rounding: the exact rational fee is rounded half-up to 5 decimals, i.e. to a multiple of 10
+//! micro-units. In tokens (BUY) it is `shares × rate × (1 − p)`; in collateral (SELL)
+//! `shares × rate × p(1 − p)`. The arithmetic is `exec::orders::settlement`'s, shared with the
+//! engine's tracker. `rate_ppm` is the rate in millionths (0.072 = 72 000), prices are milli
+//! (1.000 = 1000).
 
+use crate::exec::orders::settlement::{taker_fee_units, FeeParams};
+use crate::exec::signing::amounts::Side as SignSide;
 use crate::sim::polymarket::crowd::{Side, ONE};
+
+/// Micro-units per milli (prices here are milli, the shared arithmetic takes micro).
+pub const MICRO_PER_MILLI: u64 = 1_000;
 
 /// The simulated markets' fee rate (Gamma `feeSchedule.rate` 0.072) in millionths.
 pub const DEFAULT_RATE_PPM: u64 = 72_000;
 
-fn round_half_up(num: u128, den: u128) -> u64 {
-    // Round num/den to a multiple of 10 micro-units, half up.
-    let tens = (num + den * 5) / (den * 10);
-    u64::try_from(tens * 10).unwrap_or(u64::MAX)
-}
-
 /// Taker fee for `shares` micro-shares filled at `price` milli on the taker's token: micro-tokens
-/// for a BUY, micro-collateral for a SELL.
+/// for a BUY, micro-collateral for a SELL. The engine's tracker charges the same function
+/// ([`crate::exec::orders::settlement::taker_fee_units`]).
 pub fn taker_fee(side: Side, shares: u64, price: u32, rate_ppm: u64) -> u64 {
-    let s = u128::from(shares);
-    let r = u128::from(rate_ppm);
-    let p = u128::from(price.min(ONE));
-    let q = u128::from(ONE) - p;
-    match side {
-        // s · r/1e6 · (1000 − p)/1000
-        Side::Buy => round_half_up(s * r * q, 1_000_000 * 1_000),
-        // s · r/1e6 · p/1000 · (1000 − p)/1000
-        Side::Sell => round_half_up(s * r * p * q, 1_000_000 * 1_000_000),
-    }
+    let side = match side {
+        Side::Buy => SignSide::Buy,
+        Side::Sell => SignSide::Sell,
+    };
+    taker_fee_units(
+        side,
+        shares,
+        u64::from(price.min(ONE)) * MICRO_PER_MILLI,
+        FeeParams {
+            rate_micros: rate_ppm,
+            exponent: 1,
+        },
+    )
 }
 
 #[cfg(test)]

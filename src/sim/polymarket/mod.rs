@@ -146,6 +146,24 @@ pub struct MarketState {
 }
 
 impl MarketState {
+    /// A market in `phase` with an empty book and the crowd `crowd` (nothing published yet):
+    /// for driving the exchange in process (`sim::exchange::engine`) without the world thread.
+    pub fn new(info: MarketInfo, crowd: Crowd, phase: Phase) -> MarketState {
+        MarketState {
+            info,
+            crowd,
+            phase,
+            strike_e18: None,
+            final_e18: None,
+            winner: None,
+            resolved_ms: None,
+            last_trade: None,
+            last_top: [(0, 0); 2],
+            book: MarketBook::default(),
+            view: [Book::default(), Book::default()],
+        }
+    }
+
     /// The token index of `token_id` in this market.
     pub fn token_of(&self, token_id: &str) -> Option<Token> {
         if self.info.token_ids[0] == token_id {
