@@ -137,7 +137,7 @@ pub struct Evaluation {
     pub ups: u64,
     pub skipped: BTreeMap<&'static str, u64>,
     pub sample_slots: u64,
-    pub slots_per_window: BTreeMap<u64, u64>,
+    pub windows_by_length: BTreeMap<u64, u64>,
     pub samples_skipped: BTreeMap<&'static str, u64>,
     pub all: SliceScores,
     /// By whole minutes left at the sample (index 0 = under one minute left).
@@ -224,7 +224,7 @@ fn evaluate_market(
     ev.ups += u64::from(up);
     let slots = (end - start).div_ceil(step);
     ev.sample_slots += slots;
-    *ev.slots_per_window.entry(end - start).or_insert(0) += 1;
+    *ev.windows_by_length.entry(end - start).or_insert(0) += 1;
     for k in 0..slots {
         let t = start + k * step;
         let Some(tick) = fresh_tick(series, t, opts.max_price_age_ms) else {

@@ -116,7 +116,7 @@ impl Report {
             })
             .collect();
         let per_window: BTreeMap<String, u64> = ev
-            .slots_per_window
+            .windows_by_length
             .keys()
             .map(|len| (len.to_string(), len.div_ceil(self.sample_secs.max(1))))
             .collect();
@@ -135,7 +135,7 @@ impl Report {
             "skipped_examples": self.market_examples,
             "sample_slots": ev.sample_slots,
             "samples_per_window": per_window,
-            "windows_by_length": ev.slots_per_window.iter()
+            "windows_by_length": ev.windows_by_length.iter()
                 .map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<String, u64>>(),
             "samples": self.samples(),
             "samples_skipped": ev.samples_skipped,
