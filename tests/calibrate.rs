@@ -137,7 +137,7 @@ fn real_markets_counts_match_the_files_and_the_model_beats_the_baseline() {
     let mut usable = Vec::new();
     for r in &resolved {
         let start = r["start_sec"].as_u64().unwrap();
-        if !last_tick(&secs, start).is_some_and(|t| start - t <= max_age_s) {
+        if last_tick(&secs, start).is_none_or(|t| start - t > max_age_s) {
             continue;
         }
         fresh_at_start += 1;
