@@ -62,6 +62,8 @@ pub struct CalibrateOptions {
     pub realised_vol_window_s: u64,
     /// Returns needed before the realised estimate replaces the default vol.
     pub realised_vol_min_returns: usize,
+    /// Seconds between the prices of the realised-vol returns (1 = every tick).
+    pub realised_vol_step_s: u64,
 }
 
 /// The settlement rule of a window starting at `start_s`.
@@ -243,7 +245,16 @@ fn evaluate_market(
             t.saturating_sub(opts.realised_vol_window_s.saturating_sub(1)),
             t,
         );
-        let realised = vol::annualised(trailing, opts.realised_vol_min_returns);
+        let realised = if opts.realised_vol_step_s <= 1 {
+            vol::annualised(trailing, opts.realised_vol_min_returns)
+        } else {
+            vol::annualised_sampled(
+                trailing,
+                t,
+                opts.realised_vol_step_s,
+                opts.realised_vol_min_returns,
+            )
+        };
         let p_realised = match realised.and_then(|v| model(v).map(|p| (v, p))) {
             Some((v, p)) => {
                 ev.realised_estimated += 1;
@@ -305,6 +316,7 @@ mod tests {
             max_price_age_ms: 5_000,
             realised_vol_window_s: 900,
             realised_vol_min_returns: 60,
+            realised_vol_step_s: 1,
         }
     }
 

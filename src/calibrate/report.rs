@@ -28,6 +28,7 @@ pub struct Report {
     pub max_price_age_ms: u64,
     pub realised_vol_window_s: u64,
     pub realised_vol_min_returns: usize,
+    pub realised_vol_step_s: u64,
     pub market_lines: u64,
     pub market_examples: Vec<String>,
     pub price_rows: u64,
@@ -69,6 +70,7 @@ impl Report {
             max_price_age_ms: opts.max_price_age_ms,
             realised_vol_window_s: opts.realised_vol_window_s,
             realised_vol_min_returns: opts.realised_vol_min_returns,
+            realised_vol_step_s: opts.realised_vol_step_s,
             market_lines: markets.lines,
             market_examples: markets.skipped.examples.clone(),
             price_rows: prices.rows,
@@ -151,6 +153,7 @@ impl Report {
             "realised_vol": {
                 "window_secs": self.realised_vol_window_s,
                 "min_returns": self.realised_vol_min_returns,
+                "step_secs": self.realised_vol_step_s,
                 "samples_estimated": ev.realised_estimated,
                 "samples_default_fallback": ev.realised_fallback,
                 "median_annual": self.realised_vol_median(),
@@ -237,8 +240,9 @@ impl Report {
         }
         let _ = writeln!(
             o,
-            "  realised vol: trailing {} s of per-second returns, ≥ {} returns; estimated for {} samples (median {}), default for {}",
+            "  realised vol: trailing {} s, returns every {} s (scaled per second), ≥ {} returns; estimated for {} samples (median {}), default for {}",
             self.realised_vol_window_s,
+            self.realised_vol_step_s,
             self.realised_vol_min_returns,
             ev.realised_estimated,
             self.realised_vol_median().map_or_else(|| "-".into(), |v| format!("{v:.3}")),

@@ -27,15 +27,53 @@ pub fn per_second_return(prev: Tick, next: Tick) -> Option<f64> {
 /// Annualised realised volatility of `ticks` (ascending by second), once `min_returns`
 /// (at least 2) returns exist.
 pub fn annualised(ticks: &[Tick], min_returns: usize) -> Option<f64> {
-    let (mut n, mut sum, mut sum_sq) = (0usize, 0.0f64, 0.0f64);
-    for pair in ticks.windows(2) {
-        if let [a, b] = pair {
-            if let Some(r) = per_second_return(*a, *b) {
-                n += 1;
-                sum += r;
-                sum_sq += r * r;
+    let returns = ticks.windows(2).filter_map(|pair| match pair {
+        [a, b] => per_second_return(*a, *b),
+        _ => None,
+    });
+    from_returns(returns, min_returns)
+}
+
+/// Annualised realised volatility from returns sampled every `step_s` seconds: the latest tick
+/// at or before each of the times `to_s`, `to_s − step_s`, … down to the oldest tick of
+/// `ticks` (ascending, ending at or before `to_s`); consecutive distinct ticks give one
+/// per-second-scaled return. `step_s = 1` is [`annualised`] on the same ticks.
+pub fn annualised_sampled(
+    ticks: &[Tick],
+    to_s: u64,
+    step_s: u64,
+    min_returns: usize,
+) -> Option<f64> {
+    let step = step_s.max(1);
+    let first = ticks.first()?.obs_s;
+    let mut grid: Vec<Tick> = Vec::new();
+    let mut g = to_s;
+    loop {
+        let i = ticks.partition_point(|t| t.obs_s <= g);
+        if let Some(t) = i.checked_sub(1).and_then(|i| ticks.get(i)) {
+            if grid.last().is_none_or(|last| last.obs_s != t.obs_s) {
+                grid.push(*t);
             }
         }
+        if g < first.saturating_add(step) {
+            break;
+        }
+        g -= step;
+    }
+    grid.reverse();
+    let returns = grid.windows(2).filter_map(|pair| match pair {
+        [a, b] => per_second_return(*a, *b),
+        _ => None,
+    });
+    from_returns(returns, min_returns)
+}
+
+fn from_returns(returns: impl Iterator<Item = f64>, min_returns: usize) -> Option<f64> {
+    let (mut n, mut sum, mut sum_sq) = (0usize, 0.0f64, 0.0f64);
+    for r in returns {
+        n += 1;
+        sum += r;
+        sum_sq += r * r;
     }
     if n < min_returns.max(2) {
         return None;
@@ -92,5 +130,32 @@ mod tests {
             Some(0.0)
         );
         assert_eq!(per_second_return(t(2, 1.0), t(2, 2.0)), None);
+    }
+
+    #[test]
+    fn sampled_grid() {
+        let prices = [100.0, 100.1, 100.0, 100.2, 100.15, 100.3, 100.25];
+        let ticks: Vec<Tick> = prices
+            .iter()
+            .enumerate()
+            .map(|(i, p)| t(i as u64 + 10, *p))
+            .collect();
+        // Step 1 is the per-tick estimate.
+        assert_eq!(annualised_sampled(&ticks, 16, 1, 2), annualised(&ticks, 2));
+        // Step 2 from 16: ticks at 16, 14, 12, 10 → returns 10→12, 12→14, 14→16 over 2 s.
+        let sub = [ticks[0], ticks[2], ticks[4], ticks[6]];
+        let r: Vec<f64> = sub
+            .windows(2)
+            .map(|w| (w[1].price_e18 as f64 / w[0].price_e18 as f64).ln() / 2f64.sqrt())
+            .collect();
+        let mean = r.iter().sum::<f64>() / 3.0;
+        let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0;
+        let want = (var * SECONDS_PER_YEAR).sqrt();
+        let got = annualised_sampled(&ticks, 16, 2, 2).unwrap();
+        assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+        // A sample time past the last tick reuses it once; too few returns → None.
+        assert_eq!(annualised_sampled(&ticks, 17, 2, 2).is_some(), true);
+        assert_eq!(annualised_sampled(&ticks, 16, 10, 2), None);
+        assert_eq!(annualised_sampled(&[], 16, 1, 2), None);
     }
 }
