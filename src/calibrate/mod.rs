@@ -136,16 +136,25 @@ impl SliceScores {
 #[derive(Debug, Clone, Default)]
 pub struct Evaluation {
     pub markets_used: u64,
+    /// Used markets that resolved Up.
     pub ups: u64,
+    /// Markets (lines) skipped, by reason: the loader's and the evaluation's.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Sample times of the used markets (scored + skipped samples).
     pub sample_slots: u64,
+    /// Used markets by window length in seconds.
     pub windows_by_length: BTreeMap<u64, u64>,
+    /// Sample times skipped, by reason.
     pub samples_skipped: BTreeMap<&'static str, u64>,
+    /// Scores over every sample.
     pub all: SliceScores,
     /// By whole minutes left at the sample (index 0 = under one minute left).
     pub by_minutes_left: Vec<SliceScores>,
+    /// Samples with a realised-vol estimate.
     pub realised_estimated: u64,
+    /// Samples that fell back to the default vol (too few trailing returns).
     pub realised_fallback: u64,
+    /// Every realised-vol estimate used (for the median in the report).
     pub realised_vol_values: Vec<f64>,
     pub strike: StrikeCheck,
     pub outcome: OutcomeCheck,

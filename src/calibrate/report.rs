@@ -181,12 +181,12 @@ impl Report {
         let _ = writeln!(o, "calibration of fair P(Up) = Φ(d) on settled markets");
         let _ = writeln!(
             o,
-            "  prices:  {} ({} rows, {} ticks",
+            "  prices:  {}\n           {} rows, {} ticks",
             self.prices_file, self.price_rows, self.price_ticks
         );
         let _ = writeln!(
             o,
-            "           skipped {}, same-second duplicates {}, conflicts {})",
+            "           rows skipped: {}; same-second duplicates {}, conflicts {}",
             fmt_counts(&self.price_skipped),
             self.price_duplicates,
             self.price_conflicts
