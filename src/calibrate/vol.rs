@@ -153,10 +153,10 @@ mod tests {
         let want = (var * SECONDS_PER_YEAR).sqrt();
         let got = annualised_sampled(&ticks, 16, 2, 2).unwrap();
         assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
-        // Too few returns → None.
         // From 17: the ticks at 16 (latest ≤ 17), 15, 13, 11 — the last gap is 1 s.
         let grid = [ticks[1], ticks[3], ticks[5], ticks[6]];
         assert_eq!(annualised_sampled(&ticks, 17, 2, 2), annualised(&grid, 2));
+        // Too few returns → None.
         assert_eq!(annualised_sampled(&ticks, 16, 10, 2), None);
         assert_eq!(annualised_sampled(&[], 16, 1, 2), None);
     }
