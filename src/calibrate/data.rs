@@ -682,16 +682,21 @@ mod tests {
             good_market(s, r#"["1","0"]"#, "null"),
             good_market(s + 2700, r#"["1","0"]"#, "null").replace("\"resolved\":true", "\"resolved\":false"),
             good_market(s + 3000, r#"["1","0"]"#, "null").replace("\"asset\":\"btc\"", "\"asset\":\"doge\""),
+            r#"{"start_sec":-300,"end_sec":0,"asset":"btc","outcome_prices":["1","0"]}"#.to_string(),
+            r#"{"start_sec":1e30,"end_sec":1780877700,"asset":"btc","outcome_prices":["1","0"]}"#.to_string(),
+            r#"{"start_sec":18446744073709551300,"end_sec":18446744073709551600,"asset":"btc","outcome_prices":["1","0"]}"#.to_string(),
             String::new(),
             "   ".to_string(),
         ];
         let text = lines.join("\n");
         let load = parse_markets(Cursor::new(text.into_bytes()), Path::new("m.jsonl")).unwrap();
-        assert_eq!(load.lines, 15);
-        assert_eq!(load.records.len(), 2);
+        assert_eq!(load.lines, 18);
+        // The last window ends 15 s before u64::MAX: odd but well-formed.
+        assert_eq!(load.records.len(), 3);
+        assert_eq!(load.records[2].window.end_s, u64::MAX - 15);
         let sk = &load.skipped;
         assert_eq!(sk.get("malformed_json"), 1);
-        assert_eq!(sk.get("wrong_type"), 4, "{:?}", sk.by_reason);
+        assert_eq!(sk.get("wrong_type"), 6, "{:?}", sk.by_reason);
         assert_eq!(sk.get("missing_field"), 1);
         assert_eq!(sk.get("no_outcome"), 2);
         assert_eq!(sk.get("bad_strike"), 1);

@@ -197,7 +197,10 @@ fn evaluate_market(
     }
     // The settlement ring of this window: the oracle module's own price-to-beat / settlement.
     let mut ring = TickRing::new();
-    for t in series.range(start.saturating_sub(RING_MARGIN_S), end + RING_MARGIN_S) {
+    for t in series.range(
+        start.saturating_sub(RING_MARGIN_S),
+        end.saturating_add(RING_MARGIN_S),
+    ) {
         ring.insert(t.obs_s, t.price_e18, true);
     }
     let twap_feed = TickRing::new();
@@ -468,5 +471,13 @@ mod tests {
         };
         let r = evaluate(&p, &markets, &opts());
         assert_eq!(r.evaluation.skipped.get("other_asset"), Some(&1));
+        // A window at the end of the u64 range: skipped, no overflow.
+        let markets = MarketLoad {
+            records: vec![market(u64::MAX / 300 * 300 - 300, Outcome::Up, Some(E18))],
+            lines: 1,
+            skipped: SkipCounts::default(),
+        };
+        let r = evaluate(&p, &markets, &opts());
+        assert_eq!(r.evaluation.skipped.get("no_prices_around_start"), Some(&1));
     }
 }
