@@ -11,6 +11,7 @@
 //! strings; venue input never panics the engine.
 
 pub mod book;
+pub mod calibrate;
 pub mod clock;
 pub mod config;
 pub mod discovery;

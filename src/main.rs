@@ -145,6 +145,44 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Score the engine's fair-probability model P(Up) = Φ(d) on recorded settled markets:
+    /// Brier score, log loss and a reliability table, against the naive 0.5 forecast and the
+    /// same model with a realised volatility. Prints a table, or one JSON object with --json.
+    Calibrate(CalibrateArgs),
+}
+
+/// Arguments of `sattebaaz calibrate`.
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    /// Chainlink price ticks: CSV with `feed_ts_ms` and `full_accuracy_value` columns,
+    /// plain or gzip.
+    #[arg(long)]
+    prices: PathBuf,
+    /// Settled markets: JSON lines (`start_sec`, `end_sec`, `outcome_prices`,
+    /// `strike_value`, ...), plain or gzip.
+    #[arg(long)]
+    markets: PathBuf,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Seconds between samples within each window.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    sample_secs: u64,
+    /// Configuration file (`signals.<asset>.default_annual_vol`, `oracle.max_age_ms`).
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    /// Asset of the price file; markets of other assets are skipped.
+    #[arg(long, default_value = "btc", value_parser = ["btc", "eth", "sol", "xrp"])]
+    asset: String,
+    /// Trailing seconds of oracle ticks behind each realised-volatility estimate.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(2..=86400))]
+    realised_vol_secs: u64,
+    /// Returns needed before the realised estimate replaces the default vol.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..=86400))]
+    realised_vol_min_returns: u64,
+    /// Seconds between the prices of the realised-volatility returns (1 = every tick).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    realised_vol_step_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -281,6 +319,7 @@ fn main() -> ExitCode {
             poll,
             quiet,
         } => run_configured(&config, duration, poll, quiet),
+        Command::Calibrate(args) => run_calibrate(args),
     }
 }
 
@@ -696,6 +735,50 @@ fn run_auth(command: AuthCommand) -> ExitCode {
     match result {
         Ok(sig) => {
             println!("{sig}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_calibrate(args: CalibrateArgs) -> ExitCode {
+    use sattebaaz::calibrate::{self, CalibrateOptions};
+    let Some(cfg) = load_config(&args.config) else {
+        return ExitCode::from(1);
+    };
+    let Some(cfg_asset) = [
+        sattebaaz::config::Asset::Btc,
+        sattebaaz::config::Asset::Eth,
+        sattebaaz::config::Asset::Sol,
+        sattebaaz::config::Asset::Xrp,
+    ]
+    .into_iter()
+    .find(|a| a.as_str() == args.asset) else {
+        eprintln!("error: unknown asset {}", args.asset);
+        return ExitCode::from(2);
+    };
+    let opts = CalibrateOptions {
+        prices: args.prices,
+        markets: args.markets,
+        asset: sattebaaz::engine::market_view::feed_asset(cfg_asset),
+        sample_secs: args.sample_secs,
+        default_annual_vol: cfg.signals.asset(cfg_asset).default_annual_vol,
+        max_price_age_ms: u64::from(cfg.oracle.max_age_ms),
+        realised_vol_window_s: args.realised_vol_secs,
+        realised_vol_min_returns: usize::try_from(args.realised_vol_min_returns)
+            .unwrap_or(usize::MAX),
+        realised_vol_step_s: args.realised_vol_step_secs,
+    };
+    match calibrate::run(&opts) {
+        Ok(report) => {
+            if args.json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
