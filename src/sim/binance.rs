@@ -2,14 +2,17 @@
 //! `/market`: `aggTrade`, `markPrice`, `forceOrder`) streams in Binance's JSON wire format, driven
 //! by the seeded price processes of [`super::price`]. Trade arrivals are Poisson at the measured
 //! quiet-period rates (spot ~30/s, futures ~60/s for BTC); quotes are one tick wide around the
-//! model price, as on the real BTC books.
+//! model price, as on the real BTC books. With a kline store attached
+//! ([`BinanceWorld::attach_klines`]) the same processes first run over the past minutes to make
+//! the REST klines history, and every spot trade extends it.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use rand::Rng;
 
-use super::price::{exponential, to_ticks_e8, AssetSpec, PriceProcess, Regime};
+use super::klines::{self, KlineStore, SharedKlines, KLINE_MS};
+use super::price::{exponential, standard_normal, to_ticks_e8, AssetSpec, PriceProcess, Regime};
 use super::ws_server::FeedHub;
 use crate::fixed::write_fixed;
 
@@ -51,6 +54,8 @@ pub struct BinanceWorld {
     hubs: BinanceHubs,
     buf: Vec<u8>,
     num: [u8; 48],
+    /// The spot REST klines, when served.
+    klines: Option<SharedKlines>,
 }
 
 impl BinanceWorld {
@@ -79,7 +84,68 @@ impl BinanceWorld {
             hubs,
             buf: Vec::with_capacity(1024),
             num: [0; 48],
+            klines: None,
         }
+    }
+
+    /// Make the klines history of the `minutes` whole minutes before `start_ms` plus the
+    /// current minute up to `start_ms` by running each asset's price process forward in 1 s
+    /// steps (trades aggregated per step), then keep extending it with the live spot trades.
+    /// Returns the store to serve. Deterministic for a seed and start time; the live price
+    /// continues from the history's last close.
+    pub fn attach_klines(&mut self, minutes: u64, start_ms: u64) -> SharedKlines {
+        let symbols: Vec<String> = self.assets.iter().map(|a| a.upper.clone()).collect();
+        let mut store = KlineStore::new(&symbols);
+        let first_ms = (start_ms - start_ms % KLINE_MS).saturating_sub(minutes * KLINE_MS);
+        for (i, a) in self.assets.iter_mut().enumerate() {
+            let spec = *a.process.spec();
+            let rate = 30.0 * rate_scale(spec.asset);
+            let mut t_ms = first_ms;
+            while t_ms < start_ms {
+                let step_ms = (start_ms - t_ms).min(1_000);
+                let dt = step_ms as f64 / 1_000.0;
+                a.process.step(dt);
+                t_ms += step_ms;
+                let bid = to_ticks_e8(a.process.price(), spec.spot_tick_e8);
+                let ask = bid + spec.spot_tick_e8;
+                // About `rate · dt` trades, each side equally likely.
+                let lambda = rate * dt;
+                let z = standard_normal(a.process.rng());
+                let n = (lambda + lambda.sqrt() * z).round().max(0.0) as u64;
+                if n == 0 {
+                    continue;
+                }
+                let qty = trade_qty(a, spec.typical_qty_e8.saturating_mul(n as i64));
+                let buy_share = a.process.rng().random::<f64>();
+                let buy_qty = ((qty as f64 * buy_share) as i64 / 1_000) * 1_000;
+                let (low, high) = if n >= 2 {
+                    (bid, ask)
+                } else if buy_share >= 0.5 {
+                    (ask, ask)
+                } else {
+                    (bid, bid)
+                };
+                let last = if a.process.rng().random::<bool>() {
+                    ask
+                } else {
+                    bid
+                };
+                // Trades of the step land just before its end (strictly before `start_ms`).
+                store.record(
+                    i,
+                    t_ms - 1,
+                    low.min(last),
+                    high.max(last),
+                    last,
+                    qty,
+                    buy_qty,
+                    n,
+                );
+            }
+        }
+        let shared: SharedKlines = std::sync::Arc::new(std::sync::Mutex::new(store));
+        self.klines = Some(shared.clone());
+        shared
     }
 
     /// Current model price of `asset` (USD), if simulated.
@@ -149,6 +215,10 @@ impl BinanceWorld {
             a.next_spot_trade_s += exponential(a.process.rng(), 30.0 * scale);
             let trade_px = if buyer_is_maker { spot_bid } else { spot_ask };
             let upper = a.upper.clone();
+            if let Some(k) = &self.klines {
+                let buy = if buyer_is_maker { 0 } else { qty };
+                klines::lock(k).record(i, now_ms, trade_px, trade_px, trade_px, qty, buy, 1);
+            }
             self.buf.clear();
             let _ = write!(
                 self.buf,

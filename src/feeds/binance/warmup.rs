@@ -303,7 +303,8 @@ impl WarmupReport {
 }
 
 /// Fetch `closed` candles for every asset in turn over one client; failures are collected per
-/// asset, not fatal here (the caller decides). Blocks.
+/// asset, not fatal here (the caller decides). Once the host proved unreachable the remaining
+/// assets are not tried (each try would wait out the connect deadline again). Blocks.
 pub fn warm_assets(
     fetch: &mut impl Fetch,
     assets: &[Asset],
@@ -314,10 +315,26 @@ pub fn warm_assets(
         requested: closed,
         ..WarmupReport::default()
     };
+    let mut unreachable = false;
     for &asset in assets {
+        if unreachable {
+            report
+                .failures
+                .push((asset, "not tried: the host was unreachable".to_string()));
+            continue;
+        }
         match fetch_closed_candles(fetch, asset, closed, now_ms()) {
             Ok(candles) => report.histories.push(AssetHistory { asset, candles }),
-            Err(e) => report.failures.push((asset, e.to_string())),
+            Err(e) => {
+                unreachable = matches!(
+                    e,
+                    WarmupError::Fetch {
+                        err: FetchError::Unreachable,
+                        ..
+                    }
+                );
+                report.failures.push((asset, e.to_string()));
+            }
         }
     }
     report
@@ -633,6 +650,16 @@ mod tests {
         };
         fetch_closed_candles(&mut fetch, Asset::Xrp, 5_000, now).unwrap();
         assert!(fetch.paths[0].ends_with("symbol=XRPUSDT&interval=1m&limit=1000"));
+        // An unreachable host is tried once, not once per asset.
+        let mut fetch = Scripted {
+            answers: vec![Err(FetchError::Unreachable)],
+            paths: Vec::new(),
+        };
+        let report = warm_assets(&mut fetch, &[Asset::Btc, Asset::Eth], 2, || now);
+        assert_eq!(fetch.paths.len(), 1);
+        assert_eq!(report.failures.len(), 2);
+        assert!(report.failures[1].1.contains("unreachable"));
+        assert!(report.histories.is_empty());
     }
 
     fn trade(px: i64, ts: u64, id: u64) -> Record {
