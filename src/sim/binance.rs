@@ -407,3 +407,72 @@ fn trade_qty(a: &mut AssetFeed, typical_e8: i64) -> i64 {
     let lot = 1_000; // 0.00001
     ((q / lot).max(1)) * lot
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::price::ASSETS;
+
+    fn world(seed: u64) -> BinanceWorld {
+        let hubs = BinanceHubs {
+            spot: Arc::new(FeedHub::default()),
+            futures_public: Arc::new(FeedHub::default()),
+            futures_market: Arc::new(FeedHub::default()),
+        };
+        BinanceWorld::new(&ASSETS[..2], seed, hubs)
+    }
+
+    fn ohlc(store: &SharedKlines, symbol: &str) -> Vec<(i64, i64, i64, i64, i64)> {
+        klines::lock(store)
+            .latest(symbol, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|k| (k.open, k.high, k.low, k.close, k.volume))
+            .collect()
+    }
+
+    #[test]
+    fn kline_history_is_seeded_and_the_live_price_continues_from_it() {
+        let start = 1_723_161_240_000 + 25_000; // 25 s into a minute
+        let mut a = world(7);
+        let store = a.attach_klines(60, start);
+        let all = klines::lock(&store).latest("BTCUSDT", usize::MAX).unwrap();
+        // 60 whole minutes, then the forming one; exactly one minute apart, ending at `start`.
+        assert_eq!(all.len(), 61);
+        assert!(all
+            .windows(2)
+            .all(|w| w[1].open_ms == w[0].open_ms + KLINE_MS));
+        assert_eq!(all[60].open_ms, start - 25_000);
+        assert!(all
+            .iter()
+            .all(|k| k.low <= k.open.min(k.close) && k.high >= k.open.max(k.close)));
+        assert!(all.iter().all(|k| k.volume > 0 && k.buy_volume <= k.volume));
+        // The live price is where the history left it (its last close is one tick-rounded
+        // trade at the bid or ask of the current model price).
+        let tick = ASSETS[0].spot_tick_e8;
+        let bid = to_ticks_e8(a.price_of("btc").unwrap(), tick);
+        assert!(
+            (all[60].close - bid).abs() <= tick,
+            "{} vs {bid}",
+            all[60].close
+        );
+        // The same seed gives the same history, whatever the start time's offset in its minute;
+        // another seed does not.
+        let mut b = world(7);
+        let later = b.attach_klines(60, start + 3_600_000 + 10_000);
+        assert_eq!(ohlc(&store, "BTCUSDT")[..60], ohlc(&later, "BTCUSDT")[..60]);
+        assert_eq!(ohlc(&store, "ETHUSDT")[..60], ohlc(&later, "ETHUSDT")[..60]);
+        let other = world(8).attach_klines(60, start);
+        assert_ne!(ohlc(&store, "BTCUSDT"), ohlc(&other, "BTCUSDT"));
+        // Live spot trades extend the forming minute and then the next ones.
+        let before = klines::lock(&store).latest("BTCUSDT", 1).unwrap()[0];
+        a.advance(0.0, 2.0, start + 2_000);
+        let after = klines::lock(&store).latest("BTCUSDT", 1).unwrap()[0];
+        assert_eq!(after.open_ms, before.open_ms);
+        assert!(after.trades > before.trades);
+        a.advance(2.0, 4.0, start + 60_000);
+        let last_two = klines::lock(&store).latest("BTCUSDT", 2).unwrap();
+        assert_eq!(last_two[0].trades, after.trades);
+        assert_eq!(last_two[1].open_ms, before.open_ms + KLINE_MS);
+    }
+}
