@@ -8,7 +8,8 @@
 //! [`parse_klines`] turns it into [`Candle`]s with prices at [`PX_SCALE`] and volumes at
 //! [`QTY_SCALE`], parsed exactly like the live trade parser parses `p` and `q`
 //! ([`crate::fixed::parse_fixed`]); it drops the still-forming last kline (close time after
-//! `now`) and refuses, with an error naming the kline and field, anything else that is not a
+//! `now`; also the one before it when the local clock runs up to a minute behind the venue's)
+//! and refuses, with an error naming the kline and field, anything else that is not a
 //! clean history: wrong JSON types, inexact decimals, open times not exactly 60 000 ms apart,
 //! high below the open or close, low above them, negative volumes, oversized input.
 //!
@@ -31,6 +32,9 @@ pub const MAX_KLINES: u32 = 1_000;
 pub const MAX_KLINES_BODY: usize = 1 << 20;
 /// Fields of one kline.
 pub const KLINE_FIELDS: usize = 12;
+/// Trailing klines closing after `now` that are dropped rather than refused: the forming one,
+/// and the one before it when the local clock runs behind the venue's (early in a minute).
+pub const MAX_UNCLOSED: usize = 2;
 
 /// Why a klines answer was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +83,7 @@ pub enum KlinesError {
     },
     #[error("kline {index}: volume {volume} and taker buy volume {buy} are not 0 ≤ buy ≤ volume")]
     Volumes { index: usize, volume: i64, buy: i64 },
-    #[error("kline {index}: closes at {close_ms}, after now ({now_ms}), and is not the last one")]
+    #[error("kline {index}: closes at {close_ms}, after now ({now_ms}), and is followed by more (clocks too far apart)")]
     Future {
         index: usize,
         close_ms: u64,
@@ -179,11 +183,10 @@ pub fn parse_klines(body: &[u8], now_ms: u64, max: usize) -> Result<Vec<Candle>,
             max,
         });
     }
-    let mut out = Vec::with_capacity(rows.len());
-    let last = rows.len().saturating_sub(1);
+    let mut out: Vec<Candle> = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
-        let (candle, close_ms) = parse_kline(index, row)?;
-        if let Some(prev) = out.last().map(|c: &Candle| c.open_ms) {
+        let candle = parse_kline(index, row)?;
+        if let Some(prev) = out.last().map(|c| c.open_ms) {
             let expected_ms = prev + CANDLE_MS;
             if candle.open_ms != expected_ms {
                 return Err(KlinesError::Sequence {
@@ -193,23 +196,26 @@ pub fn parse_klines(body: &[u8], now_ms: u64, max: usize) -> Result<Vec<Candle>,
                 });
             }
         }
-        if close_ms > now_ms {
-            if index != last {
-                return Err(KlinesError::Future {
-                    index,
-                    close_ms,
-                    now_ms,
-                });
-            }
-            // The still-forming minute: its candle is not closed yet.
-            break;
-        }
         out.push(candle);
     }
+    // Open times ascend, so the klines not closed at `now` are a tail: the forming minute (and
+    // at most one more, see MAX_UNCLOSED) is dropped, a longer tail means the clocks disagree.
+    let closed = out
+        .iter()
+        .take_while(|c| c.open_ms + CANDLE_MS - 1 <= now_ms)
+        .count();
+    if out.len() - closed > MAX_UNCLOSED {
+        return Err(KlinesError::Future {
+            index: closed,
+            close_ms: out[closed].open_ms + CANDLE_MS - 1,
+            now_ms,
+        });
+    }
+    out.truncate(closed);
     Ok(out)
 }
 
-fn parse_kline(index: usize, row: &Value) -> Result<(Candle, u64), KlinesError> {
+fn parse_kline(index: usize, row: &Value) -> Result<Candle, KlinesError> {
     let Some(f) = row.as_array().filter(|f| f.len() == KLINE_FIELDS) else {
         return Err(KlinesError::Shape { index });
     };
@@ -260,7 +266,7 @@ fn parse_kline(index: usize, row: &Value) -> Result<(Candle, u64), KlinesError> 
     if volume < 0 || buy < 0 || buy > volume {
         return Err(KlinesError::Volumes { index, volume, buy });
     }
-    let candle = Candle {
+    Ok(Candle {
         open_ms,
         open,
         high,
@@ -272,8 +278,7 @@ fn parse_kline(index: usize, row: &Value) -> Result<(Candle, u64), KlinesError> 
         trades: u32::try_from(trades).unwrap_or(u32::MAX),
         first_trade_id: 0,
         last_trade_id: 0,
-    };
-    Ok((candle, close_ms))
+    })
 }
 
 /// One asset's fetched history, ready to seed.
@@ -552,14 +557,18 @@ mod tests {
             parse_klines(&answer(&rows), now, 10),
             Err(KlinesError::Sequence { index: 2, .. })
         ));
-        // Two klines closing after now: the clocks disagree by more than one forming minute.
-        let rows = good(3);
+        // The local clock a little behind the venue's, early in a minute: the forming kline
+        // and the one the venue just closed both end after `now`; both are dropped.
+        let now = T0 + 2 * CANDLE_MS - 500;
+        let c = parse_klines(&answer(&good(3)), now, 10).unwrap();
+        assert_eq!(c.iter().map(|c| c.open_ms).collect::<Vec<_>>(), vec![T0]);
+        // Three klines closing after now: the clocks disagree by more than that.
         assert_eq!(
-            parse_klines(&answer(&rows), T0 + CANDLE_MS + 1, 10),
+            parse_klines(&answer(&good(4)), now, 10),
             Err(KlinesError::Future {
                 index: 1,
                 close_ms: T0 + 2 * CANDLE_MS - 1,
-                now_ms: T0 + CANDLE_MS + 1
+                now_ms: now
             })
         );
     }
