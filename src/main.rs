@@ -449,6 +449,7 @@ fn run_sim(seed: u64, duration: Option<u64>, ca_file: PathBuf, assets: Vec<Strin
     println!("  gamma                  {}", sim.gamma_url());
     println!("  clob                   {}", sim.clob_url());
     println!("  polymarket user ws     {}", sim.polymarket_user_url());
+    println!("  binance spot rest      {}", sim.binance_rest_url());
     let start = std::time::Instant::now();
     while !signals.stop_requested() {
         if duration.is_some_and(|d| start.elapsed() >= Duration::from_secs(d)) {
@@ -627,6 +628,39 @@ fn finish(
         summary.risk.hot_stalls,
         summary.elapsed.as_secs_f64()
     );
+    let w = &summary.warmup;
+    if w.requested > 0 {
+        let fetched: Vec<String> = w
+            .fetched
+            .iter()
+            .map(|(a, n)| format!("{} {n}", a.short_name()))
+            .collect();
+        println!(
+            "warm-up: {} closed 1m candles asked per asset from {}; fetched: {}; {} seeded; \
+             {} asset(s) started cold",
+            w.requested,
+            w.url,
+            if fetched.is_empty() {
+                "none".to_string()
+            } else {
+                fetched.join(", ")
+            },
+            summary.hot.warm_candles_seeded,
+            w.failures.len() as u64 + summary.hot.warm_histories_refused
+        );
+        for (asset, reason) in &w.failures {
+            println!("  cold: {}: {reason}", asset.short_name());
+        }
+    } else {
+        println!("warm-up: off (signals.warmup_candles = 0)");
+    }
+    if let Some(t) = &summary.hot.trading {
+        println!(
+            "signals: {} market signal sets started, {} with a volatility regime at their first \
+             update",
+            t.signal_sets_started, t.signal_sets_warm_at_start
+        );
+    }
     if cfg.telemetry.print_summary {
         println!("latency (ns -> µs):");
         print!("{}", summary.hot.histograms.summary_table());

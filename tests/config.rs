@@ -778,3 +778,42 @@ fn exec_section_ranges_are_checked() {
         render(&missing)
     );
 }
+
+#[test]
+fn binance_spot_rest_url_must_be_http() {
+    let config = Config::load(shipped_path()).expect("shipped config loads");
+    assert_eq!(
+        config.venues.binance.spot_rest_url,
+        "https://api.binance.com"
+    );
+    let errors = errors_after(|table| {
+        set(
+            table,
+            "venues.binance.spot_rest_url",
+            "wss://api.binance.com",
+        );
+    });
+    find(&errors, "venues.binance.spot_rest_url", ErrorKind::BadUrl);
+    assert_eq!(errors.len(), 1, "{}", render(&errors));
+    let errors = errors_after(|table| remove(table, "venues.binance.spot_rest_url"));
+    find(
+        &errors,
+        "venues.binance.spot_rest_url",
+        ErrorKind::MissingKey,
+    );
+    // Live mode refuses plain http here like on every other venue URL.
+    let errors = errors_after(|table| {
+        set(table, "engine.mode", "live");
+        set(table, "engine.live_confirmed", true);
+        set(
+            table,
+            "venues.binance.spot_rest_url",
+            "http://api.binance.com",
+        );
+    });
+    find(
+        &errors,
+        "venues.binance.spot_rest_url",
+        ErrorKind::Inconsistent,
+    );
+}

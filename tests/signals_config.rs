@@ -203,3 +203,31 @@ fn a_missing_signals_key_is_named() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn warmup_candles_is_range_checked_and_required_needs_it_on() {
+    let cfg = Config::shipped().unwrap();
+    assert_eq!(cfg.signals.warmup_candles, 30);
+    assert!(!cfg.signals.warmup_required);
+    let errors = errors_after(|s| {
+        s.insert("warmup_candles".into(), Value::Integer(1_001));
+    });
+    has(&errors, "signals.warmup_candles", ErrorKind::OutOfRange);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let errors = errors_after(|s| {
+        s.insert("warmup_candles".into(), Value::Integer(0));
+        s.insert("warmup_required".into(), Value::Boolean(true));
+    });
+    has(&errors, "signals.warmup_required", ErrorKind::Inconsistent);
+    let errors = errors_after(|s| {
+        s.insert("warmup_required".into(), Value::String("yes".into()));
+    });
+    has(&errors, "signals.warmup_required", ErrorKind::WrongType);
+    // 0 (off) and 1 000 (Binance's limit) are both accepted.
+    for n in [0, 1_000] {
+        let mut table: Table = SHIPPED_CONFIG_TOML.parse().unwrap();
+        signals_table(&mut table).insert("warmup_candles".into(), Value::Integer(n));
+        let cfg: Config = toml::to_string(&table).unwrap().parse().unwrap();
+        assert_eq!(i64::from(cfg.signals.warmup_candles), n);
+    }
+}

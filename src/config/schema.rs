@@ -215,7 +215,7 @@ pub struct VenuesConfig {
     pub polymarket: PolymarketVenueConfig,
 }
 
-/// `[venues.binance]`: WebSocket base URLs (ws/wss).
+/// `[venues.binance]`: WebSocket base URLs (ws/wss) and the spot REST base URL.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct BinanceVenueConfig {
     /// Spot streams, e.g. `wss://stream.binance.com:9443`.
@@ -224,6 +224,9 @@ pub struct BinanceVenueConfig {
     pub futures_public_ws_url: String,
     /// USDⓈ-M futures market (trades, mark price) streams.
     pub futures_market_ws_url: String,
+    /// Spot REST base URL (http/https), e.g. `https://api.binance.com`: the start-up candle
+    /// warm-up's `GET /api/v3/klines`.
+    pub spot_rest_url: String,
 }
 
 /// `[venues.polymarket]`.
@@ -472,6 +475,11 @@ pub struct SignalsConfig {
     pub sol: AssetSignalConfig,
     /// `[signals.xrp]`.
     pub xrp: AssetSignalConfig,
+    /// Closed 1-minute candles fetched per asset from Binance spot REST klines at start-up to
+    /// warm the candle history (0 = off; at most 1 000, Binance's limit).
+    pub warmup_candles: u32,
+    /// A failed warm-up stops start-up instead of starting that asset cold with a warning.
+    pub warmup_required: bool,
 }
 
 impl SignalsConfig {

@@ -82,6 +82,8 @@ pub const EXEC_BATCH_SIZE: RangeInclusive<u32> = 1..=15;
 pub const EXEC_TRACKER_CAPACITY: RangeInclusive<u32> = 16..=65_536;
 /// `exec.taker_fee_bps`.
 pub const EXEC_TAKER_FEE_BPS: RangeInclusive<u32> = 0..=10_000;
+/// `signals.warmup_candles` (0 = off; Binance's klines `limit` is at most 1 000).
+pub const WARMUP_CANDLES: RangeInclusive<u32> = 0..=1_000;
 /// `signals.atr_period`, `signals.ema_*`.
 pub const SIGNAL_PERIOD: RangeInclusive<u32> = 1..=100;
 /// `signals.bollinger_period`.
@@ -360,7 +362,7 @@ fn check_net(config: &Config, checker: &mut Checker) {
 fn check_venues(config: &Config, checker: &mut Checker) {
     let binance = &config.venues.binance;
     let polymarket = &config.venues.polymarket;
-    let urls: [(&str, &str, bool); 8] = [
+    let urls: [(&str, &str, bool); 9] = [
         ("venues.binance.spot_ws_url", &binance.spot_ws_url, true),
         (
             "venues.binance.futures_public_ws_url",
@@ -389,6 +391,11 @@ fn check_venues(config: &Config, checker: &mut Checker) {
             true,
         ),
         ("venues.polymarket.gamma_url", &polymarket.gamma_url, false),
+        (
+            "venues.binance.spot_rest_url",
+            &binance.spot_rest_url,
+            false,
+        ),
     ];
     let live = config.engine.mode == EngineMode::Live;
     for (path, url, websocket) in urls {
@@ -763,6 +770,14 @@ fn check_signals(s: &super::schema::SignalsConfig, checker: &mut Checker) {
                 format!("{t:?} must be strictly ascending"),
             );
         }
+    }
+    checker.in_range("signals.warmup_candles", s.warmup_candles, WARMUP_CANDLES);
+    if s.warmup_required && s.warmup_candles == 0 {
+        checker.fail(
+            "signals.warmup_required",
+            ErrorKind::Inconsistent,
+            "is true but signals.warmup_candles is 0 (warm-up off)",
+        );
     }
 }
 

@@ -36,6 +36,8 @@ pub struct BinanceUrls {
     pub spot: String,
     pub futures_public: String,
     pub futures_market: String,
+    /// Spot REST base URL (klines for the start-up candle warm-up).
+    pub spot_rest: String,
 }
 
 impl BinanceUrls {
@@ -45,6 +47,7 @@ impl BinanceUrls {
             spot: cfg.venues.binance.spot_ws_url.clone(),
             futures_public: cfg.venues.binance.futures_public_ws_url.clone(),
             futures_market: cfg.venues.binance.futures_market_ws_url.clone(),
+            spot_rest: cfg.venues.binance.spot_rest_url.clone(),
         }
     }
 }
@@ -146,6 +149,7 @@ mod tests {
             spot: "wss://stream.binance.com:9443".into(),
             futures_public: "wss://fstream.binance.com/public".into(),
             futures_market: "wss://fstream.binance.com/market/".into(),
+            spot_rest: "https://api.binance.com".into(),
         };
         let plans = plan_binance(&urls, &[Asset::Btc, Asset::Eth]).unwrap();
         assert_eq!(plans.len(), 3);

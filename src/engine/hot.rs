@@ -3,6 +3,8 @@
 //! it to fixed-memory per-asset state, recording per-stage latency into histograms it owns.
 //! Timers (keep-alives, watchdogs, reconnects, due subscriptions, discovery commands from the
 //! risk thread) run at most once per millisecond; market views go out with the loop stats.
+//! Before the loop, the start-up warm-up's closed 1-minute history is seeded into each asset's
+//! spot candles.
 //!
 //! Invariants: after start-up nothing here blocks (busy or short blocking poll only), allocates,
 //! or formats text; everything that leaves the thread is a `Copy` message pushed into an SPSC ring
@@ -23,6 +25,7 @@ use crate::clock::mono_ns;
 use crate::feeds::binance::parse::BinanceParser;
 use crate::feeds::binance::records::{Asset, Venue};
 use crate::feeds::binance::state::{BinanceState, FlowWindow, TradeSource};
+use crate::feeds::binance::warmup::AssetHistory;
 use crate::net::counters::NetCounters;
 use crate::net::poll::{PollMode, Poller};
 use crate::net::ws::{MaybeTlsConnector, WsClient, WsError, WsOptions, WsState};
@@ -78,6 +81,9 @@ pub struct HotSetup {
     pub poly: Option<PolySetup>,
     /// Decisions and orders (needs `poly`), when the run trades.
     pub trading: Option<TradingSetup>,
+    /// Closed 1-minute history per asset (start-up warm-up), seeded into the spot candles
+    /// before the loop starts.
+    pub warm_history: Vec<AssetHistory>,
 }
 
 /// Discovery commands applied per timer tick at most (bounds one tick's work).
@@ -107,6 +113,9 @@ pub struct HotReport {
     pub poly: Option<PolyReport>,
     /// The trading side, when it ran.
     pub trading: Option<TradingReport>,
+    /// Warm-up candles seeded into the spot candle histories, and histories refused.
+    pub warm_candles_seeded: u64,
+    pub warm_histories_refused: u64,
 }
 
 /// Label of the Polymarket market-channel connection.
@@ -135,11 +144,13 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         finished,
         poly,
         trading,
+        warm_history,
     } = setup;
     let result = run_loop(
         feeds,
         poly,
         trading,
+        warm_history,
         ws_options,
         poll_mode,
         events_capacity,
@@ -161,6 +172,7 @@ fn run_loop(
     feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
     poly: Option<PolySetup>,
     trading: Option<TradingSetup>,
+    warm_history: Vec<AssetHistory>,
     ws_options: WsOptions,
     poll_mode: PollMode,
     events_capacity: usize,
@@ -229,6 +241,15 @@ fn run_loop(
         let _ = t.start(now);
     }
     let mut state = BinanceState::new(TradeSource::AggTrade);
+    // History before any live trade, so every signal set is warm on its first update.
+    let (mut warm_candles_seeded, mut warm_histories_refused) = (0u64, 0u64);
+    for h in &warm_history {
+        match state.get_mut(Venue::Spot, h.asset).seed_candles(&h.candles) {
+            Ok(n) => warm_candles_seeded += n as u64,
+            Err(_) => warm_histories_refused += 1,
+        }
+    }
+    drop(warm_history);
     let mut hist = StageHistograms::new();
     let mut stats = LoopStats {
         connections: total as u16,
@@ -430,6 +451,8 @@ fn run_loop(
         net,
         poly,
         trading: trading.map(HotTrading::into_report),
+        warm_candles_seeded,
+        warm_histories_refused,
     })
 }
 

@@ -365,6 +365,10 @@ pub struct TradingReport {
     pub user_channel: Option<crate::exec::user_channel::UserChannelCounters>,
     pub user_net: Option<crate::net::counters::NetCounters>,
     pub client: Option<crate::exec::rest::client::ClientCounters>,
+    /// Market signal sets that ran their first update, and those with a volatility regime at
+    /// it (the candle warm-up working).
+    pub signal_sets_started: u64,
+    pub signal_sets_warm_at_start: u64,
 }
 
 /// See the module docs.
@@ -1036,6 +1040,8 @@ impl HotTrading {
                 HotOutlet::Venue(v) => Some(*v.client.counters()),
                 HotOutlet::Shadow => None,
             },
+            signal_sets_started: self.signals.first_updates,
+            signal_sets_warm_at_start: self.signals.first_updates_with_regime,
             tracker: self.tracker,
         }
     }

@@ -5,8 +5,9 @@
 //! (including discovery's Gamma/CLOB clients) before either starts, and on shutdown dumps the
 //! hot thread's latency histograms (Polymarket feeds in their own sub-directories).
 //!
-//! Start-up work (DNS, TLS roots, allocation of every buffer) happens on the calling thread; the
-//! hot thread only connects, polls, parses and applies.
+//! Start-up work (DNS, TLS roots, the candle warm-up over REST (`warmup`), allocation of every
+//! buffer) happens on the calling thread; the hot thread only connects, polls, parses and
+//! applies.
 
 pub mod brain;
 pub mod exec_path;
@@ -22,6 +23,7 @@ pub mod risk;
 pub mod table;
 pub mod trading;
 pub mod trading_report;
+pub mod warmup;
 
 pub use self::feeds::PolymarketUrls;
 
@@ -87,6 +89,8 @@ pub enum EngineError {
     Discovery { label: &'static str, reason: String },
     #[error("execution: {0}")]
     Exec(String),
+    #[error("candle warm-up for {asset} failed and signals.warmup_required is set: {reason}")]
+    Warmup { asset: &'static str, reason: String },
 }
 
 /// How a run differs from the plain configuration.
@@ -119,6 +123,7 @@ impl EngineOptions {
                 spot: sim.binance_spot_url(),
                 futures_public: sim.binance_futures_public_url(),
                 futures_market: sim.binance_futures_market_url(),
+                spot_rest: sim.binance_rest_url(),
             },
             polymarket: Some(PolymarketUrls {
                 market_ws: sim.polymarket_market_url(),
@@ -144,6 +149,8 @@ pub struct EngineSummary {
     /// Histogram files written.
     pub histogram_files: Vec<PathBuf>,
     pub elapsed: Duration,
+    /// The start-up candle warm-up (candles fetched per asset, assets started cold).
+    pub warmup: warmup::WarmupSummary,
 }
 
 /// Map the configuration's WebSocket, timeout and backoff settings into client options.
@@ -496,6 +503,8 @@ pub fn run_trading(
         .or_else(|| cfg.net.tls_extra_ca_path().map(|p| p.to_path_buf()));
     let tls = crate::net::tls::client_config(extra_ca.as_deref())?;
     let feeds = connectors(plans, &tls)?;
+    // Blocking REST at start-up, before any engine thread exists.
+    let (warm_history, warmup) = warmup::warm_up(cfg, &opts.binance.spot_rest, &assets, &tls)?;
     let (poly, discovery) = match &opts.polymarket {
         Some(urls) => {
             labels.push(POLY_MARKET_LABEL);
@@ -622,6 +631,7 @@ pub fn run_trading(
         finished: hot_finished.clone(),
         poly,
         trading,
+        warm_history,
     };
     let risk_setup = RiskSetup {
         from_hot,
@@ -682,5 +692,6 @@ pub fn run_trading(
         risk_pin,
         histogram_files,
         elapsed: started.elapsed(),
+        warmup,
     })
 }

@@ -173,6 +173,8 @@ struct MarketSlot {
     start_ms: u64,
     window: crate::config::Window,
     resolved: bool,
+    /// The slot's signal set has been updated at least once.
+    updated: bool,
 }
 
 /// One signal set per market slot, reset in place when a slot is assigned.
@@ -181,6 +183,10 @@ pub struct MarketSignals {
     slots: Vec<Option<MarketSlot>>,
     /// Signal updates run so far.
     pub updates: u64,
+    /// Fresh signal sets (one per assigned slot) that ran their first update, and how many of
+    /// those already had a volatility regime then (warm candle history).
+    pub first_updates: u64,
+    pub first_updates_with_regime: u64,
 }
 
 impl MarketSignals {
@@ -191,6 +197,8 @@ impl MarketSignals {
             sets: (0..capacity).map(|_| SignalSet::new(params)).collect(),
             slots: vec![None; capacity],
             updates: 0,
+            first_updates: 0,
+            first_updates_with_regime: 0,
         }
     }
 
@@ -221,6 +229,7 @@ impl MarketSignals {
             start_ms,
             window,
             resolved: false,
+            updated: false,
         });
         true
     }
@@ -286,13 +295,19 @@ impl MarketSignals {
         out: &mut IntentBuf,
     ) -> bool {
         let i = usize::from(market.0);
-        let (Some(set), Some(Some(slot))) = (self.sets.get_mut(i), self.slots.get(i)) else {
+        let (Some(set), Some(Some(slot))) = (self.sets.get_mut(i), self.slots.get_mut(i)) else {
             return false;
         };
         self.updates += 1;
         let snapshot = *set.update(binance, up, down, &slot.inputs, now_ms);
         let flow = binance.taker_flow_at(FlowWindow::S5, now_ms);
         let move_1s = move_1s_ppm(binance);
+        if !slot.updated {
+            slot.updated = true;
+            self.first_updates += 1;
+            self.first_updates_with_regime += u64::from(snapshot.regime.is_some());
+        }
+        let slot = &*slot;
         let phase = if slot.resolved {
             Phase::Resolved
         } else {

@@ -179,9 +179,6 @@ pub struct SignalSet {
     compression: Compression,
     momentum: ProbMomentum,
     last_candle_ms: Option<u64>,
-    /// Open time of the builder's forming candle at the last sync: a candle can only have
-    /// closed since if it changed (saves walking the closed ring on every tick).
-    forming_ms: Option<u64>,
     closes: Option<(i64, i64)>,
     last_close: Option<i64>,
     candles: u64,
@@ -198,7 +195,6 @@ impl SignalSet {
             compression: Compression::new(params.compression),
             momentum: ProbMomentum::new(params.momentum),
             last_candle_ms: None,
-            forming_ms: None,
             closes: None,
             last_close: None,
             candles: 0,
@@ -235,15 +231,16 @@ impl SignalSet {
         self.last_close = Some(c.close);
     }
 
-    /// Feed every candle closed since the last call (bounded by the builder's ring).
+    /// Feed every candle closed since the last call (bounded by the builder's ring), including
+    /// history seeded into the builder before any live trade.
     #[inline]
     fn sync_candles(&mut self, builder: &CandleBuilder) {
-        let forming = builder.forming().map(|c| c.open_ms);
-        if forming == self.forming_ms {
+        let closed = builder.closed();
+        // Closed open times strictly increase, so nothing closed since the last sync when the
+        // newest one is the last fed (saves walking the ring on every tick).
+        if closed.latest().map(|c| c.open_ms) == self.last_candle_ms {
             return;
         }
-        self.forming_ms = forming;
-        let closed = builder.closed();
         let n = closed.len();
         let mut fresh = 0;
         while fresh < n {

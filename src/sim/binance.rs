@@ -2,14 +2,17 @@
 //! `/market`: `aggTrade`, `markPrice`, `forceOrder`) streams in Binance's JSON wire format, driven
 //! by the seeded price processes of [`super::price`]. Trade arrivals are Poisson at the measured
 //! quiet-period rates (spot ~30/s, futures ~60/s for BTC); quotes are one tick wide around the
-//! model price, as on the real BTC books.
+//! model price, as on the real BTC books. With a kline store attached
+//! ([`BinanceWorld::attach_klines`]) the same processes first run over the past minutes to make
+//! the REST klines history, and every spot trade extends it.
 
 use std::io::Write;
 use std::sync::Arc;
 
 use rand::Rng;
 
-use super::price::{exponential, to_ticks_e8, AssetSpec, PriceProcess, Regime};
+use super::klines::{self, KlineStore, SharedKlines, KLINE_MS};
+use super::price::{exponential, standard_normal, to_ticks_e8, AssetSpec, PriceProcess, Regime};
 use super::ws_server::FeedHub;
 use crate::fixed::write_fixed;
 
@@ -51,6 +54,8 @@ pub struct BinanceWorld {
     hubs: BinanceHubs,
     buf: Vec<u8>,
     num: [u8; 48],
+    /// The spot REST klines, when served.
+    klines: Option<SharedKlines>,
 }
 
 impl BinanceWorld {
@@ -79,7 +84,68 @@ impl BinanceWorld {
             hubs,
             buf: Vec::with_capacity(1024),
             num: [0; 48],
+            klines: None,
         }
+    }
+
+    /// Make the klines history of the `minutes` whole minutes before `start_ms` plus the
+    /// current minute up to `start_ms` by running each asset's price process forward in 1 s
+    /// steps (trades aggregated per step), then keep extending it with the live spot trades.
+    /// Returns the store to serve. Deterministic for a seed and start time; the live price
+    /// continues from the history's last close.
+    pub fn attach_klines(&mut self, minutes: u64, start_ms: u64) -> SharedKlines {
+        let symbols: Vec<String> = self.assets.iter().map(|a| a.upper.clone()).collect();
+        let mut store = KlineStore::new(&symbols);
+        let first_ms = (start_ms - start_ms % KLINE_MS).saturating_sub(minutes * KLINE_MS);
+        for (i, a) in self.assets.iter_mut().enumerate() {
+            let spec = *a.process.spec();
+            let rate = 30.0 * rate_scale(spec.asset);
+            let mut t_ms = first_ms;
+            while t_ms < start_ms {
+                let step_ms = (start_ms - t_ms).min(1_000);
+                let dt = step_ms as f64 / 1_000.0;
+                a.process.step(dt);
+                t_ms += step_ms;
+                let bid = to_ticks_e8(a.process.price(), spec.spot_tick_e8);
+                let ask = bid + spec.spot_tick_e8;
+                // About `rate · dt` trades, each side equally likely.
+                let lambda = rate * dt;
+                let z = standard_normal(a.process.rng());
+                let n = (lambda + lambda.sqrt() * z).round().max(0.0) as u64;
+                if n == 0 {
+                    continue;
+                }
+                let qty = trade_qty(a, spec.typical_qty_e8.saturating_mul(n as i64));
+                let buy_share = a.process.rng().random::<f64>();
+                let buy_qty = ((qty as f64 * buy_share) as i64 / 1_000) * 1_000;
+                let (low, high) = if n >= 2 {
+                    (bid, ask)
+                } else if buy_share >= 0.5 {
+                    (ask, ask)
+                } else {
+                    (bid, bid)
+                };
+                let last = if a.process.rng().random::<bool>() {
+                    ask
+                } else {
+                    bid
+                };
+                // Trades of the step land just before its end (strictly before `start_ms`).
+                store.record(
+                    i,
+                    t_ms - 1,
+                    low.min(last),
+                    high.max(last),
+                    last,
+                    qty,
+                    buy_qty,
+                    n,
+                );
+            }
+        }
+        let shared: SharedKlines = std::sync::Arc::new(std::sync::Mutex::new(store));
+        self.klines = Some(shared.clone());
+        shared
     }
 
     /// Current model price of `asset` (USD), if simulated.
@@ -149,6 +215,10 @@ impl BinanceWorld {
             a.next_spot_trade_s += exponential(a.process.rng(), 30.0 * scale);
             let trade_px = if buyer_is_maker { spot_bid } else { spot_ask };
             let upper = a.upper.clone();
+            if let Some(k) = &self.klines {
+                let buy = if buyer_is_maker { 0 } else { qty };
+                klines::lock(k).record(i, now_ms, trade_px, trade_px, trade_px, qty, buy, 1);
+            }
             self.buf.clear();
             let _ = write!(
                 self.buf,
@@ -336,4 +406,73 @@ fn trade_qty(a: &mut AssetFeed, typical_e8: i64) -> i64 {
     let q = (typical_e8 as f64 * (0.8 * z).exp()).round() as i64;
     let lot = 1_000; // 0.00001
     ((q / lot).max(1)) * lot
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::price::ASSETS;
+
+    fn world(seed: u64) -> BinanceWorld {
+        let hubs = BinanceHubs {
+            spot: Arc::new(FeedHub::default()),
+            futures_public: Arc::new(FeedHub::default()),
+            futures_market: Arc::new(FeedHub::default()),
+        };
+        BinanceWorld::new(&ASSETS[..2], seed, hubs)
+    }
+
+    fn ohlc(store: &SharedKlines, symbol: &str) -> Vec<(i64, i64, i64, i64, i64)> {
+        klines::lock(store)
+            .latest(symbol, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|k| (k.open, k.high, k.low, k.close, k.volume))
+            .collect()
+    }
+
+    #[test]
+    fn kline_history_is_seeded_and_the_live_price_continues_from_it() {
+        let start = 1_723_161_240_000 + 25_000; // 25 s into a minute
+        let mut a = world(7);
+        let store = a.attach_klines(60, start);
+        let all = klines::lock(&store).latest("BTCUSDT", usize::MAX).unwrap();
+        // 60 whole minutes, then the forming one; exactly one minute apart, ending at `start`.
+        assert_eq!(all.len(), 61);
+        assert!(all
+            .windows(2)
+            .all(|w| w[1].open_ms == w[0].open_ms + KLINE_MS));
+        assert_eq!(all[60].open_ms, start - 25_000);
+        assert!(all
+            .iter()
+            .all(|k| k.low <= k.open.min(k.close) && k.high >= k.open.max(k.close)));
+        assert!(all.iter().all(|k| k.volume > 0 && k.buy_volume <= k.volume));
+        // The live price is where the history left it (its last close is one tick-rounded
+        // trade at the bid or ask of the current model price).
+        let tick = ASSETS[0].spot_tick_e8;
+        let bid = to_ticks_e8(a.price_of("btc").unwrap(), tick);
+        assert!(
+            (all[60].close - bid).abs() <= tick,
+            "{} vs {bid}",
+            all[60].close
+        );
+        // The same seed gives the same history, whatever the start time's offset in its minute;
+        // another seed does not.
+        let mut b = world(7);
+        let later = b.attach_klines(60, start + 3_600_000 + 10_000);
+        assert_eq!(ohlc(&store, "BTCUSDT")[..60], ohlc(&later, "BTCUSDT")[..60]);
+        assert_eq!(ohlc(&store, "ETHUSDT")[..60], ohlc(&later, "ETHUSDT")[..60]);
+        let other = world(8).attach_klines(60, start);
+        assert_ne!(ohlc(&store, "BTCUSDT"), ohlc(&other, "BTCUSDT"));
+        // Live spot trades extend the forming minute and then the next ones.
+        let before = klines::lock(&store).latest("BTCUSDT", 1).unwrap()[0];
+        a.advance(0.0, 2.0, start + 2_000);
+        let after = klines::lock(&store).latest("BTCUSDT", 1).unwrap()[0];
+        assert_eq!(after.open_ms, before.open_ms);
+        assert!(after.trades > before.trades);
+        a.advance(2.0, 4.0, start + 60_000);
+        let last_two = klines::lock(&store).latest("BTCUSDT", 2).unwrap();
+        assert_eq!(last_two[0].trades, after.trades);
+        assert_eq!(last_two[1].open_ms, before.open_ms + KLINE_MS);
+    }
 }

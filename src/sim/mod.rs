@@ -2,7 +2,8 @@
 //! generates, so the engine, the demo and the tests run with no exchange reachable.
 //!
 //! Implemented: the Binance side (spot combined streams; USD-M futures `/public` and `/market`
-//! routes) driven by a seeded regime-switching price process, and the Polymarket side
+//! routes; spot REST klines over [`klines::KLINE_HISTORY`] minutes of seeded history) driven by
+//! a seeded regime-switching price process, and the Polymarket side
 //! ([`polymarket`]: market channel, RTDS with a Chainlink-like oracle, Gamma and CLOB REST) whose
 //! Up/Down windows follow the same prices. Each service listens on its own loopback port, like
 //! separate venue hosts. Fault injection per service through
@@ -14,6 +15,7 @@
 pub mod binance;
 pub mod certs;
 pub mod exchange;
+pub mod klines;
 pub mod polymarket;
 pub mod price;
 pub mod ws_server;
@@ -91,6 +93,9 @@ pub struct Simulator {
     pub exchange_control: Arc<ExchangeControl>,
     /// Path of the CA certificate clients must trust.
     pub ca_file: PathBuf,
+    /// Binance spot REST (`https://127.0.0.1:<port>/api/v3/klines`), history from
+    /// [`klines::KLINE_HISTORY`] minutes before the start.
+    pub binance_rest: HttpService,
     window_secs_override: Option<u32>,
     stop: Arc<AtomicBool>,
     world: Option<JoinHandle<()>>,
@@ -138,6 +143,14 @@ impl Simulator {
             futures_market: binance_futures.hub.clone(),
         };
         let mut world = BinanceWorld::new(&specs, opts.seed, hubs);
+        let klines = world.attach_klines(klines::KLINE_HISTORY as u64, crate::clock::wall_ms());
+        let binance_rest = HttpService::start_router(
+            &opts.bind,
+            Arc::new(move |req: &polymarket::http::HttpRequest| klines::route(req, &klines)),
+            certs.server_config.clone(),
+            stop.clone(),
+        )
+        .map_err(bind_err)?;
         let exchange_control = Arc::new(ExchangeControl::default());
         let polymarket_state: SharedState = Arc::new(std::sync::Mutex::new(PolyState {
             markets: Vec::new(),
@@ -242,6 +255,7 @@ impl Simulator {
             clob,
             polymarket_state,
             ca_file: opts.ca_file.clone(),
+            binance_rest,
             window_secs_override: poly
                 .window_secs_override
                 .map(|s| u32::try_from(s.max(2)).unwrap_or(u32::MAX)),
@@ -269,6 +283,11 @@ impl Simulator {
             "wss://127.0.0.1:{}/market",
             self.binance_futures.addr.port()
         )
+    }
+
+    /// `https://` base URL of the Binance spot REST service (`/api/v3/klines`).
+    pub fn binance_rest_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.binance_rest.addr.port())
     }
 
     /// `wss://` URL of the Polymarket market channel.
@@ -358,6 +377,7 @@ impl Simulator {
         self.polymarket_rtds.join();
         self.gamma.join();
         self.clob.join();
+        self.binance_rest.join();
     }
 }
 

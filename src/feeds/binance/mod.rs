@@ -4,6 +4,9 @@
 //! Data path on the hot thread: a WebSocket text frame -> [`BinanceParser::parse`] ->
 //! [`Record`] -> [`BinanceState::apply`]. After construction none of it allocates; malformed
 //! frames become counted [`ParseError`]s and processing carries on.
+//!
+//! At start-up (main thread, blocking), [`warmup`] fetches recent closed 1-minute klines over
+//! REST and the hot thread seeds them into each asset's candle history before its first read.
 
 pub mod candles;
 mod fast;
@@ -13,6 +16,7 @@ pub mod records;
 pub mod ring;
 pub mod state;
 pub mod streams;
+pub mod warmup;
 
 pub use parse::{BinanceParser, ParseCounts, ParseError, ParseErrorKind, RecordKind};
 pub use records::{

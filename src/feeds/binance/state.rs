@@ -8,7 +8,7 @@
 //! `new`; stale bookTickers (lower update id) and non-`MARKET` futures fills are counted, not
 //! applied. Depth and control records are not state here (the order book lives in `crate::book`).
 
-use super::candles::CandleBuilder;
+use super::candles::{Candle, CandleBuilder, SeedError};
 use super::flow::{RollingSums, TwoSided};
 use super::records::{
     AggTrade, Asset, BookTicker, Liquidation, MarkPrice, Record, Side, Trade, Venue, PX_SCALE,
@@ -235,6 +235,12 @@ impl AssetState {
 
     pub fn candles(&self) -> &CandleBuilder {
         &self.candles
+    }
+
+    /// Seed closed 1-minute history (oldest first) before the first live trade; see
+    /// [`CandleBuilder::seed_closed`]. Start-up only.
+    pub fn seed_candles(&mut self, history: &[Candle]) -> Result<usize, SeedError> {
+        self.candles.seed_closed(history)
     }
 
     /// Taker buy/sell base volume over `w`, as of the latest trade.

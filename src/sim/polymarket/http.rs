@@ -102,6 +102,9 @@ pub enum Api {
     Clob,
 }
 
+/// Answers every request of one service (the routes and their state).
+pub type Router = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+
 /// A running HTTP service.
 pub struct HttpService {
     pub addr: SocketAddr,
@@ -118,6 +121,18 @@ impl HttpService {
         tls: Arc<rustls::ServerConfig>,
         stop: Arc<AtomicBool>,
     ) -> io::Result<HttpService> {
+        let router: Router = Arc::new(move |req: &HttpRequest| route(api, req, &state));
+        Self::start_router(bind, router, tls, stop)
+    }
+
+    /// Bind `bind:0` and answer every request with `router` over TLS (a service with routes of
+    /// its own, e.g. the simulated Binance spot REST host).
+    pub fn start_router(
+        bind: &str,
+        router: Router,
+        tls: Arc<rustls::ServerConfig>,
+        stop: Arc<AtomicBool>,
+    ) -> io::Result<HttpService> {
         let listener = TcpListener::bind((bind, 0))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -130,11 +145,11 @@ impl HttpService {
                     match listener.accept() {
                         Ok((sock, _)) => {
                             c.accepted.fetch_add(1, Ordering::Relaxed);
-                            let (state, tls, c, stop) =
-                                (state.clone(), tls.clone(), c.clone(), stop.clone());
+                            let (router, tls, c, stop) =
+                                (router.clone(), tls.clone(), c.clone(), stop.clone());
                             let _ = thread::Builder::new().name("sim-http-conn".into()).spawn(
                                 move || {
-                                    let _ = serve(sock, api, &state, tls, &c, &stop);
+                                    let _ = serve(sock, &router, tls, &c, &stop);
                                 },
                             );
                         }
@@ -159,8 +174,7 @@ impl HttpService {
 
 fn serve(
     sock: TcpStream,
-    api: Api,
-    state: &SharedState,
+    router: &Router,
     tls: Arc<rustls::ServerConfig>,
     control: &ServiceControl,
     stop: &AtomicBool,
@@ -240,7 +254,7 @@ fn serve(
                         }
                         thread::sleep(Duration::from_millis(10));
                     }
-                    let resp = route(api, &parsed, state);
+                    let resp = router(&parsed);
                     if resp.delay_ms > 0 {
                         thread::sleep(Duration::from_millis(resp.delay_ms));
                     }
