@@ -138,6 +138,7 @@ fn plan(outlet: PlanOutlet, kill: Option<Arc<AtomicBool>>, collateral_micros: i6
         kill,
         collateral_micros,
         shared: Arc::new(sattebaaz::risk::RiskShared::new()),
+        redeems_at_resolution: true,
     }
 }
 

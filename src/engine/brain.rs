@@ -491,6 +491,16 @@ impl Decider for TradingBrain {
         }
     }
 
+    fn on_refused(&mut self, intent: &OrderIntent) {
+        let o = LiveOrder {
+            market: intent.market,
+            outcome: intent.outcome,
+            side: intent.side,
+            price_micro: intent.price_micro,
+        };
+        self.gone(intent.strategy, &o);
+    }
+
     fn on_fill(&mut self, f: &DeciderFill) {
         let fill = f.fill;
         self.strategies.on_fill(f.strategy, &fill);

@@ -53,8 +53,16 @@ pub struct StrategyCounters {
     pub sent: u64,
     /// Orders refused locally (tracker full, client outbox full, post-only window).
     pub local_refusals: u64,
-    /// Orders the venue refused (answer not accepted, or failed before acceptance).
+    /// ... of which the tracker refused (collateral or tokens not available, table full).
+    pub tracker_refusals: u64,
+    /// ... of which the order client refused (no free connection, outbox full, post-only
+    /// window, rate limit).
+    pub client_refusals: u64,
+    /// Orders the venue refused as invalid (or that failed before acceptance).
     pub rejections: u64,
+    /// Valid immediate / post-only orders the book killed (FOK not filled, FAK without a
+    /// match, post-only that would have crossed).
+    pub killed: u64,
     /// Orders the venue accepted.
     pub accepted: u64,
     /// Fills (trade legs on this strategy's orders) and their shares (micro).
@@ -128,6 +136,9 @@ pub struct TradingSetup {
     pub oracle_max_age_ms: u64,
     /// Taker fee rate assumed for fills (micro-units per unit, 72_000 = 0.072).
     pub fee_rate_micros: u64,
+    /// The venue redeems resolved positions at resolution (the simulator does; the real
+    /// venue needs an on-chain redemption by the wallet).
+    pub redeems_at_resolution: bool,
     /// Order / cancel intents per decision round.
     pub intents_per_round: usize,
     pub cancels_per_round: usize,
@@ -187,10 +198,20 @@ impl EventSink<'_> {
                             .record(Stage::OrderToAck, now_ns.saturating_sub(sent));
                     }
                 }
+                use crate::exec::rest::errors::OrderRejectReason as R;
                 let accepted = ack.accepted();
+                // An immediate order the book could not fill (FOK not filled, FAK without a
+                // match) or a post-only quote the book moved onto was valid: the market killed
+                // it. Anything else is a venue rejection.
+                let killed = matches!(
+                    ack.error,
+                    Some(R::FokNotFilled | R::FakNoMatch | R::PostOnlyCrosses)
+                );
                 if let Some(k) = self.counters_of(order_id) {
                     if accepted {
                         k.accepted += 1;
+                    } else if killed {
+                        k.killed += 1;
                     } else {
                         k.rejections += 1;
                     }
@@ -393,6 +414,8 @@ pub struct HotTrading {
     dirty: bool,
     /// Settlements already sent to the risk thread.
     settlements_published: u64,
+    /// The venue redeems resolved positions itself (the simulator).
+    redeems_at_resolution: bool,
     /// Each slot's settlement rule (from discovery).
     settlement_rules: Vec<Option<crate::feeds::oracle::windows::SettlementRule>>,
 }
@@ -486,6 +509,7 @@ impl HotTrading {
             dirty: false,
             settlement_rules: vec![None; capacity],
             settlements_published: 0,
+            redeems_at_resolution: setup.redeems_at_resolution,
         }))
     }
 
@@ -652,6 +676,24 @@ impl HotTrading {
     ) {
         let ours = self.oracle_outcome(market, oracle);
         self.signals.mark_resolved(market);
+        // A venue that redeems at resolution (the simulator) pays the winning tokens now; on
+        // the real venue the wallet redeems on chain and the balances stay until then.
+        if !self.redeems_at_resolution {
+            self.decider.on_resolved(market, winner, ours);
+            return;
+        }
+        let key = |o| {
+            self.factory
+                .template(market, o)
+                .map(|t| *t.token_id().word())
+        };
+        let (win, lose) = match winner {
+            crate::book::Outcome::Up => (key(crate::book::Outcome::Up), key(crate::book::Outcome::Down)),
+            crate::book::Outcome::Down => (key(crate::book::Outcome::Down), key(crate::book::Outcome::Up)),
+        };
+        if let (Some(w), Some(l)) = (win, lose) {
+            self.tracker.on_redeemed(&w, &l);
+        }
         self.decider.on_resolved(market, winner, ours);
     }
 
@@ -861,6 +903,7 @@ impl HotTrading {
                 Ok(b) => b,
                 Err(_) => {
                     k.build_errors += 1;
+                    decider.on_refused(intent);
                     continue;
                 }
             };
@@ -901,18 +944,18 @@ impl HotTrading {
                 HotOutlet::Venue(v) => {
                     let price = intent.price_micro.unsigned_abs();
                     let size = intent.size_micro.unsigned_abs();
-                    if tracker
-                        .on_signed(
-                            order.order_id,
-                            token,
-                            intent.side,
-                            price,
-                            size,
-                            is_immediate(intent),
-                        )
-                        .is_err()
-                    {
+                    if let Err(e) = tracker.on_signed(
+                        order.order_id,
+                        token,
+                        intent.side,
+                        price,
+                        size,
+                        is_immediate(intent),
+                    ) {
+                        eprintln!("DEBUG tracker refusal {e}");
                         k.local_refusals += 1;
+                        k.tracker_refusals += 1;
+                        decider.on_refused(intent);
                         continue;
                     }
                     if intent.group != 0 && batch_len < MAX_BATCH {
@@ -925,6 +968,7 @@ impl HotTrading {
                     let Some(template) = factory.template(intent.market, intent.outcome) else {
                         tracker.on_failed(&order.order_id);
                         k.local_refusals += 1;
+                        decider.on_refused(intent);
                         continue;
                     };
                     let owner = v.owner.as_str();
@@ -942,9 +986,12 @@ impl HotTrading {
                             }
                             decider.on_sent(&order.order_id, intent);
                         }
-                        Err(_) => {
+                        Err(e) => {
+                            eprintln!("DEBUG client refusal {e}");
                             tracker.on_failed(&order.order_id);
                             k.local_refusals += 1;
+                            k.client_refusals += 1;
+                            decider.on_refused(intent);
                         }
                     }
                 }
@@ -997,6 +1044,8 @@ impl HotTrading {
             } else {
                 tracker.on_failed(&order.order_id);
                 k.local_refusals += 1;
+                k.client_refusals += 1;
+                decider.on_refused(intent);
             }
         }
     }

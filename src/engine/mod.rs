@@ -331,6 +331,8 @@ pub struct TradingPlan {
     /// The state the risk thread's monitor writes and the decider's pre-trade gate reads
     /// (kill, pause, size multiplier).
     pub shared: Arc<crate::risk::RiskShared>,
+    /// The venue redeems resolved positions itself (the simulator in paper mode).
+    pub redeems_at_resolution: bool,
 }
 
 /// Where a trading run's orders go.
@@ -610,6 +612,7 @@ pub fn run_trading(
                 outlet,
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
                 fee_rate_micros: u64::from(cfg.exec.taker_fee_bps) * 100,
+                redeems_at_resolution: plan.redeems_at_resolution,
                 intents_per_round: 32,
                 cancels_per_round: 16,
             };

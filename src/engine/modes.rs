@@ -233,6 +233,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 }),
                 kill: None,
                 shared: risk_shared.clone(),
+                redeems_at_resolution: true,
                 collateral_micros: start.collateral,
             };
             let result = run_trading(cfg, engine_opts, Some(plan));
@@ -265,6 +266,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 outlet: PlanOutlet::Shadow,
                 kill: None,
                 shared: risk_shared.clone(),
+                redeems_at_resolution: false,
                 collateral_micros: 0,
             };
             let summary = run_trading(cfg, configured_options(cfg, &opts), Some(plan))?;
@@ -319,6 +321,7 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 }),
                 kill: None,
                 shared: risk_shared.clone(),
+                redeems_at_resolution: false,
                 collateral_micros: 0,
             };
             let summary = run_trading(cfg, configured_options(cfg, &opts), Some(plan))?;

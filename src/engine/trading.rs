@@ -100,6 +100,10 @@ pub trait Decider {
     /// An order built from `intent` was handed to the outlet (sent, or logged in shadow mode).
     fn on_sent(&mut self, _order_id: &OrderId, _intent: &OrderIntent) {}
 
+    /// An intent that survived the decision was not sent: it could not be built, or the
+    /// tracker or the order client refused it locally.
+    fn on_refused(&mut self, _intent: &OrderIntent) {}
+
     /// A fill of one of our orders.
     fn on_fill(&mut self, _fill: &DeciderFill) {}
 

@@ -79,13 +79,14 @@ pub fn render(
         };
         let _ = writeln!(
             out,
-            "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
+            "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
             s.name(),
             f.signals,
             k.intents.max(f.intents),
             f.dropped,
             k.sent,
             k.accepted,
+            k.killed,
             k.rejections,
             k.local_refusals + k.build_errors,
             k.fills,

@@ -202,6 +202,25 @@ impl Positions {
         Ok(())
     }
 
+    /// The token's market resolved and its settled balance was redeemed: the balance leaves,
+    /// and pays 1 collateral unit per token when `pays` (the winning outcome). Returns the
+    /// tokens redeemed. Provisional fills are left to confirm or fail as usual.
+    pub fn redeem(&mut self, token: &TokenKey, pays: bool) -> i64 {
+        let Some(t) = self.tokens[..self.len]
+            .iter_mut()
+            .find(|t| t.token == *token)
+        else {
+            return 0;
+        };
+        let held = t.confirmed.max(0);
+        t.confirmed = 0;
+        t.reserved_for_sells = 0;
+        if pays {
+            self.collateral_confirmed += held;
+        }
+        held
+    }
+
     /// A fill became known (MATCHED/MINED/RETRYING): count it provisionally.
     pub fn add_provisional(&mut self, leg: &FillLeg) -> Result<(), PositionsError> {
         let i = self.slot(&leg.token)?;

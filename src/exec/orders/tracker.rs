@@ -304,6 +304,15 @@ impl Tracker {
         self.positions.set_collateral(micros);
     }
 
+    /// A market resolved and the venue redeemed its tokens: `winner` pays 1 collateral unit
+    /// per token held, `loser` nothing; both balances leave. (The simulator redeems at
+    /// resolution; on the real venue redemption is an on-chain transaction of the wallet.)
+    /// Returns the winning tokens redeemed.
+    pub fn on_redeemed(&mut self, winner: &TokenKey, loser: &TokenKey) -> i64 {
+        self.positions.redeem(loser, false);
+        self.positions.redeem(winner, true)
+    }
+
     /// Set a token's settled balance.
     pub fn set_token_balance(&mut self, token: &TokenKey, micros: i64) -> Result<(), TrackerError> {
         Ok(self.positions.set_token_balance(token, micros)?)
