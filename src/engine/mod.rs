@@ -86,6 +86,8 @@ pub enum EngineError {
     Discovery { label: &'static str, reason: String },
     #[error("execution: {0}")]
     Exec(String),
+    #[error("telemetry: {0}")]
+    Telemetry(String),
 }
 
 /// How a run differs from the plain configuration.
@@ -623,6 +625,8 @@ pub fn run_trading(
         nonces,
         log_would_be: shadow,
         exec: risk_exec,
+        telemetry: crate::telemetry::service::TelemetrySetup::from_config(cfg, tls.clone())
+            .map_err(|e| EngineError::Telemetry(e.to_string()))?,
     };
 
     let hot = thread::Builder::new()

@@ -46,6 +46,8 @@ pub struct RiskSetup {
     pub log_would_be: bool,
     /// A sending run: heartbeats, kill switch, shutdown cancel-all.
     pub exec: Option<RiskExec>,
+    /// Metrics endpoint, dashboard and alerts (`crate::telemetry::service`).
+    pub telemetry: Option<crate::telemetry::service::TelemetrySetup>,
 }
 
 /// The blocking CLOB client of the risk thread.
@@ -206,6 +208,10 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     let mut discovered: Vec<DiscoveryMsg> = Vec::new();
     // Messages the ring refused (full): retried first, never dropped.
     let mut outbox: VecDeque<DiscoveryMsg> = VecDeque::new();
+    let mut telemetry = setup
+        .telemetry
+        .take()
+        .map(|t| crate::telemetry::service::Telemetry::start(t, &setup.labels));
     loop {
         if !stop_sent {
             if let Some(d) = setup.discovery.as_mut() {
@@ -236,9 +242,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         let log = setup.log_would_be;
-        let n = setup
-            .from_hot
-            .drain_with(4096, |ev| handle(&mut report, ev, log));
+        let n = setup.from_hot.drain_with(4096, |ev| {
+            if let Some(t) = telemetry.as_mut() {
+                t.on_event(&ev);
+            }
+            handle(&mut report, ev, log)
+        });
         if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
             if !stop_sent {
                 let clock = crate::clock::mono_ns;
@@ -254,6 +263,9 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                     Err(error) => r.kill_error = Some(error.to_string()),
                 }
             }
+        }
+        if let Some(t) = telemetry.as_mut() {
+            t.poll(&report);
         }
         if halt_pending && setup.to_hot.push(Command::HaltTrading).is_ok() {
             halt_pending = false;
@@ -273,9 +285,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         if setup.hot_finished.load(Ordering::Acquire) {
-            setup
-                .from_hot
-                .drain_with(usize::MAX, |ev| handle(&mut report, ev, log));
+            setup.from_hot.drain_with(usize::MAX, |ev| {
+                if let Some(t) = telemetry.as_mut() {
+                    t.on_event(&ev);
+                }
+                handle(&mut report, ev, log)
+            });
             report.discovery = setup
                 .discovery
                 .as_ref()

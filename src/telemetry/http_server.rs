@@ -260,7 +260,7 @@ impl TelemetryServer {
         c.written = 0;
         match answer {
             Answer::Metrics => {
-                metrics::render(snap, &mut self.metrics_buf);
+                metrics::render_with_server(snap, &self.figures, &mut self.metrics_buf);
                 let body = self.metrics_buf.as_bytes();
                 response_head(&mut c.output, 200, metrics::CONTENT_TYPE, body.len(), "");
                 c.output.extend_from_slice(body);

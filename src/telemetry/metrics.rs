@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::snapshot::{TelemetrySnapshot, REJECT_REASONS, SERVER_STATUSES};
+use super::snapshot::{ServerFigures, TelemetrySnapshot, REJECT_REASONS, SERVER_STATUSES};
 
 /// `Content-Type` of the exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -96,6 +96,12 @@ pub fn escape_label(out: &mut String, value: &str) {
 
 /// Render `snap` into `out` (cleared first).
 pub fn render(snap: &TelemetrySnapshot, out: &mut String) {
+    render_with_server(snap, &snap.server, out);
+}
+
+/// Render `snap` with the HTTP server's own, current counters (the server renders this way, so
+/// its figures are exact at the time of the request).
+pub fn render_with_server(snap: &TelemetrySnapshot, server: &ServerFigures, out: &mut String) {
     out.clear();
     let mut w = Writer { out };
 
@@ -122,7 +128,7 @@ pub fn render(snap: &TelemetrySnapshot, out: &mut String) {
     market_families(&mut w, snap);
     oracle_families(&mut w, snap);
     latency_families(&mut w, snap);
-    alert_and_server_families(&mut w, snap);
+    alert_and_server_families(&mut w, snap, server);
 }
 
 type StrategyCounter = (
@@ -536,7 +542,7 @@ fn latency_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot) {
     }
 }
 
-fn alert_and_server_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot) {
+fn alert_and_server_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot, s: &ServerFigures) {
     let a = &snap.alerts;
     w.family(
         "sattebaaz_alerts_queued_total",
@@ -576,7 +582,6 @@ fn alert_and_server_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot) {
             w.sample(name, &[("destination", dest)], Val::U(v));
         }
     }
-    let s = &snap.server;
     let name = "sattebaaz_http_responses_total";
     w.family(
         name,
