@@ -357,3 +357,76 @@ fn secrets_from_the_environment_are_validated_without_echoing_them() {
     let none = AlertSecrets::load_with(env(vec![])).unwrap();
     assert!(none.telegram_bot_token.is_none() && none.discord_webhook_path.is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The risk thread's side: alerts raised from what it sees.
+
+#[test]
+fn the_risk_thread_raises_connection_down_and_kill_switch_alerts() {
+    use sattebaaz::engine::messages::HotEvent;
+    use sattebaaz::engine::risk::{ExecReport, RiskReport};
+    use sattebaaz::net::counters::{DropReason, NetEvent, NetEventKind};
+    use sattebaaz::telemetry::http_server::ServerLimits;
+    use sattebaaz::telemetry::service::{Telemetry, TelemetrySetup};
+
+    let (addr, rx) = capture_server();
+    let secrets = AlertSecrets::load_with(env(vec![(ENV_DISCORD_WEBHOOK_URL, WEBHOOK)])).unwrap();
+    let setup = TelemetrySetup {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        limits: ServerLimits::default(),
+        refresh_ms: 1000,
+        mode: "live",
+        alerts: Some((settings(&format!("http://{addr}")), secrets, tls())),
+        disconnect_alert: Duration::ZERO,
+        daily_summary_utc_hour: 0,
+    };
+    let mut t = Telemetry::start(setup, &["binance spot", "polymarket market"]);
+    assert!(t.bound_addr().is_some_and(|a| a.port() != 0));
+    let now = sattebaaz::clock::mono_ns();
+    t.on_event(&HotEvent::Net(NetEvent::new(
+        0,
+        NetEventKind::Connected,
+        now,
+    )));
+    t.on_event(&HotEvent::Net(NetEvent::new(
+        1,
+        NetEventKind::Dropped(DropReason::Io),
+        now,
+    )));
+    let mut report = RiskReport::default();
+    let next = |rx: &Receiver<Captured>, t: &mut Telemetry, report: &RiskReport| {
+        let give_up = Instant::now() + Duration::from_secs(120);
+        loop {
+            t.poll(report);
+            if let Ok(c) = rx.try_recv() {
+                return c.body["content"].as_str().unwrap_or("").to_owned();
+            }
+            assert!(Instant::now() < give_up, "no alert arrived");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let text = next(&rx, &mut t, &report);
+    assert!(
+        text.contains("connection_down") && text.contains("polymarket market"),
+        "{text}"
+    );
+    assert!(!text.contains("binance spot"), "{text}");
+
+    report.exec = Some(ExecReport {
+        kill_fired: true,
+        kill_canceled: 4,
+        ..ExecReport::default()
+    });
+    let text = next(&rx, &mut t, &report);
+    assert!(
+        text.contains("kill_switch") && text.contains("canceled 4"),
+        "{text}"
+    );
+    assert!(t.snapshot().kill_switch_fired);
+    // Seen again on later polls: still one alert per kill and per outage.
+    for _ in 0..50 {
+        t.poll(&report);
+    }
+    let f = t.alerts().unwrap().figures();
+    assert_eq!(f.queued, 2, "{f:?}");
+}
