@@ -362,7 +362,7 @@ fn metrics_carry_every_section_with_the_right_values() {
     );
     assert_eq!(
         e.value("sattebaaz_oracle_deviation_e8", &[("asset", "btc")]),
-        10_00000000.0
+        1_000_000_000.0
     );
     assert_eq!(
         e.value("sattebaaz_oracle_deviation_bps", &[("asset", "btc")]),

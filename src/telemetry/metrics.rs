@@ -131,6 +131,12 @@ pub fn render_with_server(snap: &TelemetrySnapshot, server: &ServerFigures, out:
     alert_and_server_families(&mut w, snap, server);
 }
 
+type StrategyGauge = (
+    &'static str,
+    &'static str,
+    fn(&super::snapshot::StrategyRow) -> i64,
+);
+
 type StrategyCounter = (
     &'static str,
     &'static str,
@@ -191,7 +197,7 @@ fn strategy_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot) {
             );
         }
     }
-    let gauges: [(&str, &str, fn(&super::snapshot::StrategyRow) -> i64); 3] = [
+    let gauges: [StrategyGauge; 3] = [
         (
             "sattebaaz_strategy_fees_micro",
             "Fees paid by the strategy, micro-dollars.",

@@ -30,6 +30,9 @@ pub const LABELS: [&str; 3] = [
     "polymarket rtds",
 ];
 
+/// 1e-8 fixed point: one dollar.
+pub const E8: i64 = 100_000_000;
+
 /// A slug with characters that need escaping.
 pub const ODD_SLUG: &str = "btc-updown-5m-\"quoted\"\\1700000000";
 
@@ -42,11 +45,11 @@ pub fn market_view(market: u16, asset: Asset, at_ms: u64, stale: bool) -> Market
         end_s: 1_700_000_300,
         phase: Phase::Prime,
         resolved: false,
-        binance_px: 100_000_00000000,
-        oracle_px: Some(100_010_00000000),
+        binance_px: 100_000 * E8,
+        oracle_px: Some(100_010 * E8),
         oracle_age_ms: Some(1_250),
         oracle_stale: false,
-        price_to_beat: Some(99_990_00000000),
+        price_to_beat: Some(99_990 * E8),
         fair_up: Some(0.625),
         up_bid: Some(610_000),
         up_ask: Some(620_000),
