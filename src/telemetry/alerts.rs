@@ -413,6 +413,21 @@ impl AlertSender {
     pub fn processed(&self) -> u64 {
         self.counters.processed.load(Ordering::Relaxed)
     }
+
+    /// Wait (blocking, at most `limit`) until the worker has finished with every queued alert;
+    /// whether it did. For shutdown, so a last alert is not lost when the process exits.
+    pub fn flush(&self, limit: Duration) -> bool {
+        let give_up = Instant::now() + limit;
+        loop {
+            if self.processed() >= self.counters.queued.load(Ordering::Relaxed) {
+                return true;
+            }
+            if Instant::now() >= give_up {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 impl Drop for AlertSender {
@@ -488,7 +503,12 @@ impl Worker {
         }
         target.recent.push_back(now);
         if target.poster.is_none() {
-            match JsonPoster::connect(&target.base_url, tls, timeout, timeout, MAX_RESPONSE_BYTES) {
+            // Connect and answer share the request deadline.
+            let connect = (timeout / 2).max(Duration::from_millis(1));
+            let answer = timeout
+                .saturating_sub(connect)
+                .max(Duration::from_millis(1));
+            match JsonPoster::connect(&target.base_url, tls, connect, answer, MAX_RESPONSE_BYTES) {
                 Ok(p) => target.poster = Some(p),
                 Err(_) => {
                     self.counters.failed[d].fetch_add(1, Ordering::Relaxed);

@@ -41,7 +41,7 @@ svg { background: #181818; border: 1px solid #333; }
 </head>
 <body>
 <h1>sattebaaz — <span id="mode">…</span></h1>
-<div id="status">loading… refreshes: <span id="refreshes">0</span>, uptime <span id="uptime">0</span> s,
+<div id="status"><span id="load-state">loading…</span> refreshes: <span id="refreshes">0</span>, uptime <span id="uptime">0</span> s,
 events <span id="events">0</span>, queue drops <span id="queue-drops">0</span>,
 kill switch <span id="kill">no</span>, paused <span id="paused">no</span></div>
 
@@ -129,7 +129,7 @@ function drawPnl(s) {
 }
 function render(s) {
   document.getElementById("mode").textContent = s.mode;
-  document.getElementById("uptime").textContent = Math.floor((s.now_ms - s.started_ms) / 1000);
+  document.getElementById("uptime").textContent = Math.max(0, Math.floor((s.now_ms - s.started_ms) / 1000));
   document.getElementById("events").textContent = s.events;
   document.getElementById("queue-drops").textContent = s.queue_drops;
   const kill = document.getElementById("kill");
@@ -173,9 +173,11 @@ async function refresh() {
     if (!r.ok) throw new Error("HTTP " + r.status);
     render(await r.json());
     refreshes += 1;
+    document.getElementById("load-state").textContent = "live";
     document.getElementById("refreshes").textContent = refreshes;
     document.body.setAttribute("data-refreshes", String(refreshes));
   } catch (e) {
+    document.getElementById("load-state").textContent = "stale (" + String(e) + ")";
     document.getElementById("status").setAttribute("data-error", String(e));
   }
 }

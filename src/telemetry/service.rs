@@ -329,6 +329,19 @@ impl Telemetry {
     }
 }
 
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        // At the end of the run: give queued alerts (a kill switch just before the stop) a
+        // bounded chance to go out before the process exits.
+        if let Some(a) = &self.alerts {
+            a.flush(SHUTDOWN_FLUSH);
+        }
+    }
+}
+
+/// Longest wait for queued alerts when telemetry is dropped at the end of a run.
+pub const SHUTDOWN_FLUSH: Duration = Duration::from_secs(3);
+
 /// The daily summary message: per-strategy figures and P&L, connections, drops.
 pub fn daily_summary_text(s: &TelemetrySnapshot) -> String {
     let mut t = String::new();

@@ -72,8 +72,7 @@ pub struct StrategyFigures {
     pub unrealised_pnl_micro: i64,
 }
 
-/// One point of a P&L series: wall ms, realised + unrealised − fees already netted by the
-/// source (micro-dollars).
+/// One point of a P&L series: wall ms, realised + unrealised P&L (micro-dollars).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PnlPoint {
     pub at_ms: u64,
@@ -563,8 +562,8 @@ impl TelemetrySnapshot {
         }
     }
 
-    /// The latest figures of one strategy; appends a P&L point at wall `now_ms` (realised +
-    /// unrealised; fees are already in realised P&L when the source nets them, and shown apart).
+    /// The latest figures of one strategy; appends a P&L point (realised + unrealised) at wall
+    /// `now_ms`.
     pub fn on_strategy_update(
         &mut self,
         strategy: StrategyId,
