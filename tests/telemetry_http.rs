@@ -510,3 +510,71 @@ fn connections_beyond_the_limit_are_refused_with_503() {
     }
     assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Wiring: the engine's risk thread serves the endpoints while it runs.
+
+mod common;
+
+#[test]
+fn the_running_engine_serves_live_metrics() {
+    use sattebaaz::engine::{run, EngineOptions};
+    use sattebaaz::sim::Simulator;
+
+    let (mut cfg, dir) = common::test_config("telemetry", "engine");
+    // A port that was free a moment ago (the engine binds it itself).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cfg.telemetry.metrics_bind = format!("127.0.0.1:{port}").parse().unwrap();
+    let addr = cfg.telemetry.metrics_bind;
+    let sim = Simulator::start(&common::sim_options(&cfg, &dir, 5)).expect("simulator");
+    let opts = EngineOptions {
+        polymarket: None,
+        duration: Some(Duration::from_secs(8)),
+        ..EngineOptions::against_simulator(&sim)
+    };
+    let engine = std::thread::spawn(move || run(&cfg, opts).map(|s| s.hot.stats.messages));
+
+    // Scrape until the feeds show up (the safety deadline only turns a hang into a failure).
+    let give_up = std::time::Instant::now() + Duration::from_secs(120);
+    let exposition = loop {
+        assert!(std::time::Instant::now() < give_up, "no live metrics");
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(mut s) = TcpStream::connect(addr) else {
+            continue;
+        };
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let r = read_response(&mut s);
+        assert_eq!(r.status, 200);
+        let e = parse_exposition(r.text()).unwrap_or_else(|m| panic!("{m}"));
+        let up: f64 = e
+            .series_of("sattebaaz_connection_up")
+            .iter()
+            .map(|l| {
+                e.value(
+                    "sattebaaz_connection_up",
+                    &[("connection", &l["connection"]), ("state", &l["state"])],
+                )
+            })
+            .sum();
+        let messages = e.value("sattebaaz_feed_messages_total", &[("source", "binance")]);
+        if up == 3.0 && messages > 0.0 {
+            break e;
+        }
+    };
+    assert_eq!(
+        exposition.value("sattebaaz_engine_info", &[("mode", "paper")]),
+        1.0
+    );
+    let json = get(addr, "/api/snapshot");
+    let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    assert_eq!(v["connections"].as_array().map(Vec::len), Some(3));
+    assert!(v["feeds"].as_array().is_some_and(|f| !f.is_empty()), "{v}");
+    let messages = engine.join().expect("engine thread").expect("engine runs");
+    assert!(messages > 0);
+}
