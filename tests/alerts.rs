@@ -423,10 +423,31 @@ fn the_risk_thread_raises_connection_down_and_kill_switch_alerts() {
         "{text}"
     );
     assert!(t.snapshot().kill_switch_fired);
-    // Seen again on later polls: still one alert per kill and per outage.
-    for _ in 0..50 {
+
+    // The risk monitor's tick: a limit breach (the kill is already alerted) and a pause.
+    t.on_monitor_tick(
+        &sattebaaz::risk::monitor::TickReport {
+            killed: Some(sattebaaz::risk::state::KillReason::LimitBreach),
+            paused: true,
+            cancel_all_sent: true,
+        },
+        Some(1_700_000_000_000),
+    );
+    let mut texts = vec![next(&rx, &mut t, &report), next(&rx, &mut t, &report)];
+    texts.sort();
+    assert!(texts[0].contains("exposure_breach"), "{texts:?}");
+    assert!(
+        texts[1].contains("trading_paused") && texts[1].contains("1700000000000"),
+        "{texts:?}"
+    );
+    assert!(t.snapshot().trading_paused);
+
+    // Seen again on later polls (past a refresh period): still one alert per kill and outage.
+    let until = Instant::now() + sattebaaz::telemetry::service::TICK_EVERY * 2;
+    while Instant::now() < until {
         t.poll(&report);
+        std::thread::sleep(Duration::from_millis(5));
     }
     let f = t.alerts().unwrap().figures();
-    assert_eq!(f.queued, 2, "{f:?}");
+    assert_eq!(f.queued, 4, "{f:?}");
 }

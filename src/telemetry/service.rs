@@ -401,3 +401,61 @@ fn micros(v: i64) -> String {
         None => v.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quiet(hour: u32) -> Telemetry {
+        Telemetry::start(
+            TelemetrySetup {
+                bind: None,
+                limits: ServerLimits::default(),
+                refresh_ms: 1000,
+                mode: "paper",
+                alerts: None,
+                disconnect_alert: Duration::from_secs(30),
+                daily_summary_utc_hour: hour,
+            },
+            &["a"],
+        )
+    }
+
+    #[test]
+    fn the_daily_summary_fires_once_per_day_in_its_hour() {
+        let mut t = quiet(5);
+        t.last_summary_day = None;
+        let day = 20_000u64;
+        let at = |d: u64, h: u64, m: u64| d * 86_400_000 + h * 3_600_000 + m * 60_000;
+        t.check_daily_summary(at(day, 4, 59));
+        assert_eq!(t.last_summary_day, None);
+        t.check_daily_summary(at(day, 5, 0));
+        assert_eq!(t.last_summary_day, Some(day));
+        t.check_daily_summary(at(day, 5, 30));
+        t.check_daily_summary(at(day, 6, 0));
+        assert_eq!(t.last_summary_day, Some(day));
+        t.check_daily_summary(at(day + 1, 5, 1));
+        assert_eq!(t.last_summary_day, Some(day + 1));
+    }
+
+    #[test]
+    fn the_summary_lists_every_strategy_and_the_total() {
+        let mut t = quiet(0);
+        let f = StrategyFigures {
+            orders_sent: 3,
+            fills: 2,
+            realised_pnl_micro: 1_500_000,
+            unrealised_pnl_micro: -250_000,
+            fees_micro: 10_000,
+            ..StrategyFigures::default()
+        };
+        t.on_strategy_update(StrategyId::Lag, f);
+        let text = daily_summary_text(t.snapshot());
+        assert!(text.contains("lag: sent 3 fills 2"), "{text}");
+        assert!(text.contains("P&L $1.25"), "{text}");
+        assert!(text.contains("total P&L $1.25"), "{text}");
+        for s in StrategyId::ALL {
+            assert!(text.contains(&format!("{}: ", s.name())), "{text}");
+        }
+    }
+}
