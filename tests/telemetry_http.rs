@@ -255,7 +255,10 @@ fn metrics_carry_every_section_with_the_right_values() {
     assert_eq!(e.value("sattebaaz_strategy_fills_total", &arb), 5.0);
     assert_eq!(e.value("sattebaaz_strategy_partial_fills_total", &arb), 1.0);
     assert_eq!(e.value("sattebaaz_strategy_cancels_total", &arb), 3.0);
-    assert_eq!(e.value("sattebaaz_strategy_fees_micro", &arb), 12_345.0);
+    assert_eq!(
+        e.value("sattebaaz_strategy_fees_micro_total", &arb),
+        12_345.0
+    );
     assert_eq!(
         e.value("sattebaaz_strategy_realised_pnl_micro", &arb),
         2_000_000.0

@@ -197,12 +197,16 @@ fn strategy_families(w: &mut Writer<'_>, snap: &TelemetrySnapshot) {
             );
         }
     }
-    let gauges: [StrategyGauge; 3] = [
-        (
-            "sattebaaz_strategy_fees_micro",
-            "Fees paid by the strategy, micro-dollars.",
-            |r| r.figures.fees_micro,
-        ),
+    let name = "sattebaaz_strategy_fees_micro_total";
+    w.family(name, "counter", "Fees paid by the strategy, micro-dollars.");
+    for row in &snap.strategies {
+        w.sample(
+            name,
+            &[("strategy", row.strategy)],
+            Val::I(row.figures.fees_micro),
+        );
+    }
+    let gauges: [StrategyGauge; 2] = [
         (
             "sattebaaz_strategy_realised_pnl_micro",
             "Realised P&L of the strategy, micro-dollars.",
