@@ -11,7 +11,9 @@
 //! within [`ServerLimits::read_timeout`] gets 408 and is closed, a response not taken within
 //! [`ServerLimits::write_timeout`] is dropped, connections beyond
 //! [`ServerLimits::max_connections`] are refused with 503. One request per connection
-//! (`Connection: close`). Responses carry only the snapshot (which holds no secret).
+//! (`Connection: close`); after the response the server half-closes and discards what the
+//! client still sends for at most [`LINGER`], so an unread request tail does not reset the
+//! connection before the client has read the answer. Responses carry only the snapshot (which holds no secret).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -54,7 +56,16 @@ const MAX_HEADERS: usize = 32;
 enum Phase {
     Reading,
     Writing,
+    /// Response written and our side shut down: unread request bytes are read and discarded
+    /// until the peer closes (or [`LINGER`] / [`LINGER_BYTES`] run out), so that closing with
+    /// unread input does not reset the connection before the client has read the response.
+    Lingering,
 }
+
+/// Longest lingering close.
+const LINGER: Duration = Duration::from_secs(2);
+/// Most bytes discarded while lingering.
+const LINGER_BYTES: usize = 256 * 1024;
 
 struct Client {
     stream: TcpStream,
@@ -63,6 +74,8 @@ struct Client {
     written: usize,
     phase: Phase,
     since: Instant,
+    /// Over the connection limit: answered 503, not counted as a served connection.
+    refused: bool,
 }
 
 /// See the module docs.
@@ -86,7 +99,7 @@ impl TelemetryServer {
         Ok(Self {
             listener,
             addr,
-            clients: Vec::with_capacity(limits.max_connections),
+            clients: Vec::with_capacity(2 * limits.max_connections),
             limits,
             dashboard: dashboard::page(refresh_ms),
             metrics_buf: String::with_capacity(64 * 1024),
@@ -137,14 +150,27 @@ impl TelemetryServer {
                     if stream.set_nonblocking(true).is_err() {
                         continue;
                     }
-                    if self.clients.len() >= self.limits.max_connections {
+                    let serving = self.clients.iter().filter(|c| !c.refused).count();
+                    if serving >= self.limits.max_connections {
                         self.figures.refused += 1;
                         self.count(503);
-                        let mut out = Vec::new();
-                        response_head(&mut out, 503, "text/plain; charset=utf-8", 0, "");
-                        // Best effort: the socket is fresh, its send buffer takes this.
-                        let _ = stream.write(&out);
-                        let _ = stream.shutdown(Shutdown::Both);
+                        // Refusals get a 503 and a lingering close too, up to as many again
+                        // as the limit; past that the socket is just closed.
+                        if self.clients.len() >= 2 * self.limits.max_connections {
+                            let _ = stream.shutdown(Shutdown::Both);
+                            continue;
+                        }
+                        let mut output = Vec::new();
+                        response_head(&mut output, 503, "text/plain; charset=utf-8", 0, "");
+                        self.clients.push(Client {
+                            stream,
+                            input: Vec::new(),
+                            output,
+                            written: 0,
+                            phase: Phase::Writing,
+                            since: now,
+                            refused: true,
+                        });
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
@@ -155,6 +181,7 @@ impl TelemetryServer {
                         written: 0,
                         phase: Phase::Reading,
                         since: now,
+                        refused: false,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -229,6 +256,25 @@ impl TelemetryServer {
         let Some(c) = self.clients.get_mut(i) else {
             return (true, worked);
         };
+        if let Phase::Lingering = c.phase {
+            let mut chunk = [0u8; 4096];
+            loop {
+                match c.stream.read(&mut chunk) {
+                    Ok(0) => return (true, true),
+                    Ok(n) => {
+                        worked = true;
+                        c.written += n;
+                        if c.written >= LINGER_BYTES {
+                            return (true, worked);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return (true, worked),
+                }
+            }
+            return (now.duration_since(c.since) >= LINGER, worked);
+        }
         while c.written < c.output.len() {
             match c.stream.write(&c.output[c.written..]) {
                 Ok(0) => return (true, worked),
@@ -242,7 +288,14 @@ impl TelemetryServer {
             }
         }
         if c.written >= c.output.len() {
-            return (true, worked);
+            // Half-close, then linger until the client closes its side.
+            if c.stream.shutdown(Shutdown::Write).is_err() {
+                return (true, worked);
+            }
+            c.phase = Phase::Lingering;
+            c.since = now;
+            c.written = 0;
+            return (false, worked);
         }
         if now.duration_since(c.since) >= limits.write_timeout {
             self.figures.timeouts += 1;
