@@ -145,7 +145,7 @@ impl TelemetryServer {
         let mut accepted = false;
         for _ in 0..self.limits.accepts_per_poll {
             match self.listener.accept() {
-                Ok((mut stream, _)) => {
+                Ok((stream, _)) => {
                     accepted = true;
                     if stream.set_nonblocking(true).is_err() {
                         continue;
