@@ -80,11 +80,10 @@ fn dump_dom(url: &str, budget_ms: u32) -> String {
 }
 
 fn tempdir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "dashboard-{tag}-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("dashboard-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -166,6 +165,10 @@ fn dashboard_loads_draws_and_follows_the_snapshot() {
     assert!(
         strategies.contains("-0.2500"),
         "arb unrealised P&L: {strategies}"
+    );
+    assert!(
+        strategies.contains("stale_book 4, venue 2"),
+        "reject reasons: {strategies}"
     );
     let conns = element(&dom, "conn-table");
     assert!(conns.contains("reconnecting"), "{conns}");

@@ -387,6 +387,9 @@ fn snapshot_json_and_dashboard_are_served() {
     let arb = &v["strategies"][1];
     assert_eq!(arb["strategy"], "arb");
     assert_eq!(arb["figures"]["orders_sent"], 7);
+    let reasons = v["reject_reasons"].as_array().expect("reason names");
+    let stale_book = reasons.iter().position(|r| r == "stale_book").unwrap();
+    assert_eq!(arb["figures"]["rejects"][stale_book], 4);
     // realised + unrealised (−0.25 USD) at each update.
     assert_eq!(
         arb["pnl_series"],

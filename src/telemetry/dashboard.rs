@@ -139,7 +139,10 @@ function render(s) {
   fillTable("strategy-table", s.strategies, (tr, r) => {
     const f = r.figures; const rejects = f.rejects.reduce((a, b) => a + b, 0);
     cell(tr, r.strategy); cell(tr, f.orders_sent); cell(tr, f.fills); cell(tr, f.partial_fills);
-    cell(tr, f.cancels); cell(tr, rejects, rejects ? "warn" : ""); cell(tr, usd(f.fees_micro));
+    cell(tr, f.cancels);
+    const why = f.rejects.map((n, i) => n ? s.reject_reasons[i] + " " + n : "").filter(x => x).join(", ");
+    const rc = cell(tr, rejects, rejects ? "warn" : ""); if (why) rc.title = why;
+    cell(tr, usd(f.fees_micro));
     cell(tr, usd(f.realised_pnl_micro), f.realised_pnl_micro < 0 ? "bad" : "");
     cell(tr, usd(f.unrealised_pnl_micro), f.unrealised_pnl_micro < 0 ? "bad" : "");
     cell(tr, r.would_be_orders);

@@ -301,6 +301,8 @@ pub struct TelemetrySnapshot {
     /// Dashboard refresh period, ms.
     pub refresh_ms: u32,
     pub mode: &'static str,
+    /// Names of the entries of every `figures.rejects` array ([`REJECT_REASONS`]).
+    pub reject_reasons: &'static [&'static str],
     pub strategies: Vec<StrategyRow>,
     pub connections: Vec<ConnRow>,
     pub markets: Vec<MarketRow>,
@@ -323,12 +325,6 @@ pub struct TelemetrySnapshot {
     hop: Histogram<u64>,
 }
 
-impl Default for TelemetrySnapshot {
-    fn default() -> Self {
-        Self::new(&[], "paper", 1000)
-    }
-}
-
 /// Name of the latency row the risk thread measures itself.
 pub const HOP_STAGE: &str = "hot_to_risk_hop";
 
@@ -341,6 +337,7 @@ impl TelemetrySnapshot {
             now_ms: now,
             refresh_ms,
             mode,
+            reject_reasons: &REJECT_REASONS,
             strategies: StrategyId::ALL
                 .iter()
                 .map(|s| StrategyRow {
