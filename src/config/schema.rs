@@ -10,7 +10,7 @@
 //! Adding a section: add a struct here, a field on [`Config`], a `check_*` function in
 //! `super::validate`, and the section in the shipped `config.toml`.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -52,6 +52,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// `[strategy]`: parameters of the five strategies (`crate::strategy`, strategy spec §4).
     pub strategy: StrategyConfig,
+    /// `[alerts]`: Telegram / Discord alerts (secrets come from the environment only).
+    pub alerts: AlertsConfig,
 }
 
 impl Config {
@@ -323,6 +325,14 @@ pub struct TelemetryConfig {
     pub print_summary: bool,
     /// Interval of the risk thread's heartbeat/metrics tick, milliseconds.
     pub heartbeat_interval_ms: u32,
+    /// Serve `/metrics`, the dashboard and `/api/snapshot` from the risk thread.
+    pub enabled: bool,
+    /// Address the telemetry HTTP server binds to (`127.0.0.1:9464`; port 0 = ephemeral).
+    pub metrics_bind: SocketAddr,
+    /// Allow `metrics_bind` on a non-loopback address (the endpoint has no authentication).
+    pub allow_non_loopback: bool,
+    /// How often the dashboard page fetches `/api/snapshot`, milliseconds.
+    pub dashboard_refresh_ms: u32,
 }
 
 /// `[sim]`: the embedded venue simulator.
@@ -790,4 +800,32 @@ pub struct MomentumStrategyConfig {
     pub max_hold_15m_s: u64,
     /// An entry with no fill after this long is forgotten, ms.
     pub entry_timeout_ms: u64,
+}
+
+/// `[alerts]`: operator alerts to Telegram and Discord. The Telegram bot token and the Discord
+/// webhook URL are secrets and come only from the environment
+/// (`SATTEBAAZ_TELEGRAM_BOT_TOKEN`, `SATTEBAAZ_DISCORD_WEBHOOK_URL`); a destination whose secret
+/// is not set is not used.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AlertsConfig {
+    /// Send alerts at all.
+    pub enabled: bool,
+    /// Telegram chat the bot writes to (numeric id or `@channel`); empty = no Telegram.
+    pub telegram_chat_id: String,
+    /// Telegram Bot API base URL (http/https); `/bot<token>/sendMessage` is appended.
+    pub telegram_api_url: String,
+    /// Discord base URL (http/https); the webhook URL's path is sent to this host.
+    pub discord_base_url: String,
+    /// Messages per destination per minute at most; more are dropped and counted.
+    pub max_per_minute: u32,
+    /// The same alert key within this many seconds is sent once; the rest are counted.
+    pub dedup_window_s: u32,
+    /// A feed connection down for this many seconds raises an alert.
+    pub disconnect_alert_secs: u32,
+    /// UTC hour (0..=23) of the daily summary.
+    pub daily_summary_utc_hour: u32,
+    /// Alerts waiting for the alert worker at most; more are dropped and counted.
+    pub queue_capacity: u32,
+    /// Deadline of one alert request (connect + response), milliseconds.
+    pub request_timeout_ms: u32,
 }

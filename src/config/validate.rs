@@ -201,6 +201,8 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_allocator(&config.allocator, &mut checker);
     check_risk(&config.risk, &mut checker);
     check_strategy(&config.strategy, &mut checker);
+    check_telemetry_server(config, &mut checker);
+    check_alerts(&config.alerts, &mut checker);
     checker.into_errors()
 }
 
@@ -1186,4 +1188,96 @@ fn check_strategy(s: &super::schema::StrategyConfig, checker: &mut Checker) {
         mo.entry_timeout_ms,
         STRATEGY_MS,
     );
+}
+
+/// `telemetry.dashboard_refresh_ms`.
+pub const DASHBOARD_REFRESH_MS: RangeInclusive<u32> = 100..=60_000;
+/// `alerts.max_per_minute`.
+pub const ALERTS_PER_MINUTE: RangeInclusive<u32> = 1..=60;
+/// `alerts.dedup_window_s`.
+pub const ALERTS_DEDUP_WINDOW_S: RangeInclusive<u32> = 0..=86_400;
+/// `alerts.disconnect_alert_secs`.
+pub const ALERTS_DISCONNECT_SECS: RangeInclusive<u32> = 1..=86_400;
+/// `alerts.daily_summary_utc_hour`.
+pub const ALERTS_SUMMARY_HOUR: RangeInclusive<u32> = 0..=23;
+/// `alerts.queue_capacity`.
+pub const ALERTS_QUEUE_CAPACITY: RangeInclusive<u32> = 1..=4_096;
+/// Longest `alerts.telegram_chat_id`.
+pub const ALERTS_CHAT_ID_MAX_LEN: usize = 64;
+
+fn check_telemetry_server(config: &Config, checker: &mut Checker) {
+    let t = &config.telemetry;
+    checker.in_range(
+        "telemetry.dashboard_refresh_ms",
+        t.dashboard_refresh_ms,
+        DASHBOARD_REFRESH_MS,
+    );
+    if t.enabled && !t.metrics_bind.ip().is_loopback() && !t.allow_non_loopback {
+        checker.fail(
+            "telemetry.metrics_bind",
+            ErrorKind::Inconsistent,
+            format!(
+                "{} is not a loopback address; the metrics endpoint has no authentication: bind \
+                 127.0.0.1 (and tunnel), or set telemetry.allow_non_loopback = true deliberately",
+                t.metrics_bind
+            ),
+        );
+    }
+}
+
+fn check_alerts(a: &super::schema::AlertsConfig, checker: &mut Checker) {
+    checker.url("alerts.telegram_api_url", &a.telegram_api_url, false);
+    checker.url("alerts.discord_base_url", &a.discord_base_url, false);
+    checker.in_range("alerts.max_per_minute", a.max_per_minute, ALERTS_PER_MINUTE);
+    checker.in_range(
+        "alerts.dedup_window_s",
+        a.dedup_window_s,
+        ALERTS_DEDUP_WINDOW_S,
+    );
+    checker.in_range(
+        "alerts.disconnect_alert_secs",
+        a.disconnect_alert_secs,
+        ALERTS_DISCONNECT_SECS,
+    );
+    checker.in_range(
+        "alerts.daily_summary_utc_hour",
+        a.daily_summary_utc_hour,
+        ALERTS_SUMMARY_HOUR,
+    );
+    checker.in_range(
+        "alerts.queue_capacity",
+        a.queue_capacity,
+        ALERTS_QUEUE_CAPACITY,
+    );
+    checker.in_range(
+        "alerts.request_timeout_ms",
+        a.request_timeout_ms,
+        TIMEOUT_MS,
+    );
+    let chat_ok = is_telegram_chat_id(&a.telegram_chat_id);
+    if !chat_ok {
+        checker.fail(
+            "alerts.telegram_chat_id",
+            ErrorKind::OutOfRange,
+            format!(
+                "must be empty, a numeric chat id (e.g. -1001234567890) or @channelname \
+                 (at most {ALERTS_CHAT_ID_MAX_LEN} characters)"
+            ),
+        );
+    }
+}
+
+/// Empty, a numeric chat id (optionally negative) or `@name` (letters, digits, `_`).
+fn is_telegram_chat_id(chat: &str) -> bool {
+    if chat.len() > ALERTS_CHAT_ID_MAX_LEN {
+        return false;
+    }
+    if chat.is_empty() {
+        return true;
+    }
+    if let Some(name) = chat.strip_prefix('@') {
+        return !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    }
+    let digits = chat.strip_prefix('-').unwrap_or(chat);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

@@ -733,6 +733,7 @@ impl HotTrading {
     /// Periodic: the decider's account figures and newly settled windows' P&L per strategy
     /// go to the risk thread's monitor (a full ring drops and counts).
     pub fn publish(&mut self, to_risk: &mut Producer<HotEvent>) {
+        use crate::telemetry::snapshot::{StrategyFigures, REJECT_LOCAL, REJECT_VENUE};
         if let Some(a) = self.decider.account() {
             if to_risk.push(HotEvent::Account(a)).is_err() {
                 self.outlet_drops += 1;
@@ -741,6 +742,31 @@ impl HotTrading {
         let Some(f) = self.decider.figures() else {
             return;
         };
+        for s in StrategyId::ALL {
+            let k = self.counters[s.index()];
+            let d = f.strategies[s.index()];
+            let mut figures = StrategyFigures {
+                orders_sent: k.sent,
+                fills: k.fills,
+                partial_fills: 0,
+                cancels: k.canceled,
+                fees_micro: d.fees_micro,
+                realised_pnl_micro: d.realised_micro,
+                unrealised_pnl_micro: d.unrealised_micro,
+                ..StrategyFigures::default()
+            };
+            figures.rejects[REJECT_VENUE] = k.rejections;
+            figures.rejects[REJECT_LOCAL] = k.local_refusals + k.build_errors;
+            if to_risk
+                .push(HotEvent::Strategy {
+                    strategy: s,
+                    figures,
+                })
+                .is_err()
+            {
+                self.outlet_drops += 1;
+            }
+        }
         while self.settlements_published < f.settled {
             let i = self.settlements_published as usize;
             self.settlements_published += 1;

@@ -27,6 +27,11 @@ pub enum HotEvent {
     WouldCancel(WouldBeCancel),
     /// Periodic account figures of a trading run, for the risk monitor.
     Account(AccountView),
+    /// Periodic per-strategy figures of a trading run (telemetry).
+    Strategy {
+        strategy: crate::strategy::intent::StrategyId,
+        figures: crate::telemetry::snapshot::StrategyFigures,
+    },
     /// A strategy's position in a window was closed by settlement with this P&L (the risk
     /// monitor's loss streak).
     TradeClosed {

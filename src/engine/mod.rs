@@ -91,6 +91,8 @@ pub enum EngineError {
     Exec(String),
     #[error("candle warm-up for {asset} failed and signals.warmup_required is set: {reason}")]
     Warmup { asset: &'static str, reason: String },
+    #[error("telemetry: {0}")]
+    Telemetry(String),
 }
 
 /// How a run differs from the plain configuration.
@@ -650,6 +652,8 @@ pub fn run_trading(
         nonces,
         log_would_be: shadow,
         exec: risk_exec,
+        telemetry: crate::telemetry::service::TelemetrySetup::from_config(cfg, tls.clone())
+            .map_err(|e| EngineError::Telemetry(e.to_string()))?,
     };
 
     let hot = thread::Builder::new()

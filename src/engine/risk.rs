@@ -46,6 +46,8 @@ pub struct RiskSetup {
     pub log_would_be: bool,
     /// A sending run: heartbeats, kill switch, shutdown cancel-all.
     pub exec: Option<RiskExec>,
+    /// Metrics endpoint, dashboard and alerts (`crate::telemetry::service`).
+    pub telemetry: Option<crate::telemetry::service::TelemetrySetup>,
 }
 
 /// The blocking CLOB client of the risk thread.
@@ -227,6 +229,10 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
     let mut discovered: Vec<DiscoveryMsg> = Vec::new();
     // Messages the ring refused (full): retried first, never dropped.
     let mut outbox: VecDeque<DiscoveryMsg> = VecDeque::new();
+    let mut telemetry = setup
+        .telemetry
+        .take()
+        .map(|t| crate::telemetry::service::Telemetry::start(t, &setup.labels));
     loop {
         if !stop_sent {
             if let Some(d) = setup.discovery.as_mut() {
@@ -257,9 +263,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         let log = setup.log_would_be;
-        let n = setup
-            .from_hot
-            .drain_with(4096, |ev| handle(&mut report, ev, log));
+        let n = setup.from_hot.drain_with(4096, |ev| {
+            if let Some(t) = telemetry.as_mut() {
+                t.on_event(&ev);
+            }
+            handle(&mut report, ev, log)
+        });
         if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
             if !stop_sent {
                 let clock = crate::clock::mono_ns;
@@ -297,7 +306,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                         atr: [0.0; 4],
                     },
                 };
-                let tick = e.monitor.tick(&e.shared, &inputs, crate::clock::wall_ms());
+                let now_ms = crate::clock::wall_ms();
+                let tick = e.monitor.tick(&e.shared, &inputs, now_ms);
+                if let Some(t) = telemetry.as_mut() {
+                    let paused = e.shared.paused_until_ms();
+                    t.on_monitor_tick(&tick, (paused > now_ms).then_some(paused));
+                }
                 if let Some(reason) = tick.killed {
                     if !r.kill_fired {
                         r.kill_fired = true;
@@ -312,6 +326,9 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 r.monitor = e.monitor.counters();
                 r.max_drawdown_micro = e.monitor.max_drawdown_micro();
             }
+        }
+        if let Some(t) = telemetry.as_mut() {
+            t.poll(&report);
         }
         if halt_pending && setup.to_hot.push(Command::HaltTrading).is_ok() {
             halt_pending = false;
@@ -331,9 +348,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         if setup.hot_finished.load(Ordering::Acquire) {
-            setup
-                .from_hot
-                .drain_with(usize::MAX, |ev| handle(&mut report, ev, log));
+            setup.from_hot.drain_with(usize::MAX, |ev| {
+                if let Some(t) = telemetry.as_mut() {
+                    t.on_event(&ev);
+                }
+                handle(&mut report, ev, log)
+            });
             report.discovery = setup
                 .discovery
                 .as_ref()
@@ -416,6 +436,7 @@ fn handle(report: &mut RiskReport, ev: HotEvent, log_would_be: bool) {
         }
         HotEvent::MarketGone(idx) => report.markets.retain(|m| m.market != idx),
         HotEvent::Account(a) => report.account = Some(a),
+        HotEvent::Strategy { .. } => {}
         HotEvent::TradeClosed { pnl_micro, .. } => {
             report.trades_closed += 1;
             report.trades_pending.push(pnl_micro);
