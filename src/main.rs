@@ -68,6 +68,9 @@ enum Command {
         /// Do not print the live table (totals are still printed).
         #[arg(long)]
         quiet: bool,
+        /// Also write the trading report as JSON to this file.
+        #[arg(long)]
+        summary_json: Option<PathBuf>,
         /// Market window length in seconds for the simulator and the engine's discovery alike
         /// (default: `sim.window_secs_override`, 30 s in the shipped config so a 60 s demo
         /// sees window roll-overs; 0 = the real 300/900 s). Slugs keep their 5m/15m labels.
@@ -297,7 +300,16 @@ fn main() -> ExitCode {
             poll,
             quiet,
             window_secs,
-        } => run_demo(duration, seed, &config, poll, quiet, window_secs),
+            summary_json,
+        } => run_demo(
+            duration,
+            seed,
+            &config,
+            poll,
+            quiet,
+            window_secs,
+            summary_json.as_deref(),
+        ),
         Command::Monitor {
             config,
             duration,
@@ -492,6 +504,7 @@ fn run_demo(
     poll: PollArg,
     quiet: bool,
     window_secs: Option<u32>,
+    summary_json: Option<&std::path::Path>,
 ) -> ExitCode {
     let Some(mut cfg) = load_config(config) else {
         return ExitCode::from(1);
@@ -526,9 +539,21 @@ fn run_demo(
     };
     match sattebaaz::engine::modes::run(&cfg, &secrets, opts) {
         Ok(outcome) => {
+            let json = outcome
+                .summary
+                .hot
+                .trading
+                .as_ref()
+                .map(|t| sattebaaz::engine::trading_report::json(t, outcome.ledger_exact));
             let code = finish(&cfg, Ok(outcome.summary), "simulated");
             if let Some(report) = outcome.report {
                 print!("{report}");
+            }
+            if let (Some(path), Some(json)) = (summary_json, json) {
+                if let Err(e) = std::fs::write(path, json.to_string()) {
+                    eprintln!("error: writing {}: {e}", path.display());
+                    return ExitCode::from(1);
+                }
             }
             code
         }

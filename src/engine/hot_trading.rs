@@ -217,9 +217,21 @@ impl EventSink<'_> {
                     }
                 }
             }
-            RestEvent::OrderFailed { order_id, .. } => {
+            RestEvent::OrderFailed { order_id, error } => {
+                use crate::exec::rest::errors::OrderRejectReason as R;
+                use crate::exec::rest::RestError;
+                // The venue answers a post-only order the book moved onto (and an unfilled
+                // FOK / FAK) with a 400 carrying the reason: killed by the market, not invalid.
+                let killed = matches!(
+                    error,
+                    RestError::BadRequest(R::FokNotFilled | R::FakNoMatch | R::PostOnlyCrosses)
+                );
                 if let Some(k) = self.counters_of(order_id) {
-                    k.rejections += 1;
+                    if killed {
+                        k.killed += 1;
+                    } else {
+                        k.rejections += 1;
+                    }
                 }
             }
             RestEvent::Canceled { order_id } => {
@@ -688,8 +700,14 @@ impl HotTrading {
                 .map(|t| *t.token_id().word())
         };
         let (win, lose) = match winner {
-            crate::book::Outcome::Up => (key(crate::book::Outcome::Up), key(crate::book::Outcome::Down)),
-            crate::book::Outcome::Down => (key(crate::book::Outcome::Down), key(crate::book::Outcome::Up)),
+            crate::book::Outcome::Up => (
+                key(crate::book::Outcome::Up),
+                key(crate::book::Outcome::Down),
+            ),
+            crate::book::Outcome::Down => (
+                key(crate::book::Outcome::Down),
+                key(crate::book::Outcome::Up),
+            ),
         };
         if let (Some(w), Some(l)) = (win, lose) {
             self.tracker.on_redeemed(&w, &l);
@@ -970,7 +988,7 @@ impl HotTrading {
                 HotOutlet::Venue(v) => {
                     let price = intent.price_micro.unsigned_abs();
                     let size = intent.size_micro.unsigned_abs();
-                    if let Err(e) = tracker.on_signed(
+                    if let Err(_refused) = tracker.on_signed(
                         order.order_id,
                         token,
                         intent.side,
@@ -978,7 +996,6 @@ impl HotTrading {
                         size,
                         is_immediate(intent),
                     ) {
-                        eprintln!("DEBUG tracker refusal {e}");
                         k.local_refusals += 1;
                         k.tracker_refusals += 1;
                         decider.on_refused(intent);
@@ -1012,8 +1029,7 @@ impl HotTrading {
                             }
                             decider.on_sent(&order.order_id, intent);
                         }
-                        Err(e) => {
-                            eprintln!("DEBUG client refusal {e}");
+                        Err(_refused) => {
                             tracker.on_failed(&order.order_id);
                             k.local_refusals += 1;
                             k.client_refusals += 1;

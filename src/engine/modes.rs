@@ -131,6 +131,8 @@ pub struct RunOutcome {
     pub summary: super::EngineSummary,
     /// The trading report text (per strategy, P&L, ledger verdict in paper mode).
     pub report: Option<String>,
+    /// Paper mode: the tracker matched the simulator's ledger exactly.
+    pub ledger_exact: Option<bool>,
 }
 
 fn signer_from(
@@ -197,7 +199,12 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                     .iter()
                     .map(|a| a.short_name().to_string())
                     .collect(),
-                ca_file: cfg.engine.run_dir.join("sim-ca.pem"),
+                // Per process: two paper runs sharing a run directory must not trust each
+                // other's simulator certificate.
+                ca_file: cfg
+                    .engine
+                    .run_dir
+                    .join(format!("sim-ca-{}.pem", std::process::id())),
                 step: std::time::Duration::from_millis(5),
             };
             let window = cfg.sim.window_secs_override;
@@ -241,8 +248,10 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
             let mids = sim_mids(cfg, &sim);
             sim.stop();
             let summary = result?;
+            let mut ledger_exact = None;
             let report = summary.hot.trading.as_ref().map(|t| {
                 let cmp = super::reconcile::compare_with_ledger(t.tracker.positions(), &ledger);
+                ledger_exact = Some(cmp.exact());
                 super::trading_report::render(
                     t,
                     true,
@@ -251,7 +260,11 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                     Some(&cmp),
                 )
             });
-            Ok(RunOutcome { summary, report })
+            Ok(RunOutcome {
+                summary,
+                report,
+                ledger_exact,
+            })
         }
         EngineMode::Shadow => {
             let signer = match signer_from(secrets)? {
@@ -275,7 +288,11 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 .trading
                 .as_ref()
                 .map(|t| super::trading_report::render(t, false, 0, &|_| None, None));
-            Ok(RunOutcome { summary, report })
+            Ok(RunOutcome {
+                summary,
+                report,
+                ledger_exact: None,
+            })
         }
         EngineMode::Live => {
             let extra_ca = cfg.net.tls_extra_ca_path().map(|p| p.to_path_buf());
@@ -330,7 +347,11 @@ pub fn run(cfg: &Config, secrets: &Secrets, mut opts: RunOptions) -> Result<RunO
                 .trading
                 .as_ref()
                 .map(|t| super::trading_report::render(t, false, 0, &|_| None, None));
-            Ok(RunOutcome { summary, report })
+            Ok(RunOutcome {
+                summary,
+                report,
+                ledger_exact: None,
+            })
         }
     }
 }

@@ -41,13 +41,14 @@ pub fn render(
     let _ = writeln!(out, "trading per strategy{label}:");
     let _ = writeln!(
         out,
-        "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>8} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
+        "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
         "strategy",
         "signals",
         "intents",
         "dropped",
         "sent",
         "accepted",
+        "killed",
         "venue rej",
         "local",
         "fills",
@@ -186,4 +187,49 @@ mod tests {
         assert_eq!(dollars(-5), "-0.000005");
         assert_eq!(dollars(0), "0.000000");
     }
+}
+
+/// The report as one JSON object (for scripts and tests): per strategy the hot thread's
+/// counters and the decider's figures, settlements, drops, and the ledger verdict.
+pub fn json(report: &TradingReport, ledger_exact: Option<bool>) -> serde_json::Value {
+    use serde_json::json;
+    let strategies: Vec<serde_json::Value> = StrategyId::ALL
+        .iter()
+        .map(|s| {
+            let k = report.strategies[s.index()];
+            let f = report
+                .figures
+                .map(|f| f.strategies[s.index()])
+                .unwrap_or_default();
+            json!({
+                "strategy": s.name(),
+                "signals": f.signals,
+                "intents": k.intents.max(f.intents),
+                "dropped": f.dropped,
+                "sent": k.sent,
+                "accepted": k.accepted,
+                "killed": k.killed,
+                "venue_rejections": k.rejections,
+                "local_refusals": k.local_refusals,
+                "build_errors": k.build_errors,
+                "fills": k.fills,
+                "filled_micro": k.filled_micro,
+                "fees_micro": f.fees_micro,
+                "realised_micro": f.realised_micro,
+                "unrealised_micro": f.unrealised_micro,
+            })
+        })
+        .collect();
+    let (settled, disagreements) = report
+        .figures
+        .map(|f| (f.settled, f.oracle_disagreements))
+        .unwrap_or((0, 0));
+    json!({
+        "simulated": true,
+        "decisions": report.decisions,
+        "strategies": strategies,
+        "settled_windows": settled,
+        "oracle_disagreements": disagreements,
+        "ledger_exact": ledger_exact,
+    })
 }
