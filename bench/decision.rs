@@ -174,7 +174,10 @@ fn bench(c: &mut Criterion) {
     });
     let f = brain.figures().expect("the brain keeps figures");
     let intents: u64 = f.strategies.iter().map(|s| s.intents).sum();
-    assert!(intents > 0, "the quoting case produced no intent: it measured nothing");
+    assert!(
+        intents > 0,
+        "the quoting case produced no intent: it measured nothing"
+    );
 }
 
 criterion_group!(benches, bench);

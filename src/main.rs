@@ -600,6 +600,11 @@ fn finish(
         "threads: hot {}; risk {}",
         summary.hot_pin, summary.risk_pin
     );
+    match &summary.risk.mlockall {
+        Some(Ok(())) => println!("memory: locked after warm-up (mlockall)"),
+        Some(Err(e)) => println!("memory: mlockall failed, pages may fault: {e}"),
+        None => {}
+    }
     print!(
         "{}",
         sattebaaz::engine::table::render_table(

@@ -46,7 +46,7 @@ impl Decider for OnceDecider {
         if ctx.book_stale || *state >= 3 || (*state == 2 && !self.rest_after_cancel) {
             return;
         }
-        let (Some(up_bid), Some(up_ask), Some(down_ask)) = (
+        let (Some(_up_bid), Some(up_ask), Some(down_ask)) = (
             ctx.up.best_price(BookSide::Bid),
             ctx.up.best_price(BookSide::Ask),
             ctx.down.best_price(BookSide::Ask),
@@ -98,11 +98,13 @@ impl Decider for OnceDecider {
             group,
         };
         let group = u32::from(ctx.market.0) + 1;
+        // The quote rests at the lowest tick, far under the book, so no crowd order fills it
+        // before the cancel does (a fill there would leave nothing to cancel).
         out.push_order(order(
             StrategyId::MarketMaking,
             Reason::MmQuote,
             Outcome::Up,
-            (up_bid - tick).max(tick),
+            tick,
             TimeInForce::Gtc,
             true,
             0,

@@ -108,6 +108,10 @@ pub struct ThreadsConfig {
     pub risk_cpu: u32,
     /// Refuse to start unless `hot_cpu` is an isolated CPU (`isolcpus`/`nohz_full`).
     pub require_isolated: bool,
+    /// Lock every page of the process in memory (`mlockall(MCL_CURRENT | MCL_FUTURE)`) once the
+    /// engine has warmed up (connections open, first stats from the hot loop), so the hot path
+    /// never page-faults. A failure is reported and the run carries on.
+    pub mlockall: bool,
 }
 
 /// How the hot loop waits for readiness.

@@ -20,6 +20,7 @@ use crate::exec::json::parse_order_id;
 use crate::exec::orders::positions::{taker_fee_micros, taker_fee_units};
 use crate::exec::orders::tracker::Tracker;
 use crate::exec::rest::client::{ClientConfig, RestClient, RestEvent};
+use crate::exec::rest::errors::{error_kind_index, reason_index, ERROR_KINDS};
 use crate::exec::signing::body::{BatchItem, MAX_BATCH};
 use crate::exec::signing::hmac::L2Credentials;
 use crate::exec::signing::order::SignedOrder;
@@ -155,6 +156,8 @@ pub enum TradingSetupError {
 
 /// Routes venue events into the tracker and the per-strategy counters.
 struct EventSink<'a> {
+    /// Venue answers that were not acceptances, by kind.
+    errors: &'a mut [u64; ERROR_KINDS],
     tracker: &'a mut Tracker,
     decider: &'a mut (dyn Decider + Send),
     factory: &'a OrderFactory,
@@ -207,6 +210,11 @@ impl EventSink<'_> {
                     ack.error,
                     Some(R::FokNotFilled | R::FakNoMatch | R::PostOnlyCrosses)
                 );
+                if !accepted {
+                    if let Some(e) = ack.error {
+                        self.errors[reason_index(e)] += 1;
+                    }
+                }
                 if let Some(k) = self.counters_of(order_id) {
                     if accepted {
                         k.accepted += 1;
@@ -226,6 +234,7 @@ impl EventSink<'_> {
                     error,
                     RestError::BadRequest(R::FokNotFilled | R::FakNoMatch | R::PostOnlyCrosses)
                 );
+                self.errors[error_kind_index(error)] += 1;
                 if let Some(k) = self.counters_of(order_id) {
                     if killed {
                         k.killed += 1;
@@ -372,6 +381,10 @@ fn reconcile_open(v: &mut Venue, tracker: &Tracker, now_ns: u64) {
 /// What the trading side hands back when the hot thread stops.
 pub struct TradingReport {
     pub strategies: [StrategyCounters; StrategyId::COUNT],
+    /// Venue answers other than acceptances, and local refusals of the order client, by kind
+    /// ([`crate::exec::rest::errors::ERROR_KIND_NAMES`]).
+    pub venue_errors: [u64; ERROR_KINDS],
+    pub local_errors: [u64; ERROR_KINDS],
     /// The decider's own figures (signals, per-strategy P&L, settlements), when it keeps them.
     pub figures: Option<super::trading::DeciderFigures>,
     /// Decision rounds run (one per market per relevant update).
@@ -428,6 +441,10 @@ pub struct HotTrading {
     settlements_published: u64,
     /// The venue redeems resolved positions itself (the simulator).
     redeems_at_resolution: bool,
+    /// Venue answers other than acceptances, and the order client's local refusals, by kind
+    /// ([`crate::exec::rest::errors::ERROR_KIND_NAMES`]).
+    venue_errors: [u64; ERROR_KINDS],
+    local_errors: [u64; ERROR_KINDS],
     /// Each slot's settlement rule (from discovery).
     settlement_rules: Vec<Option<crate::feeds::oracle::windows::SettlementRule>>,
 }
@@ -522,6 +539,8 @@ impl HotTrading {
             settlement_rules: vec![None; capacity],
             settlements_published: 0,
             redeems_at_resolution: setup.redeems_at_resolution,
+            venue_errors: [0; ERROR_KINDS],
+            local_errors: [0; ERROR_KINDS],
         }))
     }
 
@@ -553,6 +572,8 @@ impl HotTrading {
             tracker,
             decider,
             factory,
+            venue_errors,
+            local_errors: _,
             attribution,
             counters,
             hist,
@@ -563,6 +584,7 @@ impl HotTrading {
             return;
         };
         let mut sink = EventSink {
+            errors: venue_errors,
             tracker,
             decider: decider.as_mut(),
             factory,
@@ -592,6 +614,8 @@ impl HotTrading {
             tracker,
             decider,
             factory,
+            venue_errors,
+            local_errors: _,
             attribution,
             counters,
             hist,
@@ -602,6 +626,7 @@ impl HotTrading {
             return;
         };
         let mut sink = EventSink {
+            errors: venue_errors,
             tracker,
             decider: decider.as_mut(),
             factory,
@@ -891,6 +916,7 @@ impl HotTrading {
             outlet_drops,
             halted,
             decider,
+            local_errors,
             ..
         } = self;
         for c in intents.cancels() {
@@ -1029,7 +1055,8 @@ impl HotTrading {
                             }
                             decider.on_sent(&order.order_id, intent);
                         }
-                        Err(_refused) => {
+                        Err(refused) => {
+                            local_errors[error_kind_index(&refused)] += 1;
                             tracker.on_failed(&order.order_id);
                             k.local_refusals += 1;
                             k.client_refusals += 1;
@@ -1071,6 +1098,9 @@ impl HotTrading {
         }
         let now_ns = crate::clock::mono_ns();
         let result = v.client.submit_batch(items.get(..n).unwrap_or(&[]), now_ns);
+        if let Err(e) = &result {
+            local_errors[error_kind_index(e)] += 1;
+        }
         let t = crate::clock::mono_ns();
         for (order, intent) in batch.iter().take(batch_len).flatten() {
             let Some(k) = counters.get_mut(intent.strategy.index()) else {
@@ -1096,6 +1126,8 @@ impl HotTrading {
     pub fn into_report(self) -> TradingReport {
         TradingReport {
             strategies: self.counters,
+            venue_errors: self.venue_errors,
+            local_errors: self.local_errors,
             figures: self.decider.figures(),
             decisions: self.decisions,
             intents_refused: self.intents.refused(),

@@ -639,6 +639,7 @@ pub fn run_trading(
         warm_history,
     };
     let risk_setup = RiskSetup {
+        mlockall: cfg.threads.mlockall,
         from_hot,
         to_hot,
         stop: signals.flag(),

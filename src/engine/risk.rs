@@ -46,6 +46,8 @@ pub struct RiskSetup {
     pub log_would_be: bool,
     /// A sending run: heartbeats, kill switch, shutdown cancel-all.
     pub exec: Option<RiskExec>,
+    /// Lock the process's memory once the hot loop reports its first statistics.
+    pub mlockall: bool,
     /// Metrics endpoint, dashboard and alerts (`crate::telemetry::service`).
     pub telemetry: Option<crate::telemetry::service::TelemetrySetup>,
 }
@@ -142,6 +144,8 @@ pub struct RiskReport {
     pub nonces_refilled: u64,
     /// The execution duties, in a sending run.
     pub exec: Option<ExecReport>,
+    /// `threads.mlockall`: `None` when not asked; `Some(Ok)` locked, `Some(Err(reason))`.
+    pub mlockall: Option<Result<(), String>>,
     /// Latest account figures from the hot thread (trading runs).
     pub account: Option<super::messages::AccountView>,
     /// Settled positions' P&L not yet given to the monitor.
@@ -269,6 +273,16 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
             handle(&mut report, ev, log)
         });
+        if setup.mlockall && report.mlockall.is_none() && report.last_loop.iterations > 0 {
+            report.mlockall = Some(crate::runtime::memory::lock_all().map_err(|e| {
+                let limit = match crate::runtime::memory::memlock_limit() {
+                    Ok(Some(b)) => format!("RLIMIT_MEMLOCK {b} bytes"),
+                    Ok(None) => "RLIMIT_MEMLOCK unlimited".into(),
+                    Err(_) => "RLIMIT_MEMLOCK unknown".into(),
+                };
+                format!("{e} ({limit}; needs CAP_IPC_LOCK or a larger limit)")
+            }));
+        }
         if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
             if !stop_sent {
                 let clock = crate::clock::mono_ns;

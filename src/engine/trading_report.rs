@@ -98,6 +98,23 @@ pub fn render(
             net,
         );
     }
+    for (what, counts) in [
+        ("venue answers other than acceptance", &report.venue_errors),
+        (
+            "orders the order client refused locally",
+            &report.local_errors,
+        ),
+    ] {
+        let kinds: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("{} {n}", crate::exec::rest::errors::ERROR_KIND_NAMES[i]))
+            .collect();
+        if !kinds.is_empty() {
+            let _ = writeln!(out, "{what}: {}", kinds.join(", "));
+        }
+    }
     if let Some(f) = report.figures {
         let _ = writeln!(
             out,

@@ -111,7 +111,13 @@ pub struct Positions {
     collateral_provisional_spent: u64,
     /// Collateral due from provisional SELLs (not counted as available).
     collateral_provisional_due: u64,
+    /// Tokens of resolved, redeemed markets and whether they paid (the most recent
+    /// [`REDEEMED_KEPT`]): a fill confirmed later is redeemed on arrival.
+    redeemed: Vec<(TokenKey, bool)>,
 }
+
+/// Redeemed tokens remembered for late confirmations.
+pub const REDEEMED_KEPT: usize = 64;
 
 impl Positions {
     /// Room for `capacity` tokens.
@@ -122,6 +128,7 @@ impl Positions {
             collateral_confirmed: 0,
             collateral_provisional_spent: 0,
             collateral_provisional_due: 0,
+            redeemed: Vec::with_capacity(REDEEMED_KEPT),
         }
     }
 
@@ -206,6 +213,16 @@ impl Positions {
     /// and pays 1 collateral unit per token when `pays` (the winning outcome). Returns the
     /// tokens redeemed. Provisional fills are left to confirm or fail as usual.
     pub fn redeem(&mut self, token: &TokenKey, pays: bool) -> i64 {
+        if !self.redeemed.iter().any(|(t, _)| t == token) {
+            if self.redeemed.len() == REDEEMED_KEPT {
+                self.redeemed.remove(0);
+            }
+            self.redeemed.push((*token, pays));
+        }
+        self.redeem_balance(token, pays)
+    }
+
+    fn redeem_balance(&mut self, token: &TokenKey, pays: bool) -> i64 {
         let Some(t) = self.tokens[..self.len]
             .iter_mut()
             .find(|t| t.token == *token)
@@ -280,6 +297,11 @@ impl Positions {
             }
             None => {}
         }
+        // A fill confirmed after its market was redeemed is redeemed with it (the venue paid
+        // the matched tokens at resolution).
+        if let Some(&(_, pays)) = self.redeemed.iter().find(|(t, _)| *t == leg.token) {
+            self.redeem_balance(&leg.token, pays);
+        }
         Ok(())
     }
 }
@@ -291,6 +313,43 @@ fn to_i64(v: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn buy(token: TokenKey, size: u64, price: u64) -> FillLeg {
+        FillLeg {
+            token,
+            side: Some(Side::Buy),
+            size,
+            price,
+            fee: 0,
+            collateral: notional_micros(size, price),
+        }
+    }
+
+    #[test]
+    fn redemption_pays_the_winner_and_a_late_confirmation_is_redeemed_on_arrival() {
+        let (up, down) = ([1; 32], [2; 32]);
+        let mut p = Positions::new(4);
+        p.set_collateral(100_000_000);
+        p.confirm(&buy(up, 10_000_000, 400_000)).unwrap(); // 4 $ for 10 Up
+        p.confirm(&buy(down, 5_000_000, 600_000)).unwrap(); // 3 $ for 5 Down
+        let late = buy(up, 2_000_000, 500_000); // matched, not yet confirmed
+        p.add_provisional(&late).unwrap();
+        assert_eq!(p.redeem(&down, false), 5_000_000);
+        assert_eq!(p.redeem(&up, true), 10_000_000);
+        assert_eq!(
+            p.collateral_confirmed(),
+            100_000_000 - 7_000_000 + 10_000_000
+        );
+        assert_eq!(p.token(&up).confirmed, 0);
+        // The late fill confirms: 1 $ paid, 2 Up tokens arrive and are paid out at once.
+        p.remove_provisional(&late);
+        p.confirm(&late).unwrap();
+        assert_eq!(p.token(&up).confirmed, 0);
+        assert_eq!(
+            p.collateral_confirmed(),
+            103_000_000 - 1_000_000 + 2_000_000
+        );
+    }
 
     #[test]
     fn fees_and_notional() {

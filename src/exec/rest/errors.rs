@@ -232,3 +232,88 @@ mod tests {
         );
     }
 }
+
+/// Number of [`error_kind_index`] kinds.
+pub const ERROR_KINDS: usize = 28;
+
+/// Names of the kinds, by [`error_kind_index`].
+pub const ERROR_KIND_NAMES: [&str; ERROR_KINDS] = [
+    "min tick size",
+    "min size",
+    "duplicated",
+    "not enough balance",
+    "invalid expiration",
+    "could not insert",
+    "could not execute",
+    "delay failed",
+    "FOK not filled",
+    "FAK no match",
+    "market not ready",
+    "invalid nonce",
+    "post-only mode",
+    "post-only crosses",
+    "post-only type",
+    "version mismatch",
+    "other order error",
+    "not sent (no idle connection)",
+    "refused locally: rate-limit back-off",
+    "refused locally: post-only window",
+    "refused locally: too large",
+    "refused locally: invalid argument",
+    "refused locally: too many in flight",
+    "outcome unknown",
+    "engine restarting (425)",
+    "rate limited (429)",
+    "trading disabled (503) / unauthorized (401)",
+    "other HTTP status / malformed answer",
+];
+
+/// A dense index for counting order errors by kind (names in [`ERROR_KIND_NAMES`]).
+pub const fn reason_index(r: OrderRejectReason) -> usize {
+    r as usize
+}
+
+/// A dense index for counting a [`RestError`] by kind (names in [`ERROR_KIND_NAMES`]).
+pub const fn error_kind_index(e: &RestError) -> usize {
+    match e {
+        RestError::BadRequest(r) => reason_index(*r),
+        RestError::NotSent => 17,
+        RestError::Refused(LocalRefusal::BackingOff { .. }) => 18,
+        RestError::Refused(LocalRefusal::PostOnlyWindow) => 19,
+        RestError::Refused(LocalRefusal::TooLarge) => 20,
+        RestError::Refused(LocalRefusal::InvalidArgument) => 21,
+        RestError::Refused(LocalRefusal::TooManyInFlight) => 22,
+        RestError::OutcomeUnknown(_) => 23,
+        RestError::EngineRestarting => 24,
+        RestError::RateLimited { .. } => 25,
+        RestError::TradingDisabled | RestError::Unauthorized => 26,
+        RestError::NotFound | RestError::Status(_) | RestError::Malformed => 27,
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_name() {
+        assert_eq!(
+            ERROR_KIND_NAMES[error_kind_index(&RestError::BadRequest(OrderRejectReason::Other))],
+            "other order error"
+        );
+        assert_eq!(
+            ERROR_KIND_NAMES[reason_index(OrderRejectReason::PostOnlyCrosses)],
+            "post-only crosses"
+        );
+        assert_eq!(
+            ERROR_KIND_NAMES[error_kind_index(&RestError::RateLimited {
+                retry_after_s: None
+            })],
+            "rate limited (429)"
+        );
+        assert_eq!(
+            ERROR_KIND_NAMES[error_kind_index(&RestError::Refused(LocalRefusal::TooManyInFlight))],
+            "refused locally: too many in flight"
+        );
+    }
+}
