@@ -205,6 +205,8 @@ fn engine_run_reports_the_warm_up_and_markets_start_with_a_regime() {
         outlet: PlanOutlet::Shadow,
         kill: None,
         collateral_micros: 0,
+        shared: std::sync::Arc::new(sattebaaz::risk::RiskShared::new()),
+        redeems_at_resolution: false,
     };
     let summary = run_trading(&cfg, opts, Some(plan)).expect("engine runs");
 
