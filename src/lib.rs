@@ -22,6 +22,7 @@ pub mod fixed;
 pub mod net;
 pub mod orchestrator;
 pub mod queue;
+pub mod record;
 pub mod risk;
 pub mod runtime;
 pub mod signals;

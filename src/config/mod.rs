@@ -41,6 +41,7 @@ pub use schema::{
     QueuesConfig, SignalsConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig,
     WebsocketConfig, Window,
 };
+pub use schema::RecordConfig;
 
 /// The shipped `config.toml`, embedded at build time (tests and tools can start from it).
 pub const SHIPPED_CONFIG_TOML: &str =

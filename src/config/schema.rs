@@ -52,6 +52,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// `[strategy]`: parameters of the five strategies (`crate::strategy`, strategy spec §4).
     pub strategy: StrategyConfig,
+    /// `[record]`: the raw-frame recorder (`crate::record`).
+    pub record: RecordConfig,
 }
 
 impl Config {
@@ -790,4 +792,20 @@ pub struct MomentumStrategyConfig {
     pub max_hold_15m_s: u64,
     /// An entry with no fill after this long is forgotten, ms.
     pub entry_timeout_ms: u64,
+}
+
+/// `[record]`: the raw-frame recorder (every inbound feed frame with its receive time, written
+/// to gzip segments by the risk/telemetry thread; see docs/REPLAY.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecordConfig {
+    /// Record every run (`--record <dir>` turns it on for one run).
+    pub enabled: bool,
+    /// Directory of the segments and their index (relative to the working directory).
+    pub dir: PathBuf,
+    /// Start a new segment once the current one holds this many compressed bytes.
+    pub max_segment_bytes: u64,
+    /// Start a new segment after this many seconds.
+    pub max_segment_secs: u32,
+    /// Size of the hot → risk byte ring, bytes (rounded up to a power of two).
+    pub ring_bytes: u64,
 }

@@ -201,6 +201,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_allocator(&config.allocator, &mut checker);
     check_risk(&config.risk, &mut checker);
     check_strategy(&config.strategy, &mut checker);
+    check_record(config, &mut checker);
     checker.into_errors()
 }
 
@@ -1185,5 +1186,23 @@ fn check_strategy(s: &super::schema::StrategyConfig, checker: &mut Checker) {
         "strategy.momentum.entry_timeout_ms",
         mo.entry_timeout_ms,
         STRATEGY_MS,
+    );
+}
+
+fn check_record(config: &Config, checker: &mut Checker) {
+    let r = &config.record;
+    if r.enabled && r.dir.as_os_str().is_empty() {
+        checker.fail("record.dir", ErrorKind::OutOfRange, "must not be empty when enabled");
+    }
+    checker.in_range(
+        "record.max_segment_bytes",
+        r.max_segment_bytes,
+        1_024..=(1u64 << 40),
+    );
+    checker.in_range("record.max_segment_secs", r.max_segment_secs, 1..=86_400);
+    checker.in_range(
+        "record.ring_bytes",
+        r.ring_bytes,
+        (crate::queue::byte_ring::MIN_RING_BYTES as u64)..=(1u64 << 32),
     );
 }

@@ -46,6 +46,8 @@ pub struct RiskSetup {
     pub log_would_be: bool,
     /// A sending run: heartbeats, kill switch, shutdown cancel-all.
     pub exec: Option<RiskExec>,
+    /// The raw-frame recorder's writing half, when recording (`crate::record`).
+    pub recorder: Option<crate::record::Recorder>,
 }
 
 /// The blocking CLOB client of the risk thread.
@@ -146,6 +148,8 @@ pub struct RiskReport {
     pub trades_pending: Vec<i64>,
     /// Settled positions seen.
     pub trades_closed: u64,
+    /// The recording's counters, when the run recorded.
+    pub record: Option<crate::record::RecordStats>,
 }
 
 /// Most would-be orders (and cancels) kept in the report.
@@ -234,6 +238,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                     next_discovery = Instant::now() + d.step_interval;
                     // Blocks on HTTP for at most max_lookups_per_step requests.
                     d.worker.step(crate::clock::wall_ms(), &mut discovered);
+                    // Recorded before the hot thread can act on them (and subscribe).
+                    if let Some(r) = setup.recorder.as_mut() {
+                        for msg in &discovered {
+                            r.discovery(msg);
+                        }
+                    }
                     outbox.extend(discovered.drain(..));
                     report.known_slugs = d
                         .worker
@@ -257,9 +267,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         let log = setup.log_would_be;
-        let n = setup
+        let mut n = setup
             .from_hot
             .drain_with(4096, |ev| handle(&mut report, ev, log));
+        if let Some(r) = setup.recorder.as_mut() {
+            n += r.drain(4096);
+        }
         if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
             if !stop_sent {
                 let clock = crate::clock::mono_ns;
@@ -338,6 +351,7 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 .discovery
                 .as_ref()
                 .map(|d| d.worker.counters().clone());
+            report.record = setup.recorder.take().map(crate::record::Recorder::finish);
             if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
                 // Nothing of ours may rest after the run.
                 if e.monitor.on_shutdown() {
