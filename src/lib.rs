@@ -23,6 +23,7 @@ pub mod net;
 pub mod orchestrator;
 pub mod queue;
 pub mod record;
+pub mod replay;
 pub mod risk;
 pub mod runtime;
 pub mod signals;
