@@ -304,6 +304,13 @@ impl ReplayEngine {
                 }
                 false
             }
+            Payload::OracleTick(t) => {
+                self.input.rtds_frames += 1;
+                if self.oracle.on_frame(&t.frame(), at, now_ms).is_err() {
+                    self.input.rtds_errors += 1;
+                }
+                false
+            }
             Payload::Snapshot(s) => {
                 self.input.snapshots += 1;
                 self.apply_snapshot(&s, at);
@@ -362,7 +369,17 @@ impl ReplayEngine {
             self.input.snapshot_errors += 1;
             return;
         };
-        self.books.begin_snapshot(t, None);
+        // The coarsest grid every level sits on (the venue narrows the tick near the extremes).
+        let grid = [10_000i64, 1_000, 100]
+            .into_iter()
+            .find(|g| {
+                s.bids
+                    .iter()
+                    .chain(s.asks.iter())
+                    .all(|(px, _)| px % g == 0)
+            })
+            .and_then(|g| TickSize::from_micro(g).ok());
+        self.books.begin_snapshot(t, grid);
         for (side, levels) in [(BookSide::Bid, &s.bids), (BookSide::Ask, &s.asks)] {
             for &(px, sz) in levels.iter() {
                 if self.books.snapshot_level(t, side, px, sz).is_err() {

@@ -213,6 +213,7 @@ fn summarise(
                 first_ns: s.span_ns.map(|x| x.0),
                 last_ns: s.span_ns.map(|x| x.1),
                 shift_ns: s.shift_ns,
+                dropped_markets: s.dropped_markets,
             })
             .collect(),
         virtual_start_ns: engine.started_ns(),
@@ -241,6 +242,16 @@ fn summarise(
         markets_evaluated: markets.iter().filter(|m| m.decisions > 0).count() as u64,
         markets_settled: markets.iter().filter(|m| m.winner.is_some()).count() as u64,
         oracle_disagreements: figures.map_or(0, |f| f.oracle_disagreements),
+        drops: figures
+            .map(|f| {
+                crate::orchestrator::DropReason::NAMES
+                    .iter()
+                    .zip(f.drops.iter())
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(name, n)| (*name, *n))
+                    .collect()
+            })
+            .unwrap_or_default(),
         markets,
     }
 }

@@ -22,6 +22,8 @@ pub struct SourceSummary {
     pub last_ns: Option<u64>,
     /// Shift onto the virtual clock (ns); non-zero only when spliced.
     pub shift_ns: i64,
+    /// Its own markets dropped because it was shifted.
+    pub dropped_markets: u64,
 }
 
 /// One strategy's results.
@@ -103,6 +105,8 @@ pub struct ReplaySummary {
     pub markets_evaluated: u64,
     pub markets_settled: u64,
     pub oracle_disagreements: u64,
+    /// Intents the orchestrator / pre-trade gate dropped, by reason (non-zero only).
+    pub drops: std::collections::BTreeMap<&'static str, u64>,
     pub markets: Vec<MarketSummary>,
 }
 

@@ -53,6 +53,63 @@ pub enum Payload {
     Rtds(Vec<u8>),
     Discovery(DiscoveryMsg),
     Snapshot(BookSnapshot),
+    /// One Chainlink tick (from the CSV), rendered as an RTDS frame when applied so a splice
+    /// can move its timestamps.
+    OracleTick(OracleTick),
+}
+
+/// One Chainlink observation as the CSV holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OracleTick {
+    pub feed_ms: u64,
+    pub server_ms: u64,
+    /// The float and exact E18 texts, verbatim.
+    pub value: String,
+    pub exact_e18: String,
+}
+
+impl OracleTick {
+    /// The RTDS `crypto_prices_chainlink` update frame of this tick.
+    pub fn frame(&self) -> Vec<u8> {
+        format!(
+            "{{\"topic\":\"crypto_prices_chainlink\",\"type\":\"update\",\"timestamp\":{},\
+             \"payload\":{{\"symbol\":\"btc/usd\",\"timestamp\":{},\"value\":{},\
+             \"full_accuracy_value\":\"{}\"}}}}",
+            self.server_ms, self.feed_ms, self.value, self.exact_e18
+        )
+        .into_bytes()
+    }
+}
+
+/// Add `shift_ms` to every `"E":<n>` and `"T":<n>` (event and trade times, ms) of a Binance
+/// frame, leaving every other byte as it was.
+pub fn shift_binance_times(frame: &[u8], shift_ms: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(frame.len() + 8);
+    let mut i = 0;
+    while i < frame.len() {
+        let key = frame
+            .get(i..i + 4)
+            .filter(|k| *k == b"\"E\":" || *k == b"\"T\":");
+        if key.is_some() {
+            let start = i + 4;
+            let end = frame[start..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(frame.len(), |n| start + n);
+            let parsed = std::str::from_utf8(&frame[start..end])
+                .ok()
+                .and_then(|t| t.parse::<i64>().ok());
+            if let (true, Some(v)) = (end > start, parsed) {
+                out.extend_from_slice(&frame[i..start]);
+                out.extend_from_slice(v.saturating_add(shift_ms).max(0).to_string().as_bytes());
+                i = end;
+                continue;
+            }
+        }
+        out.push(frame[i]);
+        i += 1;
+    }
+    out
 }
 
 /// One input event on its source's clock.
@@ -101,6 +158,8 @@ pub struct Source {
     pub span_ns: Option<(u64, u64)>,
     /// Events the source held, set by [`merge`].
     pub event_count: u64,
+    /// Discovery events dropped because the source was shifted by a splice.
+    pub dropped_markets: u64,
 }
 
 impl Source {
@@ -222,6 +281,7 @@ fn load_recording(dir: &Path) -> Result<Source, SourceError> {
         shift_ns: 0,
         span_ns: None,
         event_count: 0,
+        dropped_markets: 0,
     })
 }
 
@@ -270,6 +330,7 @@ fn load_binance(path: &Path) -> Result<Source, SourceError> {
         shift_ns: 0,
         span_ns: None,
         event_count: 0,
+        dropped_markets: 0,
     })
 }
 
@@ -483,6 +544,7 @@ fn load_resolvedkit(books: &Path, default_fee_ppm: u32) -> Result<Source, Source
         shift_ns: 0,
         span_ns: None,
         event_count: 0,
+        dropped_markets: 0,
     })
 }
 
@@ -521,14 +583,14 @@ fn load_chainlink(prices: &Path, default_fee_ppm: u32) -> Result<Source, SourceE
             bad_records += 1;
             continue;
         }
-        let frame = format!(
-            "{{\"topic\":\"crypto_prices_chainlink\",\"type\":\"update\",\"timestamp\":{server},\
-             \"payload\":{{\"symbol\":\"btc/usd\",\"timestamp\":{feed},\"value\":{value},\
-             \"full_accuracy_value\":\"{exact}\"}}}}"
-        );
         events.push(Event {
             recv_ns: recv.saturating_mul(1_000_000),
-            payload: Payload::Rtds(frame.into_bytes()),
+            payload: Payload::OracleTick(OracleTick {
+                feed_ms: feed,
+                server_ms: server,
+                value: (*value).to_string(),
+                exact_e18: (*exact).to_string(),
+            }),
         });
     }
     if let Some(markets) = find_in(dir, &["markets", ".jsonl"]) {
@@ -572,6 +634,7 @@ fn load_chainlink(prices: &Path, default_fee_ppm: u32) -> Result<Source, SourceE
         shift_ns: 0,
         span_ns: None,
         event_count: 0,
+        dropped_markets: 0,
     })
 }
 
@@ -630,8 +693,10 @@ pub struct Merged {
 pub enum Clocking {
     /// Every source on its own recorded clock.
     AsRecorded,
-    /// `--splice`: sources without markets were shifted so they start `lead_ns` before the
-    /// first market window of the market-carrying sources.
+    /// `--splice`: the anchor (the first source with books — an engine recording or book
+    /// snapshots — else the first with markets) keeps its clock; every other source is shifted
+    /// to start `lead_ns` before the anchor's first market window and keeps only its market
+    /// data (its own discovery events are dropped and counted).
     Spliced { lead_ns: u64 },
 }
 
@@ -639,26 +704,46 @@ pub enum Clocking {
 /// source's `shift_ns`.
 pub fn merge(sources: &mut [Source], clocking: Clocking) -> Vec<Merged> {
     if let Clocking::Spliced { lead_ns } = clocking {
-        let first_window_ns = sources
+        // The anchor: the first source with books (an engine recording or book snapshots),
+        // else the first with markets.
+        let anchor = sources
             .iter()
-            .filter(|s| s.kind.has_markets())
-            .flat_map(|s| s.events.iter())
-            .filter_map(|e| match &e.payload {
-                Payload::Discovery(DiscoveryMsg::NewMarket(r)) => {
-                    Some(r.start_s.saturating_mul(1_000_000_000))
-                }
-                _ => None,
+            .position(|s| {
+                matches!(
+                    s.kind,
+                    SourceKind::EngineRecording | SourceKind::ResolvedkitBooks
+                )
             })
-            .min();
-        if let Some(anchor) = first_window_ns {
-            let target = anchor.saturating_sub(lead_ns);
-            for s in sources.iter_mut() {
-                if s.kind.has_markets() {
+            .or_else(|| sources.iter().position(|s| s.kind.has_markets()));
+        let first_window_ns = anchor.and_then(|a| {
+            sources[a]
+                .events
+                .iter()
+                .filter_map(|e| match &e.payload {
+                    Payload::Discovery(DiscoveryMsg::NewMarket(r)) => {
+                        Some(r.start_s.saturating_mul(1_000_000_000))
+                    }
+                    _ => None,
+                })
+                .min()
+        });
+        if let (Some(a), Some(window_ns)) = (anchor, first_window_ns) {
+            let target = window_ns.saturating_sub(lead_ns);
+            for (i, s) in sources.iter_mut().enumerate() {
+                if i == a {
                     continue;
                 }
                 if let Some((first, _)) = s.span() {
-                    s.shift_ns = (i128::from(target) - i128::from(first)) as i64;
+                    // Whole seconds, so second-aligned oracle observations stay aligned.
+                    let shift = i128::from(target) - i128::from(first);
+                    s.shift_ns = (shift - shift.rem_euclid(1_000_000_000)) as i64;
                 }
+                // A shifted source's own markets are not on the anchor's clock (and have no
+                // books there): only its market data is kept.
+                let before = s.events.len();
+                s.events
+                    .retain(|e| !matches!(e.payload, Payload::Discovery(_)));
+                s.dropped_markets = (before - s.events.len()) as u64;
             }
         }
     }
@@ -667,9 +752,22 @@ pub fn merge(sources: &mut [Source], clocking: Clocking) -> Vec<Merged> {
         s.span_ns = s.span();
         s.event_count = s.events.len() as u64;
         let shift = s.shift_ns;
+        let shift_ms = shift / 1_000_000;
         for (k, e) in std::mem::take(&mut s.events).into_iter().enumerate() {
             let at = (i128::from(e.recv_ns) + i128::from(shift)).max(0) as u64;
-            out.push((at, i, k, e.payload));
+            // Times inside the data move with the source.
+            let payload = match e.payload {
+                Payload::Binance(v, frame) if shift_ms != 0 => {
+                    Payload::Binance(v, shift_binance_times(&frame, shift_ms))
+                }
+                Payload::OracleTick(mut t) if shift_ms != 0 => {
+                    t.feed_ms = (i128::from(t.feed_ms) + i128::from(shift_ms)).max(0) as u64;
+                    t.server_ms = (i128::from(t.server_ms) + i128::from(shift_ms)).max(0) as u64;
+                    Payload::OracleTick(t)
+                }
+                p => p,
+            };
+            out.push((at, i, k, payload));
         }
     }
     out.sort_by_key(|(at, i, k, _)| (*at, *i, *k));
