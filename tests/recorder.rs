@@ -32,7 +32,10 @@ fn frame(i: u64, len: usize) -> Vec<u8> {
 }
 
 fn conns() -> Vec<(u16, &'static str, &'static str)> {
-    vec![(0, "binance-spot", "binance spot"), (3, "rtds", "polymarket rtds")]
+    vec![
+        (0, "binance-spot", "binance spot"),
+        (3, "rtds", "polymarket rtds"),
+    ]
 }
 
 #[test]
@@ -45,7 +48,8 @@ fn rotates_by_size_and_reads_back_every_frame_in_order() {
     let mut w = SegmentWriter::create(&dir, limits, &conns()).unwrap();
     let n = 2_000u64;
     for i in 0..n {
-        w.write(1_000 + i * 1_000, (i % 2 * 3) as u16, &frame(i, 500)).unwrap();
+        w.write(1_000 + i * 1_000, (i % 2 * 3) as u16, &frame(i, 500))
+            .unwrap();
     }
     let stats = w.finish().unwrap();
     assert_eq!(stats.frames, n);
@@ -113,7 +117,10 @@ fn rotates_by_time() {
             )
         })
         .collect();
-    assert_eq!(spans, vec![(0, 9, 10), (10, 19, 10), (20, 29, 10), (30, 34, 5)]);
+    assert_eq!(
+        spans,
+        vec![(0, 9, 10), (10, 19, 10), (20, 29, 10), (30, 34, 5)]
+    );
 }
 
 #[test]
@@ -135,7 +142,9 @@ fn seek_points_let_a_reader_start_mid_segment() {
     let idx = RecordingIndex::load(&dir).unwrap();
     let seeks = &idx.segments[0].seeks;
     assert_eq!(seeks[0].offset, 0);
-    assert!(seeks.windows(2).all(|p| p[0].offset < p[1].offset && p[0].frame < p[1].frame));
+    assert!(seeks
+        .windows(2)
+        .all(|p| p[0].offset < p[1].offset && p[0].frame < p[1].frame));
     // Each seek point's frame number matches its first receive time.
     for p in seeks {
         assert_eq!(p.first_ns, p.frame * 10);

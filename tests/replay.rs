@@ -42,7 +42,15 @@ fn recording() -> &'static Path {
         std::fs::write(&cfg_path, text).unwrap();
         let rec = base.join("rec");
         let out = Command::new(BIN)
-            .args(["run", "--quiet", "--poll", "blocking", "--duration", "25", "--config"])
+            .args([
+                "run",
+                "--quiet",
+                "--poll",
+                "blocking",
+                "--duration",
+                "25",
+                "--config",
+            ])
             .arg(&cfg_path)
             .arg("--record")
             .arg(&rec)
@@ -92,7 +100,10 @@ fn engine_recording_holds_every_feed_and_the_discovery_messages() {
     let mut last = 0u64;
     let mut backwards = 0u64;
     while let Some(f) = reader.next_frame() {
-        let k = reader.index.kind_of(f.conn).expect("every conn id is listed");
+        let k = reader
+            .index
+            .kind_of(f.conn)
+            .expect("every conn id is listed");
         seen[k as usize] += 1;
         if f.recv_ns < last {
             backwards += 1;
@@ -110,7 +121,10 @@ fn engine_recording_holds_every_feed_and_the_discovery_messages() {
     assert!(seen.iter().all(|n| *n > 0), "frames per kind {seen:?}");
     // Receive times are Unix ns of this run.
     let now = sattebaaz::clock::wall_ns();
-    assert!(last <= now && last > now - 3_600_000_000_000, "{last} vs {now}");
+    assert!(
+        last <= now && last > now - 3_600_000_000_000,
+        "{last} vs {now}"
+    );
     // The drain may interleave discovery lines with frames received a moment earlier, but
     // never by much.
     assert!(backwards < seen.iter().sum::<u64>() / 10, "{backwards}");

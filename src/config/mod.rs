@@ -31,6 +31,7 @@ use std::str::FromStr;
 
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use load::{is_secret_like, SYNTAX_PATH};
+pub use schema::RecordConfig;
 pub use schema::{
     ArbStrategyConfig, LagConfig, MarketMakingConfig, MomentumStrategyConfig, RebalanceConfig,
     StraddleConfig, StrategyConfig,
@@ -41,7 +42,6 @@ pub use schema::{
     QueuesConfig, SignalsConfig, SimConfig, TelemetryConfig, ThreadsConfig, VenuesConfig,
     WebsocketConfig, Window,
 };
-pub use schema::RecordConfig;
 
 /// The shipped `config.toml`, embedded at build time (tests and tools can start from it).
 pub const SHIPPED_CONFIG_TOML: &str =

@@ -1192,7 +1192,11 @@ fn check_strategy(s: &super::schema::StrategyConfig, checker: &mut Checker) {
 fn check_record(config: &Config, checker: &mut Checker) {
     let r = &config.record;
     if r.enabled && r.dir.as_os_str().is_empty() {
-        checker.fail("record.dir", ErrorKind::OutOfRange, "must not be empty when enabled");
+        checker.fail(
+            "record.dir",
+            ErrorKind::OutOfRange,
+            "must not be empty when enabled",
+        );
     }
     checker.in_range(
         "record.max_segment_bytes",

@@ -89,7 +89,8 @@ fn flag(s: &str) -> Option<bool> {
 pub fn parse(text: &str) -> Option<DiscoveryMsg> {
     let f: Vec<&str> = text.split(' ').collect();
     match f.as_slice() {
-        ["new", idx, asset, window, start, end, cond, up, down, tick, min, neg, fee, exp, taker, settle] => {
+        ["new", idx, asset, window, start, end, cond, up, down, tick, min, neg, fee, exp, taker, settle] =>
+        {
             let settlement = match *settle {
                 "point" => Settlement::Point,
                 s => Settlement::Twap {
@@ -166,7 +167,9 @@ mod tests {
                 idx: MarketIdx(3),
                 winner: Outcome::Down,
             },
-            DiscoveryMsg::RetireMarket { idx: MarketIdx(65535) },
+            DiscoveryMsg::RetireMarket {
+                idx: MarketIdx(65535),
+            },
         ] {
             let line = encode(&m);
             let back = parse(&line).unwrap();

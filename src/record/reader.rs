@@ -110,7 +110,8 @@ impl RecordingIndex {
                 true
             }
             ["seek", name, off, ns, frame] => {
-                let (Ok(offset), Ok(first_ns), Ok(frame)) = (off.parse(), ns.parse(), frame.parse())
+                let (Ok(offset), Ok(first_ns), Ok(frame)) =
+                    (off.parse(), ns.parse(), frame.parse())
                 else {
                     return false;
                 };
@@ -281,7 +282,10 @@ fn read_record(r: &mut impl Read) -> io::Result<Option<RecordedFrame>> {
             return if got == 0 {
                 Ok(None)
             } else {
-                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "truncated header"))
+                Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "truncated header",
+                ))
             };
         }
         got += n;
@@ -292,7 +296,10 @@ fn read_record(r: &mut impl Read) -> io::Result<Option<RecordedFrame>> {
     let conn = u16::from_le_bytes([header[8], header[9]]);
     let len = u32::from_le_bytes([header[10], header[11], header[12], header[13]]) as usize;
     if len > MAX_PAYLOAD {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "record too long"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "record too long",
+        ));
     }
     let mut payload = vec![0u8; len];
     r.read_exact(&mut payload)?;

@@ -211,7 +211,10 @@ impl ReplayEngine {
         let mut positions = Positions::new(slots * 2 + 16);
         positions.set_collateral(capital);
         ReplayEngine {
-            parsers: [BinanceParser::new(Venue::Spot), BinanceParser::new(Venue::Futures)],
+            parsers: [
+                BinanceParser::new(Venue::Spot),
+                BinanceParser::new(Venue::Futures),
+            ],
             binance: BinanceState::new(TradeSource::AggTrade),
             mc_parser: MarketChannelParser::new(ParserConfig::default()),
             books,
@@ -455,12 +458,16 @@ impl ReplayEngine {
                     let k = &mut self.strategies[o.intent.strategy.index()];
                     k.fills += 1;
                     k.filled_micro += f.size_micro;
-                    k.notional_micro += notional_micros(f.size_micro as u64, f.price_micro as u64) as i64;
+                    k.notional_micro +=
+                        notional_micros(f.size_micro as u64, f.price_micro as u64) as i64;
                     // The fee in collateral terms, booked as the hot loop books it.
                     let (booked, fee_micro) = match o.intent.side {
                         Side::Buy => {
                             let w = f.fee_units.min(f.size_micro);
-                            (f.size_micro - w, notional_micros(w as u64, f.price_micro as u64) as i64)
+                            (
+                                f.size_micro - w,
+                                notional_micros(w as u64, f.price_micro as u64) as i64,
+                            )
                         }
                         Side::Sell => (f.size_micro, f.fee_units),
                     };
@@ -527,8 +534,7 @@ impl ReplayEngine {
     }
 
     fn sync_positions(&mut self, token: &[u8; 32]) {
-        self.positions
-            .set_collateral(self.venue.collateral_micro);
+        self.positions.set_collateral(self.venue.collateral_micro);
         // The table is sized for every slot's two tokens; a full table leaves the view stale.
         let _ = self
             .positions
@@ -733,9 +739,7 @@ impl ReplayEngine {
                 oracle_age_ms,
                 available_collateral_micro: self.venue.free_collateral(),
             };
-            let spot = self
-                .binance
-                .get_mut(Venue::Spot, feed);
+            let spot = self.binance.get_mut(Venue::Spot, feed);
             let decided = self.signals.tick(
                 market,
                 spot,

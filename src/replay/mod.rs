@@ -196,7 +196,10 @@ fn summarise(
         "every source on its recorded clock".to_string()
     };
     let i = engine.input;
-    let total_series = engine.equity.iter().map(|e| e.pnl_micro.iter().sum::<i64>());
+    let total_series = engine
+        .equity
+        .iter()
+        .map(|e| e.pnl_micro.iter().sum::<i64>());
     ReplaySummary {
         format: "sattebaaz-replay-1",
         clock: if spliced { "spliced" } else { "as-recorded" },

@@ -134,8 +134,9 @@ fn usd(micro: i64) -> String {
     format!("{sign}{}.{:02}", a / 1_000_000, (a % 1_000_000) / 10_000)
 }
 
-const COLORS: [&str; StrategyId::COUNT + 1] =
-    ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111"];
+const COLORS: [&str; StrategyId::COUNT + 1] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111",
+];
 
 /// At most `max` samples, evenly picked, always keeping the last.
 fn thin(samples: &[EquitySample], max: usize) -> Vec<EquitySample> {
@@ -156,20 +157,24 @@ const W: f64 = 900.0;
 const H: f64 = 260.0;
 const PAD: f64 = 50.0;
 
-/// An SVG line chart of `series` (name, colour, points (x ns, y micro)).
-fn line_chart(id: &str, title: &str, series: &[(String, &str, Vec<(u64, i64)>)]) -> String {
+/// One line of a chart: name, colour, points (x ns, y micro).
+type Series<'a> = (String, &'a str, Vec<(u64, i64)>);
+
+/// An SVG line chart of `series`.
+fn line_chart(id: &str, title: &str, series: &[Series<'_>]) -> String {
     let xs = series.iter().flat_map(|s| s.2.iter().map(|p| p.0));
     let ys = series.iter().flat_map(|s| s.2.iter().map(|p| p.1));
-    let (x0, x1) = (
-        xs.clone().min().unwrap_or(0),
-        xs.max().unwrap_or(1),
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(1));
+    let (mut y0, mut y1) = (
+        ys.clone().min().unwrap_or(0).min(0),
+        ys.max().unwrap_or(0).max(0),
     );
-    let (mut y0, mut y1) = (ys.clone().min().unwrap_or(0).min(0), ys.max().unwrap_or(0).max(0));
     if y0 == y1 {
         y0 -= 1_000_000;
         y1 += 1_000_000;
     }
-    let sx = |x: u64| PAD + (x.saturating_sub(x0)) as f64 / ((x1 - x0).max(1)) as f64 * (W - 2.0 * PAD);
+    let sx =
+        |x: u64| PAD + (x.saturating_sub(x0)) as f64 / ((x1 - x0).max(1)) as f64 * (W - 2.0 * PAD);
     let sy = |y: i64| H - PAD + -((y - y0) as f64 / (y1 - y0) as f64) * (H - 2.0 * PAD);
     let mut svg = format!(
         "<svg id=\"{id}\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\">\
@@ -232,13 +237,15 @@ fn bar_chart(id: &str, title: &str, bars: &[(String, u64)]) -> String {
 /// The HTML report.
 pub fn html(summary: &ReplaySummary, equity: &[EquitySample]) -> String {
     let pts = thin(equity, 1500);
-    let mut series: Vec<(String, &str, Vec<(u64, i64)>)> = StrategyId::ALL
+    let mut series: Vec<Series<'_>> = StrategyId::ALL
         .iter()
         .map(|s| {
             (
                 s.name().to_string(),
                 COLORS[s.index()],
-                pts.iter().map(|p| (p.at_ns, p.pnl_micro[s.index()])).collect(),
+                pts.iter()
+                    .map(|p| (p.at_ns, p.pnl_micro[s.index()]))
+                    .collect(),
             )
         })
         .collect();

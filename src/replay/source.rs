@@ -479,9 +479,11 @@ fn load_resolvedkit(books: &Path, default_fee_ppm: u32) -> Result<Source, Source
             bad_records += 1;
             continue;
         };
-        let (Some(ts), Some(id), Some(side)) =
-            (v["ts"].as_u64(), v["market_id"].as_str(), v["side"].as_str())
-        else {
+        let (Some(ts), Some(id), Some(side)) = (
+            v["ts"].as_u64(),
+            v["market_id"].as_str(),
+            v["side"].as_str(),
+        ) else {
             bad_records += 1;
             continue;
         };
@@ -638,7 +640,11 @@ fn load_chainlink(prices: &Path, default_fee_ppm: u32) -> Result<Source, SourceE
     })
 }
 
-fn chainlink_market(line: &str, idx: u16, default_fee_ppm: u32) -> Option<(MarketRecord, Option<bool>)> {
+fn chainlink_market(
+    line: &str,
+    idx: u16,
+    default_fee_ppm: u32,
+) -> Option<(MarketRecord, Option<bool>)> {
     let v: Value = serde_json::from_str(line).ok()?;
     let start_s = v["start_sec"].as_u64()?;
     let end_s = v["end_sec"].as_u64()?;

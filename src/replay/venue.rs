@@ -184,7 +184,13 @@ impl SimVenue {
     }
 
     /// An order decided at `now_ns`: returns its sequence number.
-    pub fn submit(&mut self, intent: OrderIntent, token: [u8; 32], fee: FeeParams, now_ns: u64) -> u64 {
+    pub fn submit(
+        &mut self,
+        intent: OrderIntent,
+        token: [u8; 32],
+        fee: FeeParams,
+        now_ns: u64,
+    ) -> u64 {
         let seq = self.orders.len() as u64 + 1;
         self.orders.push(SimOrder {
             seq,
@@ -414,7 +420,14 @@ impl SimVenue {
 
     /// Fill `seq` against `side` of `book`: as taker at each level's price, or as maker at the
     /// order's own price.
-    fn take(&mut self, seq: u64, book: &TokenBook, side: BookSide, taker: bool, out: &mut Vec<VenueEvent>) {
+    fn take(
+        &mut self,
+        seq: u64,
+        book: &TokenBook,
+        side: BookSide,
+        taker: bool,
+        out: &mut Vec<VenueEvent>,
+    ) {
         let mut levels = std::mem::take(&mut self.levels);
         let n = book.top_levels(side, &mut levels);
         for l in levels.iter().take(n).copied() {
@@ -430,13 +443,24 @@ impl SimVenue {
                 continue;
             }
             self.mark_taken(&o.token, side, l, size);
-            let price = if taker { l.price_micro } else { o.intent.price_micro };
+            let price = if taker {
+                l.price_micro
+            } else {
+                o.intent.price_micro
+            };
             self.settle_fill(seq, price, size, taker, out);
         }
         self.levels = levels;
     }
 
-    fn settle_fill(&mut self, seq: u64, price: i64, size: i64, taker: bool, out: &mut Vec<VenueEvent>) {
+    fn settle_fill(
+        &mut self,
+        seq: u64,
+        price: i64,
+        size: i64,
+        taker: bool,
+        out: &mut Vec<VenueEvent>,
+    ) {
         let Some(o) = self.order(seq).copied() else {
             return;
         };
@@ -505,7 +529,12 @@ impl SimVenue {
 
     /// The market of `tokens` resolved: cancel its open orders, pay each winning token 1.
     /// Returns the payout (micro).
-    pub fn resolve(&mut self, tokens: [[u8; 32]; 2], winner: usize, out: &mut Vec<VenueEvent>) -> i64 {
+    pub fn resolve(
+        &mut self,
+        tokens: [[u8; 32]; 2],
+        winner: usize,
+        out: &mut Vec<VenueEvent>,
+    ) -> i64 {
         for i in 0..self.orders.len() {
             let o = self.orders[i];
             if o.state != OrderState::Done && tokens.contains(&o.token) {
