@@ -396,23 +396,21 @@ impl ReplayEngine {
         self.books.finish_snapshot(t, s.exchange_ms, at);
     }
 
-    /// Resting orders meet the books as they are now.
+    /// The venue's crowd follows the recorded books (each tracked market's Up token).
     fn books_changed(&mut self) {
-        let tokens: Vec<[u8; 32]> = self.venue.open_orders().map(|o| o.token).collect();
-        let mut seen: Vec<[u8; 32]> = Vec::new();
-        for t in tokens {
-            if seen.contains(&t) {
+        for i in 0..self.tracked.len() {
+            let Some(t) = self.tracked[i] else {
+                continue;
+            };
+            let (up, _) = MarketBooks::tokens_of(MarketIdx(i as u16));
+            let Some(book) = self.books.book(up) else {
+                continue;
+            };
+            if book.is_awaiting_snapshot() {
                 continue;
             }
-            seen.push(t);
-            let Some(idx) = self.token_index(&t) else {
-                continue;
-            };
-            let Some(book) = self.books.book(idx) else {
-                continue;
-            };
             let mut out = std::mem::take(&mut self.venue_events);
-            self.venue.on_book(&t, book, &mut out);
+            self.venue.on_book(&t.record.up_token, book, &mut out);
             self.venue_events = out;
         }
         self.route_venue_events();
@@ -422,17 +420,7 @@ impl ReplayEngine {
         while let Some(at) = self.venue.next_due(until_ns) {
             self.now_ns = self.now_ns.max(at);
             let mut out = std::mem::take(&mut self.venue_events);
-            {
-                let books = &self.books;
-                let lookup = |t: &[u8; 32]| {
-                    let mut dec = [0u8; DECIMAL_ID_MAX];
-                    let n = write_decimal_id(t, &mut dec);
-                    books
-                        .token(dec.get(..n).unwrap_or(&[]))
-                        .and_then(|i| books.book(i))
-                };
-                self.venue.process_due(at, &lookup, &mut out);
-            }
+            self.venue.process_due(at, &mut out);
             self.venue_events = out;
             self.route_venue_events();
         }
@@ -622,6 +610,7 @@ impl ReplayEngine {
         if let Some(t) = self.tracked.get_mut(usize::from(m.0)) {
             *t = Some(Tracked { record, key });
         }
+        self.venue.add_market(record.up_token, record.down_token);
         let params = self
             .params
             .iter()
