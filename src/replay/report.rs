@@ -134,6 +134,28 @@ fn usd(micro: i64) -> String {
     format!("{sign}{}.{:02}", a / 1_000_000, (a % 1_000_000) / 10_000)
 }
 
+/// Unix ns as `YYYY-MM-DD HH:MM:SS` UTC (virtual time; civil date from days since 1970).
+fn utc(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 const COLORS: [&str; StrategyId::COUNT + 1] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111",
 ];
@@ -190,6 +212,15 @@ fn line_chart(id: &str, title: &str, series: &[Series<'_>]) -> String {
         sy(y0) + 4.0,
         usd(y0),
     );
+    svg.push_str(&format!(
+        "<text x=\"{PAD}\" y=\"{:.1}\" class=\"axis\">{}</text>\
+         <text x=\"{:.1}\" y=\"{:.1}\" class=\"axis\" text-anchor=\"end\">{}</text>",
+        H - PAD + 14.0,
+        utc(x0),
+        W - PAD,
+        H - PAD + 14.0,
+        utc(x1)
+    ));
     for (k, (name, colour, pts)) in series.iter().enumerate() {
         let path: Vec<String> = pts
             .iter()
@@ -365,4 +396,23 @@ s.forEach(function(p){{p.addEventListener('mouseover',function(){{document.getEl
         ),
         bar_chart("trades-chart", "Fills per window", &bars),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        assert_eq!(utc(1_790_586_000 * 1_000_000_000), "2026-09-28 09:00:00");
+        assert_eq!(utc(951_782_400 * 1_000_000_000 + 1), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn drawdown_is_peak_to_trough() {
+        assert_eq!(max_drawdown([0, 5, 2, 7, 1, 3].into_iter()), 6);
+        assert_eq!(max_drawdown([3, 2, 1].into_iter()), 2);
+        assert_eq!(max_drawdown(std::iter::empty()), 0);
+    }
 }

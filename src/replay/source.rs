@@ -334,14 +334,28 @@ fn load_binance(path: &Path) -> Result<Source, SourceError> {
     })
 }
 
-/// A decimal JSON number or string as micro-units.
+/// A decimal JSON number or string as micro-units, rounded half-up at the sixth decimal (the
+/// resolvedkit files hold float artefacts such as `5.5600000000000005`).
 fn micros(v: &Value) -> Option<i64> {
     let text = match v {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
         _ => return None,
     };
-    crate::fixed::parse_fixed(text.as_bytes(), 6).ok()
+    if let Ok(x) = crate::fixed::parse_fixed(text.as_bytes(), 6) {
+        return Some(x);
+    }
+    let (int, frac) = text.split_once('.')?;
+    if frac.len() <= 6 || !frac.bytes().all(|b| b.is_ascii_digit()) || int.starts_with('-') {
+        return None;
+    }
+    let kept = format!("{int}.{}", &frac[..6]);
+    let base = crate::fixed::parse_fixed(kept.as_bytes(), 6).ok()?;
+    Some(if frac.as_bytes()[6] >= b'5' {
+        base + 1
+    } else {
+        base
+    })
 }
 
 fn token_of(market_id: &str, side: &str) -> [u8; 32] {
@@ -784,4 +798,44 @@ pub fn merge(sources: &mut [Source], clocking: Clocking) -> Vec<Merged> {
             payload,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micro_units_round_float_artefacts() {
+        let m = |t: &str| micros(&serde_json::from_str::<Value>(t).unwrap());
+        assert_eq!(m("5.5600000000000005"), Some(5_560_000));
+        assert_eq!(m("1.5899999999999999"), Some(1_590_000));
+        assert_eq!(m("0.48"), Some(480_000));
+        assert_eq!(m("\"0.5\""), Some(500_000));
+        assert_eq!(m("1e-7"), None);
+        assert_eq!(m("-1.00000001"), None);
+        assert_eq!(m("null"), None);
+    }
+
+    #[test]
+    fn binance_times_move_and_nothing_else() {
+        let f = br#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255208,"T":1723161255207,"p":"61837.63","q":"0.1","t":5}}"#;
+        let out = shift_binance_times(f, 1_000);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1723161256208,"T":1723161256207,"p":"61837.63","q":"0.1","t":5}}"#
+        );
+        assert_eq!(shift_binance_times(b"\"E\":", 5), b"\"E\":");
+    }
+
+    #[test]
+    fn decimal_token_ids_become_words() {
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert_eq!(decimal_word("1"), Some(one));
+        let mut big = [0u8; 32];
+        big[30] = 1;
+        assert_eq!(decimal_word("256"), Some(big));
+        assert_eq!(decimal_word(&"9".repeat(78)), None, "above 2^256");
+        assert_eq!(decimal_word("12a"), None);
+    }
 }
