@@ -633,13 +633,14 @@ fn finish(
     if let Some(r) = &summary.risk.record {
         println!(
             "recording {}: {} frames ({} raw bytes) in {} segments, {} seek points, {} discovery \
-             messages; dropped (ring full) {} frames; write errors {}{}",
+             messages, {} warm-up histories; dropped (ring full) {} frames; write errors {}{}",
             r.dir.display(),
             r.writer.frames,
             r.writer.raw_bytes,
             r.writer.segments,
             r.writer.seek_points,
             r.discovery,
+            r.warmup,
             r.ring_dropped,
             r.write_errors,
             r.last_error

@@ -93,10 +93,11 @@ fn engine_recording_holds_every_feed_and_the_discovery_messages() {
         ConnKind::PolyMarket,
         ConnKind::Rtds,
         ConnKind::Discovery,
+        ConnKind::Warmup,
     ] {
         assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
     }
-    let mut seen = [0u64; 5];
+    let mut seen = [0u64; 6];
     let mut last = 0u64;
     let mut backwards = 0u64;
     while let Some(f) = reader.next_frame() {
@@ -109,6 +110,11 @@ fn engine_recording_holds_every_feed_and_the_discovery_messages() {
             backwards += 1;
         }
         last = last.max(f.recv_ns);
+        if k == ConnKind::Warmup {
+            let text = std::str::from_utf8(&f.payload).unwrap();
+            let h = sattebaaz::record::warmup_text::parse(text).expect("warm-up text");
+            assert!(!h.candles.is_empty());
+        }
         if k == ConnKind::Discovery {
             let text = std::str::from_utf8(&f.payload).unwrap();
             assert!(
@@ -151,6 +157,9 @@ fn replaying_a_recording_twice_gives_identical_outputs() {
     assert!(s.input.binance_frames > 0 && s.input.market_frames > 0 && s.input.rtds_frames > 0);
     assert_eq!(s.input.binance_errors, 0);
     assert!(s.input.decision_rounds > 0);
+    // The recorded candle warm-up seeds the replay's candles as it seeded the run's.
+    assert!(s.input.warm_candles_seeded > 0);
+    assert_eq!(s.input.warm_histories_refused, 0);
     assert!(s.markets_evaluated > 0, "{s:?}");
     let text = String::from_utf8(log_a).unwrap();
     assert!(text.lines().any(|l| l.contains(" market slot=")), "{text}");

@@ -650,8 +650,9 @@ pub fn run_trading(
                 label: POLY_RTDS_LABEL.to_string(),
             });
         }
-        let (tap, rec) = crate::record::start(&cfg.record, &cfg.record.dir, &conns)
+        let (tap, mut rec) = crate::record::start(&cfg.record, &cfg.record.dir, &conns)
             .map_err(|e| EngineError::Record(e.to_string()))?;
+        rec.warmup(&warm_history);
         (Some(tap), Some(rec))
     } else {
         (None, None)

@@ -7,7 +7,8 @@
 //! (`queue::byte_ring`; a full ring drops the frame and counts, never blocks or allocates); the
 //! risk/telemetry thread holds the [`Recorder`], which drains the ring into the segment writer
 //! (compression and file I/O happen only there) and writes discovery messages itself, after
-//! draining, so they land in the file before any frame of the market they announce.
+//! draining, so they land in the file before any frame of the market they announce. The
+//! start-up candle warm-up is written too (`warmup_text`), before the threads start.
 //!
 //! Invariants: receive times are Unix ns (the hot thread's monotonic receive time plus the
 //! wall-clock offset taken once at start-up); a write error stops recording (counted), never the
@@ -16,6 +17,7 @@
 pub mod discovery_text;
 pub mod reader;
 pub mod segment;
+pub mod warmup_text;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,8 @@ use crate::queue::byte_ring::{byte_ring, ByteConsumer, ByteProducer};
 
 /// Connection id of the discovery messages in a recording.
 pub const DISCOVERY_CONN: u16 = u16::MAX;
+/// Connection id of the start-up candle warm-up in a recording.
+pub const WARMUP_CONN: u16 = u16::MAX - 1;
 
 /// What a recorded connection carries (decides the parser on replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +44,8 @@ pub enum ConnKind {
     Rtds,
     /// Discovery messages ([`discovery_text`]).
     Discovery,
+    /// The start-up candle warm-up, one record per asset ([`warmup_text`]).
+    Warmup,
 }
 
 impl ConnKind {
@@ -51,6 +57,7 @@ impl ConnKind {
             ConnKind::PolyMarket => "polymarket-market",
             ConnKind::Rtds => "rtds",
             ConnKind::Discovery => "discovery",
+            ConnKind::Warmup => "warmup",
         }
     }
 
@@ -62,6 +69,7 @@ impl ConnKind {
             ConnKind::PolyMarket,
             ConnKind::Rtds,
             ConnKind::Discovery,
+            ConnKind::Warmup,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -120,6 +128,8 @@ pub struct RecordStats {
     pub ring_dropped_bytes: u64,
     /// Discovery messages written.
     pub discovery: u64,
+    /// Warm-up histories written.
+    pub warmup: u64,
     /// Write errors (the first one stops recording).
     pub write_errors: u64,
     pub last_error: Option<String>,
@@ -146,6 +156,7 @@ pub fn start(
         .map(|c| (c.id, c.kind.as_str(), c.label.as_str()))
         .collect();
     listed.push((DISCOVERY_CONN, ConnKind::Discovery.as_str(), "discovery"));
+    listed.push((WARMUP_CONN, ConnKind::Warmup.as_str(), "candle warm-up"));
     let writer = SegmentWriter::create(
         dir,
         SegmentLimits {
@@ -210,6 +221,21 @@ impl Recorder {
             match w.write(crate::clock::wall_ns(), DISCOVERY_CONN, line.as_bytes()) {
                 Ok(()) => self.stats.discovery += 1,
                 Err(e) => self.fail(e),
+            }
+        }
+    }
+
+    /// Record the start-up candle warm-up (before the hot thread starts), one record per
+    /// asset.
+    pub fn warmup(&mut self, histories: &[crate::feeds::binance::warmup::AssetHistory]) {
+        let now = crate::clock::wall_ns();
+        for h in histories {
+            let text = warmup_text::encode(h);
+            if let Some(w) = self.writer.as_mut() {
+                match w.write(now, WARMUP_CONN, text.as_bytes()) {
+                    Ok(()) => self.stats.warmup += 1,
+                    Err(e) => self.fail(e),
+                }
             }
         }
     }

@@ -92,6 +92,9 @@ pub struct InputStats {
     pub discovery: u64,
     pub markets_refused: u64,
     pub decisions: u64,
+    /// Recorded warm-up candles seeded, and histories refused.
+    pub warm_candles: u64,
+    pub warm_refused: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -304,6 +307,18 @@ impl ReplayEngine {
                 self.input.rtds_frames += 1;
                 if self.oracle.on_frame(&frame, at, now_ms).is_err() {
                     self.input.rtds_errors += 1;
+                }
+                false
+            }
+            Payload::Warmup(h) => {
+                // Seeded before any live trade, as the hot thread does before its loop.
+                match self
+                    .binance
+                    .get_mut(Venue::Spot, h.asset)
+                    .seed_candles(&h.candles)
+                {
+                    Ok(n) => self.input.warm_candles += n as u64,
+                    Err(_) => self.input.warm_refused += 1,
                 }
                 false
             }

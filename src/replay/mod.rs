@@ -234,6 +234,8 @@ fn summarise(
             discovery_messages: i.discovery,
             markets_refused: i.markets_refused,
             decision_rounds: i.decisions,
+            warm_candles_seeded: i.warm_candles,
+            warm_histories_refused: i.warm_refused,
         },
         starting_collateral_micro: engine.starting_collateral_micro,
         ending_collateral_micro: engine.collateral_micro(),

@@ -80,6 +80,8 @@ pub struct InputSummary {
     pub discovery_messages: u64,
     pub markets_refused: u64,
     pub decision_rounds: u64,
+    pub warm_candles_seeded: u64,
+    pub warm_histories_refused: u64,
 }
 
 /// Everything `summary.json` holds.

@@ -53,6 +53,8 @@ pub enum Payload {
     Rtds(Vec<u8>),
     Discovery(DiscoveryMsg),
     Snapshot(BookSnapshot),
+    /// The recorded start-up candle warm-up of one asset.
+    Warmup(crate::feeds::binance::warmup::AssetHistory),
     /// One Chainlink tick (from the CSV), rendered as an RTDS frame when applied so a splice
     /// can move its timestamps.
     OracleTick(OracleTick),
@@ -255,6 +257,18 @@ fn load_recording(dir: &Path) -> Result<Source, SourceError> {
                     .and_then(crate::record::discovery_text::parse)
                 {
                     Some(m) => Payload::Discovery(m),
+                    None => {
+                        bad_records += 1;
+                        continue;
+                    }
+                }
+            }
+            Some(ConnKind::Warmup) => {
+                match std::str::from_utf8(&f.payload)
+                    .ok()
+                    .and_then(crate::record::warmup_text::parse)
+                {
+                    Some(h) => Payload::Warmup(h),
                     None => {
                         bad_records += 1;
                         continue;
