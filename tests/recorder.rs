@@ -283,3 +283,35 @@ fn damaged_recordings_are_read_without_panicking() {
     std::fs::create_dir_all(&empty).unwrap();
     assert!(RecordingReader::open(&empty).is_err());
 }
+
+#[test]
+fn record_config_errors_name_the_key() {
+    let errors = |from: &str, to: &str| -> Vec<String> {
+        let text = SHIPPED_CONFIG_TOML.replacen(from, to, 1);
+        assert_ne!(text, SHIPPED_CONFIG_TOML, "the shipped [record] keys changed");
+        match text.parse::<sattebaaz::config::Config>() {
+            Ok(_) => panic!("{to}: config unexpectedly valid"),
+            Err(e) => e.errors().iter().map(|e| e.path.clone()).collect(),
+        }
+    };
+    assert_eq!(
+        errors("ring_bytes = 16777216", "ring_bytes = 10"),
+        ["record.ring_bytes"]
+    );
+    assert_eq!(
+        errors("max_segment_secs = 3600", "max_segment_secs = 0"),
+        ["record.max_segment_secs"]
+    );
+    assert_eq!(
+        errors("max_segment_bytes = 67108864", "max_segment_bytes = 10"),
+        ["record.max_segment_bytes"]
+    );
+    assert_eq!(
+        errors("enabled = false\ndir = \"runs/record\"", "enabled = true\ndir = \"\""),
+        ["record.dir"]
+    );
+    assert_eq!(
+        errors("ring_bytes = 16777216", "ring_bytes = 16777216\ncolour = 1"),
+        ["record.colour"]
+    );
+}
