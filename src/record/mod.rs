@@ -240,6 +240,12 @@ impl Recorder {
         }
     }
 
+    /// The ring's consumer without the writer (benchmarks measure the hot side alone); the
+    /// recording directory keeps only its index.
+    pub fn take_ring_for_bench(self) -> ByteConsumer {
+        self.ring
+    }
+
     /// Drain what is left, close the last segment, return the counters.
     pub fn finish(mut self) -> RecordStats {
         self.drain(usize::MAX);
