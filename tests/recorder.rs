@@ -288,7 +288,10 @@ fn damaged_recordings_are_read_without_panicking() {
 fn record_config_errors_name_the_key() {
     let errors = |from: &str, to: &str| -> Vec<String> {
         let text = SHIPPED_CONFIG_TOML.replacen(from, to, 1);
-        assert_ne!(text, SHIPPED_CONFIG_TOML, "the shipped [record] keys changed");
+        assert_ne!(
+            text, SHIPPED_CONFIG_TOML,
+            "the shipped [record] keys changed"
+        );
         match text.parse::<sattebaaz::config::Config>() {
             Ok(_) => panic!("{to}: config unexpectedly valid"),
             Err(e) => e.errors().iter().map(|e| e.path.clone()).collect(),
@@ -307,7 +310,10 @@ fn record_config_errors_name_the_key() {
         ["record.max_segment_bytes"]
     );
     assert_eq!(
-        errors("enabled = false\ndir = \"runs/record\"", "enabled = true\ndir = \"\""),
+        errors(
+            "enabled = false\ndir = \"runs/record\"",
+            "enabled = true\ndir = \"\""
+        ),
         ["record.dir"]
     );
     assert_eq!(
