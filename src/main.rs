@@ -176,7 +176,7 @@ struct ReplayArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     latency_ms: u64,
     /// Output directory.
-    #[arg(long, default_value = "runs/replay")]
+    #[arg(long, default_value = "out/replay")]
     out: PathBuf,
     /// Put sources of different dates onto one clock: sources without markets are shifted to
     /// start --splice-lead-secs before the first market window (the report says so).
