@@ -311,7 +311,7 @@ fn record_config_errors_name_the_key() {
     );
     assert_eq!(
         errors(
-            "enabled = false\ndir = \"runs/record\"",
+            "enabled = false\ndir = \"out/record\"",
             "enabled = true\ndir = \"\""
         ),
         ["record.dir"]
