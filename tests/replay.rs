@@ -303,3 +303,53 @@ fn html_report_renders_its_charts_in_headless_chromium() {
         &dom[..dom.len().min(400)]
     );
 }
+
+#[test]
+fn cli_replay_writes_its_outputs_and_refuses_bad_inputs() {
+    let out = tmp("cli");
+    let run = |args: &[&str]| {
+        let o = Command::new(BIN).args(args).output().expect("binary runs");
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let binance = shared("binance_ws_hftbacktest/spot_btcusdt_20240808.gz");
+    let books = shared("polymarket_books_resolvedkit");
+    let cfg = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let (ok, stdout, stderr) = run(&[
+        "replay",
+        binance.to_str().unwrap(),
+        books.to_str().unwrap(),
+        "--splice",
+        "--latency-ms",
+        "20",
+        "--config",
+        cfg,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("replay (SPLICED)"), "{stdout}");
+    assert!(stdout.contains("12 markets seen"), "{stdout}");
+    // stderr is a pipe here: no progress bar.
+    assert!(!stderr.contains("replay ["), "{stderr}");
+    for f in ["summary.json", "orders.log", "report.html"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["latency_ms"], 20);
+    // A missing input, a file that is not a frame file, and no input at all.
+    let (ok, _, stderr) = run(&["replay", "/nonexistent/input.gz", "--config", cfg]);
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/input.gz"), "{stderr}");
+    let junk = out.join("junk.txt");
+    std::fs::write(&junk, "not a frame\nline\n").unwrap();
+    let (ok, _, stderr) = run(&["replay", junk.to_str().unwrap(), "--config", cfg]);
+    assert!(!ok);
+    assert!(stderr.contains("no `<ns> <json>` frame lines"), "{stderr}");
+    let (ok, _, _) = run(&["replay", "--config", cfg]);
+    assert!(!ok);
+}
