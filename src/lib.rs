@@ -22,6 +22,8 @@ pub mod fixed;
 pub mod net;
 pub mod orchestrator;
 pub mod queue;
+pub mod record;
+pub mod replay;
 pub mod risk;
 pub mod runtime;
 pub mod signals;

@@ -89,6 +89,9 @@ enum Command {
         /// How the hot thread polls.
         #[arg(long, value_enum, default_value_t = PollArg::Config)]
         poll: PollArg,
+        /// Record every raw inbound frame into this directory (`[record]` limits).
+        #[arg(long)]
+        record: Option<PathBuf>,
     },
     /// Build and sign CLOB V2 orders for debugging (key from SATTEBAAZ_PRIVATE_KEY or
     /// SATTEBAAZ_PRIVATE_KEY_FILE).
@@ -147,11 +150,44 @@ enum Command {
         /// Do not print the live table.
         #[arg(long)]
         quiet: bool,
+        /// Record every raw inbound frame into this directory (`[record]` limits).
+        #[arg(long)]
+        record: Option<PathBuf>,
     },
     /// Score the engine's fair-probability model P(Up) = Φ(d) on recorded settled markets:
     /// Brier score, log loss and a reliability table, against the naive 0.5 forecast and the
     /// same model with a realised volatility. Prints a table, or one JSON object with --json.
     Calibrate(CalibrateArgs),
+    /// Backtest the engine's decision path (signals, strategies, orchestrator, pre-trade gate)
+    /// on recorded data against the recorded books, on a virtual clock: deterministic
+    /// `orders.log`, `summary.json` and a self-contained `report.html` in --out.
+    Replay(ReplayArgs),
+}
+
+/// Arguments of `sattebaaz replay`.
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Inputs: engine recordings (directories with `index.txt`), Binance frame files
+    /// (`<ns> <json>` lines), Chainlink tick CSVs (markets file beside them), resolvedkit
+    /// `books.jsonl.gz` (with `markets.jsonl` beside it), or directories holding those.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Configuration file (strategies, risk, signals, allocator, markets).
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    /// Orders and cancels reach the book this many milliseconds after the decision.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    latency_ms: u64,
+    /// Output directory.
+    #[arg(long, default_value = "out/replay")]
+    out: PathBuf,
+    /// Put sources of different dates onto one clock: sources without markets are shifted to
+    /// start --splice-lead-secs before the first market window (the report says so).
+    #[arg(long)]
+    splice: bool,
+    /// With --splice: seconds of the shifted sources before the first window.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    splice_lead_secs: u64,
 }
 
 /// Arguments of `sattebaaz calibrate`.
@@ -314,7 +350,8 @@ fn main() -> ExitCode {
             config,
             duration,
             poll,
-        } => run_monitor(&config, duration, poll),
+            record,
+        } => run_monitor(&config, duration, poll, record),
         Command::CheckConfig { path } => check_config(&path),
         Command::Order { command } => run_order(command),
         Command::Auth { command } => run_auth(command),
@@ -330,8 +367,10 @@ fn main() -> ExitCode {
             duration,
             poll,
             quiet,
-        } => run_configured(&config, duration, poll, quiet),
+            record,
+        } => run_configured(&config, duration, poll, quiet, record),
         Command::Calibrate(args) => run_calibrate(args),
+        Command::Replay(args) => run_replay(args),
     }
 }
 
@@ -340,10 +379,12 @@ fn run_configured(
     duration: Option<u64>,
     poll: Option<PollArg>,
     quiet: bool,
+    record: Option<PathBuf>,
 ) -> ExitCode {
-    let Some(cfg) = load_config(config) else {
+    let Some(mut cfg) = load_config(config) else {
         return ExitCode::from(1);
     };
+    apply_record_flag(&mut cfg, record);
     let secrets = match sattebaaz::config::secrets::load_from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -564,10 +605,16 @@ fn run_demo(
     }
 }
 
-fn run_monitor(config: &std::path::Path, duration: Option<u64>, poll: PollArg) -> ExitCode {
-    let Some(cfg) = load_config(config) else {
+fn run_monitor(
+    config: &std::path::Path,
+    duration: Option<u64>,
+    poll: PollArg,
+    record: Option<PathBuf>,
+) -> ExitCode {
+    let Some(mut cfg) = load_config(config) else {
         return ExitCode::from(1);
     };
+    apply_record_flag(&mut cfg, record);
     let opts = EngineOptions {
         binance: BinanceUrls::from_config(&cfg),
         polymarket: Some(PolymarketUrls::from_config(&cfg)),
@@ -613,6 +660,25 @@ fn finish(
             summary.elapsed
         )
     );
+    if let Some(r) = &summary.risk.record {
+        println!(
+            "recording {}: {} frames ({} raw bytes) in {} segments, {} seek points, {} discovery \
+             messages, {} warm-up histories; dropped (ring full) {} frames; write errors {}{}",
+            r.dir.display(),
+            r.writer.frames,
+            r.writer.raw_bytes,
+            r.writer.segments,
+            r.writer.seek_points,
+            r.discovery,
+            r.warmup,
+            r.ring_dropped,
+            r.write_errors,
+            r.last_error
+                .as_deref()
+                .map(|e| format!(" (last: {e})"))
+                .unwrap_or_default()
+        );
+    }
     let s = &summary.hot.stats;
     if let Some(p) = &summary.hot.poly {
         let c = &p.counters;
@@ -847,6 +913,69 @@ fn run_calibrate(args: CalibrateArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--record <dir>` turns recording on for this run, into `dir`.
+fn apply_record_flag(cfg: &mut Config, record: Option<PathBuf>) {
+    if let Some(dir) = record {
+        cfg.record.enabled = true;
+        cfg.record.dir = dir;
+    }
+    if cfg.record.enabled {
+        println!(
+            "recording every inbound frame into {} (segments of at most {} bytes / {} s)",
+            cfg.record.dir.display(),
+            cfg.record.max_segment_bytes,
+            cfg.record.max_segment_secs
+        );
+    }
+}
+
+fn run_replay(args: ReplayArgs) -> ExitCode {
+    let Some(cfg) = load_config(&args.config) else {
+        return ExitCode::from(1);
+    };
+    let opts = sattebaaz::replay::ReplayOptions {
+        inputs: args.inputs,
+        latency_ms: args.latency_ms,
+        out_dir: args.out,
+        splice: args.splice,
+        splice_lead_secs: args.splice_lead_secs,
+        progress: true,
+    };
+    match sattebaaz::replay::run(&cfg, &opts) {
+        Ok(o) => {
+            let s = &o.summary;
+            if s.spliced {
+                println!("replay (SPLICED): {}", s.clock_note);
+            }
+            println!(
+                "replay: {} events, {} decision rounds, {} markets seen, {} evaluated, {} settled",
+                s.input.events,
+                s.input.decision_rounds,
+                s.markets_seen,
+                s.markets_evaluated,
+                s.markets_settled
+            );
+            for st in &s.strategies {
+                println!(
+                    "  {:<9} orders {:>6} fills {:>6} fees {:>12} net {:>12} (micro-USD)",
+                    st.name, st.orders, st.fills, st.fees_micro, st.net_micro
+                );
+            }
+            println!(
+                "wrote {}, {}, {}",
+                o.summary_path.display(),
+                o.orders_path.display(),
+                o.report_path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: replay: {e}");
             ExitCode::from(1)
         }
     }

@@ -31,6 +31,7 @@ use std::str::FromStr;
 
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use load::{is_secret_like, SYNTAX_PATH};
+pub use schema::RecordConfig;
 pub use schema::{
     ArbStrategyConfig, LagConfig, MarketMakingConfig, MomentumStrategyConfig, RebalanceConfig,
     StraddleConfig, StrategyConfig,

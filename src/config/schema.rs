@@ -54,6 +54,8 @@ pub struct Config {
     pub strategy: StrategyConfig,
     /// `[alerts]`: Telegram / Discord alerts (secrets come from the environment only).
     pub alerts: AlertsConfig,
+    /// `[record]`: the raw-frame recorder (`crate::record`).
+    pub record: RecordConfig,
 }
 
 impl Config {
@@ -832,4 +834,20 @@ pub struct AlertsConfig {
     pub queue_capacity: u32,
     /// Deadline of one alert request (connect + response), milliseconds.
     pub request_timeout_ms: u32,
+}
+
+/// `[record]`: the raw-frame recorder (every inbound feed frame with its receive time, written
+/// to gzip segments by the risk/telemetry thread; see docs/REPLAY.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RecordConfig {
+    /// Record every run (`--record <dir>` turns it on for one run).
+    pub enabled: bool,
+    /// Directory of the segments and their index (relative to the working directory).
+    pub dir: PathBuf,
+    /// Start a new segment once the current one holds this many compressed bytes.
+    pub max_segment_bytes: u64,
+    /// Start a new segment after this many seconds.
+    pub max_segment_secs: u32,
+    /// Size of the hot → risk byte ring, bytes (rounded up to a power of two).
+    pub ring_bytes: u64,
 }

@@ -203,6 +203,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
     check_strategy(&config.strategy, &mut checker);
     check_telemetry_server(config, &mut checker);
     check_alerts(&config.alerts, &mut checker);
+    check_record(config, &mut checker);
     checker.into_errors()
 }
 
@@ -1280,4 +1281,26 @@ fn is_telegram_chat_id(chat: &str) -> bool {
     }
     let digits = chat.strip_prefix('-').unwrap_or(chat);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn check_record(config: &Config, checker: &mut Checker) {
+    let r = &config.record;
+    if r.enabled && r.dir.as_os_str().is_empty() {
+        checker.fail(
+            "record.dir",
+            ErrorKind::OutOfRange,
+            "must not be empty when enabled",
+        );
+    }
+    checker.in_range(
+        "record.max_segment_bytes",
+        r.max_segment_bytes,
+        1_024..=(1u64 << 40),
+    );
+    checker.in_range("record.max_segment_secs", r.max_segment_secs, 1..=86_400);
+    checker.in_range(
+        "record.ring_bytes",
+        r.ring_bytes,
+        (crate::queue::byte_ring::MIN_RING_BYTES as u64)..=(1u64 << 32),
+    );
 }

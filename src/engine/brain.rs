@@ -115,7 +115,7 @@ impl TradingBrain {
             ),
             allocator: Allocator::new(&cfg.allocator, &cfg.markets),
             shared,
-            default_fee_ppm: i64::from(cfg.signals.default_taker_fee_rate_ppm),
+            default_fee_ppm: cfg.signals.default_taker_fee_rate_ppm,
             slots: vec![None; capacity],
             round_slots: vec![None; capacity],
             live: Vec::with_capacity(LIVE_MAX),

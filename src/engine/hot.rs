@@ -84,6 +84,8 @@ pub struct HotSetup {
     /// Closed 1-minute history per asset (start-up warm-up), seeded into the spot candles
     /// before the loop starts.
     pub warm_history: Vec<AssetHistory>,
+    /// Raw-frame recorder's hot half, when recording (`crate::record`).
+    pub record_tap: Option<crate::record::FrameTap>,
 }
 
 /// Discovery commands applied per timer tick at most (bounds one tick's work).
@@ -145,10 +147,12 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         poly,
         trading,
         warm_history,
+        record_tap,
     } = setup;
     let result = run_loop(
         feeds,
         poly,
+        record_tap,
         trading,
         warm_history,
         ws_options,
@@ -171,6 +175,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
 fn run_loop(
     feeds: Vec<(FeedPlan, MaybeTlsConnector)>,
     poly: Option<PolySetup>,
+    mut record_tap: Option<crate::record::FrameTap>,
     trading: Option<TradingSetup>,
     warm_history: Vec<AssetHistory>,
     ws_options: WsOptions,
@@ -220,6 +225,7 @@ fn run_loop(
                     source,
                 })?;
             p.start(now);
+            p.set_record_tap(record_tap.take());
             Some(p)
         }
         None => None,
@@ -274,12 +280,20 @@ fn run_loop(
         let t_ready = mono_ns();
 
         if any {
+            // The recorder's tap lives with the Polymarket side when there is one.
+            let mut tap = match poly.as_mut() {
+                Some(p) => p.record_tap_mut(),
+                None => record_tap.as_mut(),
+            };
             for (i, conn) in conns.iter_mut().enumerate() {
                 if !std::mem::take(&mut ready[i]) {
                     continue;
                 }
                 let FeedConn { ws, parser, .. } = conn;
                 let delivered = ws.poll_read(t_ready, |payload, _is_text| {
+                    if let Some(tap) = tap.as_mut() {
+                        tap.frame(i as u16, t_ready, payload);
+                    }
                     match parser.parse(payload, t_ready) {
                         Ok(rec) => {
                             let t_decoded = mono_ns();

@@ -89,6 +89,8 @@ pub enum EngineError {
     Discovery { label: &'static str, reason: String },
     #[error("execution: {0}")]
     Exec(String),
+    #[error("recorder: {0}")]
+    Record(String),
     #[error("candle warm-up for {asset} failed and signals.warmup_required is set: {reason}")]
     Warmup { asset: &'static str, reason: String },
     #[error("telemetry: {0}")]
@@ -623,6 +625,43 @@ pub fn run_trading(
         _ => (None, None),
     };
 
+    let (record_tap, recorder) = if cfg.record.enabled {
+        let mut conns: Vec<crate::record::RecordedConn> = feeds
+            .iter()
+            .enumerate()
+            .map(|(i, (plan, _))| crate::record::RecordedConn {
+                id: i as u16,
+                kind: match plan.venue {
+                    crate::feeds::binance::records::Venue::Spot => {
+                        crate::record::ConnKind::BinanceSpot
+                    }
+                    crate::feeds::binance::records::Venue::Futures => {
+                        crate::record::ConnKind::BinanceFutures
+                    }
+                },
+                label: plan.label.to_string(),
+            })
+            .collect();
+        if poly.is_some() {
+            let n = feeds.len() as u16;
+            conns.push(crate::record::RecordedConn {
+                id: n,
+                kind: crate::record::ConnKind::PolyMarket,
+                label: POLY_MARKET_LABEL.to_string(),
+            });
+            conns.push(crate::record::RecordedConn {
+                id: n + 1,
+                kind: crate::record::ConnKind::Rtds,
+                label: POLY_RTDS_LABEL.to_string(),
+            });
+        }
+        let (tap, mut rec) = crate::record::start(&cfg.record, &cfg.record.dir, &conns)
+            .map_err(|e| EngineError::Record(e.to_string()))?;
+        rec.warmup(&warm_history);
+        (Some(tap), Some(rec))
+    } else {
+        (None, None)
+    };
     let hot_setup = HotSetup {
         feeds,
         ws_options: ws_options(cfg)?,
@@ -637,6 +676,7 @@ pub fn run_trading(
         poly,
         trading,
         warm_history,
+        record_tap,
     };
     let risk_setup = RiskSetup {
         mlockall: cfg.threads.mlockall,
@@ -655,6 +695,7 @@ pub fn run_trading(
         exec: risk_exec,
         telemetry: crate::telemetry::service::TelemetrySetup::from_config(cfg, tls.clone())
             .map_err(|e| EngineError::Telemetry(e.to_string()))?,
+        recorder,
     };
 
     let hot = thread::Builder::new()

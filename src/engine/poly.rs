@@ -135,6 +135,10 @@ pub struct PolyFeeds {
     /// RTDS: socket readable → frame parsed and applied to the oracle rings (`SocketToDecode`).
     pub rtds_hist: StageHistograms,
     pub counters: PolyCounters,
+    /// Raw-frame recorder's hot half, when recording.
+    record_tap: Option<crate::record::FrameTap>,
+    /// Connection ids of the market channel and RTDS (their mio tokens).
+    conn_ids: (u16, u16),
 }
 
 impl PolyFeeds {
@@ -182,6 +186,8 @@ impl PolyFeeds {
             market_hist: StageHistograms::new(),
             rtds_hist: StageHistograms::new(),
             counters: PolyCounters::default(),
+            record_tap: None,
+            conn_ids: (market_token as u16, rtds_token as u16),
         })
     }
 
@@ -190,6 +196,16 @@ impl PolyFeeds {
         // A failed first attempt is counted and retried with backoff by the client itself.
         let _ = self.market_ws.start(now_ns);
         let _ = self.rtds_ws.start(now_ns);
+    }
+
+    /// Record every frame of both connections through `tap` (`None`: stop recording).
+    pub fn set_record_tap(&mut self, tap: Option<crate::record::FrameTap>) {
+        self.record_tap = tap;
+    }
+
+    /// The recorder's tap, when recording.
+    pub fn record_tap_mut(&mut self) -> Option<&mut crate::record::FrameTap> {
+        self.record_tap.as_mut()
     }
 
     /// The books (read-only).
@@ -221,10 +237,15 @@ impl PolyFeeds {
             tracked,
             market_hist,
             counters,
+            record_tap,
+            conn_ids,
             ..
         } = self;
         let mut sink = Sink { tracked };
         let delivered = market_ws.poll_read(t_ready, |payload, _is_text| {
+            if let Some(tap) = record_tap.as_mut() {
+                tap.frame(conn_ids.0, t_ready, payload);
+            }
             let summary = parser.on_frame(payload, books, t_ready, &mut sink);
             market_hist.record(
                 Stage::SocketToDecode,
@@ -250,10 +271,15 @@ impl PolyFeeds {
             oracle,
             rtds_hist,
             counters,
+            record_tap,
+            conn_ids,
             ..
         } = self;
         let now_ms = crate::clock::wall_ms();
         let delivered = rtds_ws.poll_read(t_ready, |payload, _is_text| {
+            if let Some(tap) = record_tap.as_mut() {
+                tap.frame(conn_ids.1, t_ready, payload);
+            }
             if oracle.on_frame(payload, t_ready, now_ms).is_err() {
                 counters.oracle_errors += 1;
             }

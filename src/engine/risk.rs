@@ -50,6 +50,8 @@ pub struct RiskSetup {
     pub mlockall: bool,
     /// Metrics endpoint, dashboard and alerts (`crate::telemetry::service`).
     pub telemetry: Option<crate::telemetry::service::TelemetrySetup>,
+    /// The raw-frame recorder's writing half, when recording (`crate::record`).
+    pub recorder: Option<crate::record::Recorder>,
 }
 
 /// The blocking CLOB client of the risk thread.
@@ -152,6 +154,8 @@ pub struct RiskReport {
     pub trades_pending: Vec<i64>,
     /// Settled positions seen.
     pub trades_closed: u64,
+    /// The recording's counters, when the run recorded.
+    pub record: Option<crate::record::RecordStats>,
 }
 
 /// Most would-be orders (and cancels) kept in the report.
@@ -244,6 +248,12 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                     next_discovery = Instant::now() + d.step_interval;
                     // Blocks on HTTP for at most max_lookups_per_step requests.
                     d.worker.step(crate::clock::wall_ms(), &mut discovered);
+                    // Recorded before the hot thread can act on them (and subscribe).
+                    if let Some(r) = setup.recorder.as_mut() {
+                        for msg in &discovered {
+                            r.discovery(msg);
+                        }
+                    }
                     outbox.extend(discovered.drain(..));
                     report.known_slugs = d
                         .worker
@@ -267,12 +277,15 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
             }
         }
         let log = setup.log_would_be;
-        let n = setup.from_hot.drain_with(4096, |ev| {
+        let mut n = setup.from_hot.drain_with(4096, |ev| {
             if let Some(t) = telemetry.as_mut() {
                 t.on_event(&ev);
             }
             handle(&mut report, ev, log)
         });
+        if let Some(r) = setup.recorder.as_mut() {
+            n += r.drain(4096);
+        }
         if setup.mlockall && report.mlockall.is_none() && report.last_loop.iterations > 0 {
             report.mlockall = Some(crate::runtime::memory::lock_all().map_err(|e| {
                 let limit = match crate::runtime::memory::memlock_limit() {
@@ -372,6 +385,7 @@ pub fn run(mut setup: RiskSetup) -> RiskReport {
                 .discovery
                 .as_ref()
                 .map(|d| d.worker.counters().clone());
+            report.record = setup.recorder.take().map(crate::record::Recorder::finish);
             if let (Some(e), Some(r)) = (setup.exec.as_mut(), report.exec.as_mut()) {
                 // Nothing of ours may rest after the run.
                 if e.monitor.on_shutdown() {
