@@ -308,7 +308,7 @@ fn run_loop(
                     stats.messages += n as u64;
                     if n > 0 {
                         if let Some(t) = trading.as_mut() {
-                            t.mark_dirty();
+                            t.mark_dirty(t_ready);
                         }
                     }
                 }
@@ -318,7 +318,7 @@ fn run_loop(
                     // Errors are counted and a reconnect scheduled by the client.
                     if let (Ok(n), Some(t)) = (p.on_market_ready(t_ready), trading.as_mut()) {
                         if n > 0 {
-                            t.mark_dirty();
+                            t.mark_dirty(t_ready);
                         }
                     }
                 }

@@ -437,6 +437,9 @@ pub struct HotTrading {
     hist: StageHistograms,
     /// Market data changed since the last round.
     dirty: bool,
+    /// Socket-readable time of the round's first frame, and when its update was applied.
+    frame_ns: u64,
+    book_ns: u64,
     /// Settlements already sent to the risk thread.
     settlements_published: u64,
     /// The venue redeems resolved positions itself (the simulator).
@@ -536,6 +539,8 @@ impl HotTrading {
             outlet_drops: 0,
             hist: StageHistograms::new(),
             dirty: false,
+            frame_ns: 0,
+            book_ns: 0,
             settlement_rules: vec![None; capacity],
             settlements_published: 0,
             redeems_at_resolution: setup.redeems_at_resolution,
@@ -660,10 +665,16 @@ impl HotTrading {
         }
     }
 
-    /// Market data changed: the next [`HotTrading::run_round`] decides.
+    /// Market data changed (the frame's socket became readable at `frame_ns`, the state or
+    /// book it changed was updated just now): the next [`HotTrading::run_round`] decides.
+    /// The first frame of a round starts its wire-to-wire and book-to-signal clocks.
     #[inline]
-    pub fn mark_dirty(&mut self) {
-        self.dirty = true;
+    pub fn mark_dirty(&mut self, frame_ns: u64) {
+        if !self.dirty {
+            self.dirty = true;
+            self.frame_ns = frame_ns;
+            self.book_ns = crate::clock::mono_ns();
+        }
     }
 
     /// Discovery put `record` into book slot `market`.
@@ -881,6 +892,8 @@ impl HotTrading {
                 available_collateral_micro: self.tracker.available_collateral(),
             };
             let t_decide = crate::clock::mono_ns();
+            self.hist
+                .record(Stage::BookToSignal, t_decide.saturating_sub(self.book_ns));
             let spot = binance.get_mut(FeedVenue::Spot, feed);
             let decided = self.signals.tick(
                 market,
@@ -900,11 +913,17 @@ impl HotTrading {
             self.hist
                 .record(Stage::SignalToDecision, t_decided.saturating_sub(t_decide));
             self.decisions += 1;
-            self.execute(now_ms, t_decided, to_risk);
+            self.execute(now_ms, t_decided, self.frame_ns, to_risk);
         }
     }
 
-    fn execute(&mut self, now_ms: u64, t_decide: u64, to_risk: &mut Producer<HotEvent>) {
+    fn execute(
+        &mut self,
+        now_ms: u64,
+        t_decide: u64,
+        frame_ns: u64,
+        to_risk: &mut Producer<HotEvent>,
+    ) {
         let HotTrading {
             intents,
             counters,
@@ -999,10 +1018,9 @@ impl HotTrading {
                     });
                     if to_risk.push(ev).is_ok() {
                         k.sent += 1;
-                        hist.record(
-                            Stage::DecisionToWire,
-                            crate::clock::mono_ns().saturating_sub(t_decide),
-                        );
+                        let t = crate::clock::mono_ns();
+                        hist.record(Stage::DecisionToWire, t.saturating_sub(t_decide));
+                        hist.record(Stage::WireToWire, t.saturating_sub(frame_ns));
                         decider.on_sent(&order.order_id, intent);
                         if is_immediate(intent) {
                             decider.on_closed(&order.order_id);
@@ -1050,6 +1068,7 @@ impl HotTrading {
                             k.sent += 1;
                             let t = crate::clock::mono_ns();
                             hist.record(Stage::DecisionToWire, t.saturating_sub(t_decide));
+                            hist.record(Stage::WireToWire, t.saturating_sub(frame_ns));
                             if let Some(row) = attribution.get_mut(&order.order_id) {
                                 row.sent_ns = t;
                             }
@@ -1109,6 +1128,7 @@ impl HotTrading {
             if result.is_ok() {
                 k.sent += 1;
                 hist.record(Stage::DecisionToWire, t.saturating_sub(t_decide));
+                hist.record(Stage::WireToWire, t.saturating_sub(frame_ns));
                 if let Some(row) = attribution.get_mut(&order.order_id) {
                     row.sent_ns = t;
                 }
