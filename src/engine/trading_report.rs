@@ -194,18 +194,6 @@ pub fn render(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::dollars;
-
-    #[test]
-    fn dollars_are_exact_decimal_text() {
-        assert_eq!(dollars(1_234_567), "1.234567");
-        assert_eq!(dollars(-5), "-0.000005");
-        assert_eq!(dollars(0), "0.000000");
-    }
-}
-
 /// The report as one JSON object (for scripts and tests): per strategy the hot thread's
 /// counters and the decider's figures, settlements, drops, and the ledger verdict.
 pub fn json(report: &TradingReport, ledger_exact: Option<bool>) -> serde_json::Value {
@@ -249,4 +237,16 @@ pub fn json(report: &TradingReport, ledger_exact: Option<bool>) -> serde_json::V
         "oracle_disagreements": disagreements,
         "ledger_exact": ledger_exact,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dollars;
+
+    #[test]
+    fn dollars_are_exact_decimal_text() {
+        assert_eq!(dollars(1_234_567), "1.234567");
+        assert_eq!(dollars(-5), "-0.000005");
+        assert_eq!(dollars(0), "0.000000");
+    }
 }
