@@ -65,9 +65,32 @@ fn engine_follows_every_feed_and_writes_histograms() {
             .expect("a futures view per asset");
         assert!(fut.funding_rate > 0, "markPrice reached the futures state");
     }
-    // One percentile file per stage, in HdrHistogram's text format.
+    // One percentile file per stage, in HdrHistogram's text format: the whole thread's set,
+    // then one set per Binance connection (whose decode stages add up to the whole).
     let stages = sattebaaz::telemetry::latency::Stage::ALL.len();
-    assert_eq!(summary.histogram_files.len(), stages);
+    let conns = summary.hot.connection_histograms.len();
+    assert!(conns >= 2, "spot and futures connections");
+    assert_eq!(summary.histogram_files.len(), stages * (1 + conns));
+    {
+        use sattebaaz::telemetry::latency::Stage;
+        let per_conn: u64 = summary
+            .hot
+            .connection_histograms
+            .iter()
+            .map(|(_, h)| h.histogram(Stage::SocketToDecode).len())
+            .sum();
+        assert_eq!(
+            per_conn,
+            summary
+                .hot
+                .histograms
+                .histogram(Stage::SocketToDecode)
+                .len()
+        );
+        assert!(dir
+            .join("histograms/binance_spot/socket_to_decode_us.hgrm")
+            .exists());
+    }
     let decode = std::fs::read_to_string(dir.join("histograms/socket_to_decode_us.hgrm"))
         .expect("decode histogram written");
     assert!(decode.contains("Percentile"));

@@ -98,13 +98,14 @@ impl Decider for OnceDecider {
             group,
         };
         let group = u32::from(ctx.market.0) + 1;
-        // The quote rests at the lowest tick, far under the book, so no crowd order fills it
-        // before the cancel does (a fill there would leave nothing to cancel).
+        // The quote rests two ticks above zero, far under the book, so no crowd order fills it
+        // before the cancel does (a fill there would leave nothing to cancel); the lowest tick
+        // is the round-3 quote the kill-switch watcher looks for.
         out.push_order(order(
             StrategyId::MarketMaking,
             Reason::MmQuote,
             Outcome::Up,
-            tick,
+            2 * tick,
             TimeInForce::Gtc,
             true,
             0,
@@ -295,6 +296,33 @@ fn paper_mode_trades_against_the_simulator_and_reconciles_with_its_ledger() {
         "the cancel intent canceled the quote: {mm:?}"
     );
     assert!(trading.cancels_sent >= 1);
+
+    // Latency: one wire-to-wire sample per order handed to the socket; the pair went out as a
+    // batch, the quotes alone, the cancel by itself: every endpoint has its round trips.
+    {
+        use sattebaaz::telemetry::latency::Stage;
+        let h = &trading.histograms;
+        let sent: u64 = trading.strategies.iter().map(|k| k.sent).sum();
+        assert_eq!(h.histogram(Stage::WireToWire).len(), sent);
+        assert_eq!(h.histogram(Stage::DecisionToWire).len(), sent);
+        for stage in [
+            Stage::RestPostOrders,
+            Stage::RestPostOrder,
+            Stage::RestCancel,
+        ] {
+            assert!(h.histogram(stage).len() >= 1, "{stage:?} not timed");
+        }
+        let endpoints: u64 = [
+            Stage::RestPostOrders,
+            Stage::RestPostOrder,
+            Stage::RestCancel,
+            Stage::RestGetOrder,
+        ]
+        .iter()
+        .map(|s| h.histogram(*s).len())
+        .sum();
+        assert!(h.histogram(Stage::RestRoundTrip).len() >= endpoints);
+    }
 
     // Every order we sent is in the simulator's records, owned by our key.
     {

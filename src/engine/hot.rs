@@ -105,8 +105,10 @@ pub struct PolyReport {
 
 /// What the hot thread hands back when it stops.
 pub struct HotReport {
-    /// Per-stage latency recorded on this thread.
+    /// Per-stage latency recorded on this thread (all Binance connections together).
     pub histograms: StageHistograms,
+    /// The feed stages per Binance connection, labelled.
+    pub connection_histograms: Vec<(&'static str, StageHistograms)>,
     /// Final loop counters.
     pub stats: LoopStats,
     /// Per-connection network counters, labelled.
@@ -257,6 +259,9 @@ fn run_loop(
     }
     drop(warm_history);
     let mut hist = StageHistograms::new();
+    // The same two stages per Binance connection (the set above is their sum).
+    let mut conn_hist: Vec<StageHistograms> =
+        conns.iter().map(|_| StageHistograms::new()).collect();
     let mut stats = LoopStats {
         connections: total as u16,
         ..LoopStats::default()
@@ -297,9 +302,15 @@ fn run_loop(
                     match parser.parse(payload, t_ready) {
                         Ok(rec) => {
                             let t_decoded = mono_ns();
-                            hist.record(Stage::SocketToDecode, t_decoded.saturating_sub(t_ready));
+                            let decode = t_decoded.saturating_sub(t_ready);
+                            hist.record(Stage::SocketToDecode, decode);
                             state.apply(&rec);
-                            hist.record(Stage::DecodeToBook, mono_ns().saturating_sub(t_decoded));
+                            let apply = mono_ns().saturating_sub(t_decoded);
+                            hist.record(Stage::DecodeToBook, apply);
+                            if let Some(h) = conn_hist.get_mut(i) {
+                                h.record(Stage::SocketToDecode, decode);
+                                h.record(Stage::DecodeToBook, apply);
+                            }
                         }
                         Err(_) => stats.parse_errors += 1,
                     }
@@ -461,6 +472,7 @@ fn run_loop(
     stats.at_ns = now;
     Ok(HotReport {
         histograms: hist,
+        connection_histograms: conns.iter().map(|c| c.label).zip(conn_hist).collect(),
         stats,
         net,
         poly,

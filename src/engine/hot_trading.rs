@@ -1143,7 +1143,11 @@ impl HotTrading {
     }
 
     /// The final report.
-    pub fn into_report(self) -> TradingReport {
+    pub fn into_report(mut self) -> TradingReport {
+        if let HotOutlet::Venue(v) = &self.outlet {
+            // Same fixed bounds on both sides: the merge cannot fail.
+            let _ = self.hist.merge(v.client.latency());
+        }
         TradingReport {
             strategies: self.counters,
             venue_errors: self.venue_errors,

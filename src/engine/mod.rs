@@ -472,6 +472,15 @@ fn venue_parts(
     Ok((setup, exec))
 }
 
+/// A connection label as a directory name: `binance futures /public` → `binance_futures_public`.
+fn dir_name(label: &str) -> String {
+    label
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// Signing nonces pre-computed for the hot thread (refilled by the risk thread at half).
 pub const NONCE_POOL_CAPACITY: usize = 4096;
 
@@ -724,6 +733,10 @@ pub fn run_trading(
     let (risk_pin, risk_report) = risk.join().map_err(|_| EngineError::Panicked("risk"))?;
     let hot_report = hot_result?;
     let mut histogram_files = hot_report.histograms.dump(&cfg.histogram_path())?;
+    for (label, h) in &hot_report.connection_histograms {
+        let dir = cfg.histogram_path().join(dir_name(label));
+        histogram_files.extend(h.dump(&dir)?);
+    }
     if let Some(p) = &hot_report.poly {
         let dir = cfg.histogram_path();
         histogram_files.extend(p.market_histograms.dump(&dir.join("polymarket_market"))?);

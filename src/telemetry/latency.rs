@@ -80,6 +80,14 @@ stages! {
     SpscHop => "spsc_hop",
     /// One iteration of the hot event loop.
     LoopIteration => "loop_iteration",
+    /// `POST /order` written -> response read.
+    RestPostOrder => "rest_post_order",
+    /// `POST /orders` (batch) written -> response read.
+    RestPostOrders => "rest_post_orders",
+    /// A cancel (`DELETE /order`, `/orders`, `/cancel-all`, ...) written -> response read.
+    RestCancel => "rest_cancel",
+    /// `GET /data/order/<id>` (reconciliation) written -> response read.
+    RestGetOrder => "rest_get_order",
 }
 
 impl Stage {

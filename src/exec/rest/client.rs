@@ -47,6 +47,7 @@ use crate::exec::signing::hmac::L2Credentials;
 use crate::exec::signing::order::{OrderTemplate, SignedOrder};
 use crate::net::http::{Connect, HttpError, HttpPool, Method, Request, RequestId, ResponseView};
 use crate::net::transport::Transport;
+use crate::telemetry::latency::{Stage, StageHistograms};
 
 /// Tunables of a [`RestClient`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,7 +277,8 @@ pub struct RestClient<T, C> {
     creds: L2Credentials,
     config: ClientConfig,
     outbox: Vec<OutboxSlot>,
-    pending: Vec<(RequestId, Pending)>,
+    /// Requests in flight: id, what it was, when it was written (mono ns).
+    pending: Vec<(RequestId, Pending, u64)>,
     reconciles: Vec<ReconcileJob>,
     /// Outcomes of sends that failed synchronously, reported by the next `after_io`.
     deferred: Vec<(OrderId, RestError)>,
@@ -286,6 +288,8 @@ pub struct RestClient<T, C> {
     post_only_until_ns: u64,
     server_offset_s: i64,
     counters: ClientCounters,
+    /// Round trips, all requests and per endpoint (recorded on the owning thread).
+    latency: StageHistograms,
 }
 
 /// Everything the pool callback needs, split off the client so the pool can be borrowed
@@ -293,7 +297,8 @@ pub struct RestClient<T, C> {
 struct Books<'c> {
     config: &'c ClientConfig,
     outbox: &'c mut Vec<OutboxSlot>,
-    pending: &'c mut Vec<(RequestId, Pending)>,
+    pending: &'c mut Vec<(RequestId, Pending, u64)>,
+    latency: &'c mut StageHistograms,
     reconciles: &'c mut Vec<ReconcileJob>,
     backoff_until_ns: &'c mut u64,
     post_only_until_ns: &'c mut u64,
@@ -334,6 +339,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             post_only_until_ns: 0,
             server_offset_s: 0,
             counters: ClientCounters::default(),
+            latency: StageHistograms::new(),
         }
     }
 
@@ -343,6 +349,11 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
     }
 
     /// Counters.
+    /// Round-trip histograms: `RestRoundTrip` for every request, and one stage per endpoint.
+    pub fn latency(&self) -> &StageHistograms {
+        &self.latency
+    }
+
     pub fn counters(&self) -> &ClientCounters {
         &self.counters
     }
@@ -502,7 +513,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             {
                 Ok(id) => {
                     self.counters.submits_sent += 1;
-                    self.pending.push((id, Pending::Submit { slot: i }));
+                    self.pending.push((id, Pending::Submit { slot: i }, now_ns));
                     self.outbox[i].state = SlotState::InFlight;
                 }
                 Err(HttpError::NoIdleConnection) => return,
@@ -576,7 +587,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             .pool
             .send_with_timeout(&req, now_ns, timeout_ns)
             .map_err(transport_error)?;
-        self.pending.push((id, kind));
+        self.pending.push((id, kind, now_ns));
         Ok(id)
     }
 
@@ -692,6 +703,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             config: &self.config,
             outbox: &mut self.outbox,
             pending: &mut self.pending,
+            latency: &mut self.latency,
             reconciles: &mut self.reconciles,
             backoff_until_ns: &mut self.backoff_until_ns,
             post_only_until_ns: &mut self.post_only_until_ns,
@@ -882,9 +894,26 @@ fn retry_reconcile(
 }
 
 impl Books<'_> {
-    fn take(&mut self, id: RequestId) -> Option<Pending> {
-        let i = self.pending.iter().position(|(rid, _)| *rid == id)?;
-        Some(self.pending.swap_remove(i).1)
+    /// The request `id` answered at `now_ns`: forget it, and record its round trip (all
+    /// requests, and per endpoint).
+    fn take(&mut self, id: RequestId, now_ns: u64) -> Option<Pending> {
+        let i = self.pending.iter().position(|(rid, _, _)| *rid == id)?;
+        let (_, kind, sent_ns) = self.pending.swap_remove(i);
+        let took = now_ns.saturating_sub(sent_ns);
+        self.latency.record(Stage::RestRoundTrip, took);
+        let endpoint = match kind {
+            Pending::Submit { slot } => match self.outbox.get(slot).is_some_and(|s| s.batch) {
+                true => Some(Stage::RestPostOrders),
+                false => Some(Stage::RestPostOrder),
+            },
+            Pending::Cancel(_) => Some(Stage::RestCancel),
+            Pending::Reconcile { .. } => Some(Stage::RestGetOrder),
+            Pending::Query { .. } => None,
+        };
+        if let Some(stage) = endpoint {
+            self.latency.record(stage, took);
+        }
+        Some(kind)
     }
 
     /// Record the side effects of an HTTP status on the client's gates.
@@ -922,7 +951,7 @@ impl Books<'_> {
         now_ns: u64,
         on_event: &mut impl FnMut(RestEvent<'_>),
     ) {
-        let Some(kind) = self.take(id) else {
+        let Some(kind) = self.take(id, now_ns) else {
             self.counters.orphan_answers += 1;
             return;
         };
