@@ -15,12 +15,11 @@ use std::time::Duration;
 use mio::{Events, Poll};
 use rustls::ClientConfig;
 
-use crate::clock::mono_ns;
 use crate::net::backoff::BackoffPolicy;
 use crate::net::dns::{DnsError, Endpoint, UrlError};
+use crate::net::http::blocking::{drive, Deadlines, DriveError};
 use crate::net::http::{
-    Connect, HttpCounters, HttpError, HttpPool, Method, PoolConfig, Request, RequestId,
-    RequestTemplate, ResponseView,
+    Connect, HttpCounters, HttpError, HttpPool, Method, PoolConfig, Request, RequestTemplate,
 };
 use crate::net::tls::MaybeTls;
 use crate::net::transport::Transport;
@@ -108,7 +107,6 @@ pub struct HttpFetch<T, C> {
 }
 
 /// What the pool callback saw for the request being waited on.
-type Outcome = Option<Result<(u16, Vec<u8>), HttpError>>;
 
 impl<T: Transport, C: Connect<T>> HttpFetch<T, C> {
     /// A client connecting through `connector`, sending `Host: host_header`, prefixing every
@@ -162,61 +160,24 @@ impl<T: Transport, C: Connect<T>> HttpFetch<T, C> {
         self.path_buf.clear();
         self.path_buf.push_str(&self.base_path);
         self.path_buf.push_str(url_path);
-        let start = mono_ns();
-        let connect_deadline = start.saturating_add(duration_ns(self.config.connect_timeout));
-        // Overall: connect + request, and a little slack so the pool's own timeout fires first.
-        let deadline = connect_deadline
-            .saturating_add(duration_ns(self.config.request_timeout))
-            .saturating_add(50_000_000);
-        let mut sent: Option<RequestId> = None;
-        let mut outcome: Outcome = None;
-        loop {
-            let now = mono_ns();
-            self.pool
-                .on_timer(now, &mut |id, r| record(&mut outcome, sent, id, r));
-            if let Some(done) = outcome.take() {
-                return done.map_err(FetchError::from);
-            }
-            if sent.is_none() && self.pool.idle_count() > 0 {
-                let req = Request {
-                    method: Method::Get,
-                    path: self.path_buf.as_bytes(),
-                    headers: &[],
-                    body: &[],
-                };
-                match self.pool.send(&req, now) {
-                    Ok(id) => sent = Some(id),
-                    Err(HttpError::NoIdleConnection) => {}
-                    Err(e) => return Err(FetchError::from(e)),
-                }
-            }
-            if sent.is_none() && now >= connect_deadline {
-                return Err(FetchError::Unreachable);
-            }
-            if now >= deadline {
-                return Err(FetchError::Timeout);
-            }
-            let wake = self
-                .pool
-                .next_deadline_ns()
-                .unwrap_or(deadline)
-                .min(deadline);
-            let wait = Duration::from_nanos(wake.saturating_sub(now).clamp(100_000, 50_000_000));
-            if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(FetchError::Poll(e.kind()));
-                }
-            }
-            let now = mono_ns();
-            for event in self.events.iter() {
-                self.pool.on_ready(event.token(), now, &mut |id, r| {
-                    record(&mut outcome, sent, id, r)
-                });
-            }
-            if let Some(done) = outcome.take() {
-                return done.map_err(FetchError::from);
-            }
-        }
+        let req = Request {
+            method: Method::Get,
+            path: self.path_buf.as_bytes(),
+            headers: &[],
+            body: &[],
+        };
+        let deadlines =
+            Deadlines::from_now(self.config.connect_timeout, self.config.request_timeout);
+        drive(
+            &mut self.pool,
+            &mut self.poll,
+            &mut self.events,
+            &req,
+            deadlines,
+            |r| r.map(|view| (view.status, view.body.to_vec())),
+        )
+        .map_err(FetchError::from)?
+        .map_err(FetchError::from)
     }
 }
 
@@ -254,14 +215,14 @@ pub fn connect_url(
     )
 }
 
-fn record(
-    outcome: &mut Outcome,
-    waiting_for: Option<RequestId>,
-    id: RequestId,
-    result: Result<ResponseView<'_>, HttpError>,
-) {
-    if waiting_for == Some(id) {
-        *outcome = Some(result.map(|view| (view.status, view.body.to_vec())));
+impl From<DriveError> for FetchError {
+    fn from(e: DriveError) -> Self {
+        match e {
+            DriveError::Unreachable => FetchError::Unreachable,
+            DriveError::Timeout => FetchError::Timeout,
+            DriveError::Send(e) => FetchError::from(e),
+            DriveError::Poll(kind) => FetchError::Poll(kind),
+        }
     }
 }
 

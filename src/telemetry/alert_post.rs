@@ -16,13 +16,11 @@ use mio::{Events, Poll};
 use rustls::ClientConfig;
 use zeroize::Zeroizing;
 
-use crate::clock::mono_ns;
 use crate::discovery::fetch::{FetchError, UrlConnector};
 use crate::net::backoff::BackoffPolicy;
 use crate::net::dns::Endpoint;
-use crate::net::http::{
-    HttpError, HttpPool, Method, PoolConfig, Request, RequestId, RequestTemplate, ResponseView,
-};
+use crate::net::http::blocking::{drive, Deadlines};
+use crate::net::http::{HttpPool, Method, PoolConfig, Request, RequestTemplate};
 use crate::net::tls::MaybeTls;
 
 /// Why a poster could not be built (no URL or secret text in it).
@@ -129,71 +127,23 @@ impl JsonPoster {
         self.path_buf.clear();
         self.path_buf.push_str(&self.base_path);
         self.path_buf.push_str(path);
-        let start = mono_ns();
-        let connect_deadline = start.saturating_add(duration_ns(self.connect_timeout));
-        let deadline = connect_deadline
-            .saturating_add(duration_ns(self.request_timeout))
-            .saturating_add(50_000_000);
-        let mut sent: Option<RequestId> = None;
-        let mut outcome: Option<Result<u16, HttpError>> = None;
-        loop {
-            let now = mono_ns();
-            self.pool
-                .on_timer(now, &mut |id, r| record(&mut outcome, sent, id, r));
-            if let Some(done) = outcome.take() {
-                return done.map_err(FetchError::from);
-            }
-            if sent.is_none() && self.pool.idle_count() > 0 {
-                let req = Request {
-                    method: Method::Post,
-                    path: self.path_buf.as_bytes(),
-                    headers: &[],
-                    body,
-                };
-                match self.pool.send(&req, now) {
-                    Ok(id) => sent = Some(id),
-                    Err(HttpError::NoIdleConnection) => {}
-                    Err(e) => return Err(FetchError::from(e)),
-                }
-            }
-            if sent.is_none() && now >= connect_deadline {
-                return Err(FetchError::Unreachable);
-            }
-            if now >= deadline {
-                return Err(FetchError::Timeout);
-            }
-            let wake = self
-                .pool
-                .next_deadline_ns()
-                .unwrap_or(deadline)
-                .min(deadline);
-            let wait = Duration::from_nanos(wake.saturating_sub(now).clamp(100_000, 50_000_000));
-            if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(FetchError::Poll(e.kind()));
-                }
-            }
-            let now = mono_ns();
-            for event in self.events.iter() {
-                self.pool.on_ready(event.token(), now, &mut |id, r| {
-                    record(&mut outcome, sent, id, r)
-                });
-            }
-            if let Some(done) = outcome.take() {
-                return done.map_err(FetchError::from);
-            }
-        }
-    }
-}
-
-fn record(
-    outcome: &mut Option<Result<u16, HttpError>>,
-    waiting_for: Option<RequestId>,
-    id: RequestId,
-    result: Result<ResponseView<'_>, HttpError>,
-) {
-    if waiting_for == Some(id) {
-        *outcome = Some(result.map(|view| view.status));
+        let req = Request {
+            method: Method::Post,
+            path: self.path_buf.as_bytes(),
+            headers: &[],
+            body,
+        };
+        let deadlines = Deadlines::from_now(self.connect_timeout, self.request_timeout);
+        drive(
+            &mut self.pool,
+            &mut self.poll,
+            &mut self.events,
+            &req,
+            deadlines,
+            |r| r.map(|view| view.status),
+        )
+        .map_err(FetchError::from)?
+        .map_err(FetchError::from)
     }
 }
 

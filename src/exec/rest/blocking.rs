@@ -30,7 +30,7 @@ use super::responses::{
     BalanceAllowance, BookSummary, CancelSummary, ClobMarketInfo, HeartbeatAnswer, OrderAck,
     FIRST_CURSOR,
 };
-use crate::clock::mono_ns;
+
 use crate::discovery::fetch::UrlConnector;
 use crate::exec::events::{OrderEvent, TradeEvent};
 use crate::exec::json::{Micros, OrderId};
@@ -39,8 +39,9 @@ use crate::exec::signing::hmac::L2Credentials;
 use crate::exec::signing::signer::EoaSigner;
 use crate::net::backoff::BackoffPolicy;
 use crate::net::dns::Endpoint;
+use crate::net::http::blocking::{drive, Deadlines, DriveError};
 use crate::net::http::{
-    Connect, HttpError, HttpPool, Method, PoolConfig, Request, RequestId, RequestTemplate,
+    Connect, HttpError, HttpPool, Method, PoolConfig, Request, RequestTemplate,
 };
 use crate::net::tls::MaybeTls;
 use crate::net::transport::Transport;
@@ -170,73 +171,35 @@ impl<T: Transport, C: Connect<T>> BlockingClob<T, C> {
         headers: &[(&[u8], &[u8])],
         body: &[u8],
     ) -> Result<RawAnswer, RestError> {
-        let start = mono_ns();
-        let connect_deadline = start.saturating_add(duration_ns(self.config.connect_timeout));
-        let deadline = connect_deadline
-            .saturating_add(duration_ns(self.config.request_timeout))
-            .saturating_add(50_000_000);
-        let mut sent: Option<RequestId> = None;
-        let mut outcome: Option<Result<RawAnswer, HttpError>> = None;
-        loop {
-            let now = mono_ns();
-            self.pool.on_timer(now, &mut |id, r| {
-                if sent == Some(id) {
-                    outcome = Some(r.map(|v| RawAnswer {
-                        status: v.status,
-                        retry_after_s: v.retry_after_s,
-                        body: v.body.to_vec(),
-                    }));
-                }
-            });
-            if let Some(done) = outcome.take() {
-                return done.map_err(transport_error);
-            }
-            if sent.is_none() && self.pool.idle_count() > 0 {
-                let req = Request {
-                    method,
-                    path: path.as_bytes(),
-                    headers,
-                    body,
-                };
-                match self.pool.send(&req, now) {
-                    Ok(id) => sent = Some(id),
-                    Err(HttpError::NoIdleConnection) => {}
-                    Err(e) => return Err(transport_error(e)),
-                }
-            }
-            if sent.is_none() && now >= connect_deadline {
-                return Err(RestError::NotSent);
-            }
-            if now >= deadline {
-                return Err(RestError::OutcomeUnknown(HttpError::Timeout));
-            }
-            let wake = self
-                .pool
-                .next_deadline_ns()
-                .unwrap_or(deadline)
-                .min(deadline);
-            let wait = Duration::from_nanos(wake.saturating_sub(now).clamp(100_000, 50_000_000));
-            if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(RestError::OutcomeUnknown(HttpError::Io(e.kind())));
-                }
-            }
-            let now = mono_ns();
-            for event in self.events.iter() {
-                self.pool.on_ready(event.token(), now, &mut |id, r| {
-                    if sent == Some(id) {
-                        outcome = Some(r.map(|v| RawAnswer {
-                            status: v.status,
-                            retry_after_s: v.retry_after_s,
-                            body: v.body.to_vec(),
-                        }));
-                    }
-                });
-            }
-            if let Some(done) = outcome.take() {
-                return done.map_err(transport_error);
-            }
-        }
+        let req = Request {
+            method,
+            path: path.as_bytes(),
+            headers,
+            body,
+        };
+        let deadlines =
+            Deadlines::from_now(self.config.connect_timeout, self.config.request_timeout);
+        let answer = drive(
+            &mut self.pool,
+            &mut self.poll,
+            &mut self.events,
+            &req,
+            deadlines,
+            |r| {
+                r.map(|v| RawAnswer {
+                    status: v.status,
+                    retry_after_s: v.retry_after_s,
+                    body: v.body.to_vec(),
+                })
+            },
+        )
+        .map_err(|e| match e {
+            DriveError::Unreachable => RestError::NotSent,
+            DriveError::Timeout => RestError::OutcomeUnknown(HttpError::Timeout),
+            DriveError::Send(e) => transport_error(e),
+            DriveError::Poll(kind) => RestError::OutcomeUnknown(HttpError::Io(kind)),
+        })?;
+        answer.map_err(transport_error)
     }
 
     /// A public request; non-2xx answers become errors.

@@ -22,6 +22,7 @@
 //!
 //! [`Transport`]: crate::net::transport::Transport
 
+pub mod blocking;
 pub mod conn;
 pub mod pool;
 pub mod request;
