@@ -106,8 +106,6 @@ pub struct HttpFetch<T, C> {
     path_buf: String,
 }
 
-/// What the pool callback saw for the request being waited on.
-
 impl<T: Transport, C: Connect<T>> HttpFetch<T, C> {
     /// A client connecting through `connector`, sending `Host: host_header`, prefixing every
     /// path with `base_path` (`""` or e.g. `/api`). Reconnects follow `backoff`.
