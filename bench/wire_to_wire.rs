@@ -191,13 +191,16 @@ fn measure(
         let deadline = Instant::now() + Duration::from_millis(args.timeout_ms);
         let mut paired: Option<u64> = None;
         while Instant::now() < deadline {
-            for o in sim
+            let arrived: Vec<_> = sim
                 .order_arrivals()
                 .drain()
                 .iter()
                 .flat_map(|a| a.orders())
-                .filter(|o| mine(o))
-            {
+                .collect();
+            if std::env::var_os("W2W_DEBUG").is_some() && !arrived.is_empty() {
+                eprintln!("arrivals (want {want} from {maker}): {arrived:?}");
+            }
+            for o in arrived.into_iter().filter(|o| mine(o)) {
                 if paired.is_none() && o.mono_ns >= t0 && &o.token_id == want && o.side == "BUY" {
                     paired = Some(o.mono_ns - t0);
                 } else {
@@ -473,8 +476,17 @@ fn main() {
     // Stop the engine as SIGINT would.
     let _ = signal_hook::low_level::raise(signal_hook::consts::SIGINT);
     let summary = engine.join().expect("engine thread");
-    if let Err(e) = &summary {
-        eprintln!("wire_to_wire: engine ended with an error: {e}");
+    match &summary {
+        Err(e) => eprintln!("wire_to_wire: engine ended with an error: {e}"),
+        Ok(s) if std::env::var_os("W2W_DEBUG").is_some() => {
+            if let Some(t) = s.hot.trading.as_ref() {
+                eprintln!(
+                    "{}",
+                    sattebaaz::engine::trading_report::render(t, true, CAPITAL_MICRO, &|_| None, None)
+                );
+            }
+        }
+        Ok(_) => {}
     }
     let mut phases = vec![ours];
 
