@@ -55,6 +55,7 @@ struct Args {
     timeout_ms: u64,
     conventional: Option<PathBuf>,
     markdown_out: Option<PathBuf>,
+    window_secs: u64,
 }
 
 fn parse_args() -> Args {
@@ -84,6 +85,7 @@ fn parse_args() -> Args {
         timeout_ms: num("--timeout-ms", 1_000.0) as u64,
         conventional,
         markdown_out: value("--markdown-out").map(PathBuf::from),
+        window_secs: num("--window-secs", if full { 180.0 } else { 30.0 }) as u64,
     }
 }
 
@@ -112,11 +114,12 @@ fn current_window(sim: &Simulator) -> Option<Window5m> {
         })
 }
 
-/// Wait until the current window is past its opening and early seconds and has `need` left
-/// before its last 15 % (pre-resolution tightening, lockout).
-fn wait_tradeable(sim: &Simulator, need: Duration) -> Window5m {
+/// Wait until the current window started at or after `min_start_ms` (the engine knows the price
+/// to beat only of windows that open while it runs), is past its opening and early seconds, and
+/// has `need` left before its last 15 % (pre-resolution tightening, lockout).
+fn wait_tradeable(sim: &Simulator, need: Duration, min_start_ms: u64) -> Window5m {
     loop {
-        if let Some(w) = current_window(sim) {
+        if let Some(w) = current_window(sim).filter(|w| w.start_ms >= min_start_ms) {
             let now = sattebaaz::clock::wall_ms();
             let len = w.end_ms - w.start_ms;
             let usable_end = w.end_ms - len * 15 / 100;
@@ -146,6 +149,7 @@ fn measure(
     samples: usize,
     warmup: usize,
     args: &Args,
+    min_start_ms: u64,
     name: &'static str,
     note: String,
 ) -> Phase {
@@ -159,7 +163,7 @@ fn measure(
     let warm_deadline = Instant::now() + Duration::from_secs(120);
     while recorded < samples {
         let need = Duration::from_millis((args.interval_ms + 100) * 4);
-        let w = wait_tradeable(sim, need);
+        let w = wait_tradeable(sim, need, min_start_ms);
         let up = seq % 2 == 0;
         seq += 1;
         let Some(px) = sim.model_price("btc") else {
@@ -249,14 +253,14 @@ fn measure(
     }
 }
 
-fn bench_config(run_dir: PathBuf, poll: PollMode) -> Config {
+fn bench_config(run_dir: PathBuf, poll: PollMode, window_secs: u64) -> Config {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
     let mut cfg = Config::load(path).expect("shipped config loads");
     cfg.engine.run_dir = run_dir;
     cfg.poll.mode = poll;
     cfg.telemetry.print_summary = false;
-    cfg.sim.window_secs_override = 0;
-    // One market type: BTC 5m (real 300 s windows).
+    cfg.sim.window_secs_override = window_secs as u32;
+    // One market type: BTC "5m", its windows `window_secs` long.
     cfg.markets.retain(|m| m.window == Window::Min5);
     for m in &mut cfg.markets {
         m.capital_share_bps = 10_000;
@@ -399,13 +403,14 @@ fn main() {
     let poll = if busy { PollMode::Busy } else { PollMode::Blocking };
     let run_dir = std::env::temp_dir().join(format!("sattebaaz-w2w-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&run_dir);
-    let cfg = bench_config(run_dir.clone(), poll);
+    let cfg = bench_config(run_dir.clone(), poll, args.window_secs);
 
     let poly = PolySimOptions {
         markets: vec![MarketSpec {
             asset: "btc".into(),
             kind: WindowKind::Min5,
         }],
+        window_secs_override: Some(args.window_secs),
         exchange: sattebaaz::sim::exchange::ExchangeOptions {
             starting_collateral: CAPITAL_MICRO,
             ..Default::default()
@@ -425,9 +430,10 @@ fn main() {
     .expect("simulator starts");
     sim.freeze_prices(true);
     println!(
-        "wire_to_wire: {} samples per implementation, jumps of ±{} bp, poll mode {} ({cpus} CPUs){}",
+        "wire_to_wire: {} samples per implementation, jumps of ±{} bp, {} s windows, poll mode {} ({cpus} CPUs){}",
         args.samples,
         args.jump_bps,
+        args.window_secs,
         if busy { "busy (engine hot thread on CPU 1)" } else { "blocking (one CPU: no busy polling)" },
         if args.full { "" } else { " — smoke run" }
     );
@@ -463,6 +469,7 @@ fn main() {
         ..EngineOptions::against_simulator(&sim)
     };
     let cfg2 = cfg.clone();
+    let engine_start_ms = sattebaaz::clock::wall_ms();
     let engine = std::thread::spawn(move || run_trading(&cfg2, opts, Some(plan)));
     let ours = measure(
         &sim,
@@ -470,6 +477,7 @@ fn main() {
         args.samples,
         2,
         &args,
+        engine_start_ms,
         "sattebaaz (mio busy poll, pre-signed templates)",
         format!("poll {}", if busy { "busy" } else { "blocking" }),
     );
@@ -507,7 +515,9 @@ fn main() {
             let need = Duration::from_millis(
                 (args.interval_ms + 150) * (args.samples as u64 + 10) + 10_000,
             );
-            let w = wait_tradeable(&sim, need.min(Duration::from_secs(200)));
+            // The bot follows one window (no discovery of its own): all its samples must fit.
+            let usable = Duration::from_millis(args.window_secs * 1000 * 78 / 100);
+            let w = wait_tradeable(&sim, need.min(usable), 0);
             match spawn_conventional(bin, &sim, &w, key_hex, &creds, busy.then_some(1)) {
                 Err(e) => println!("wire_to_wire: conventional bot failed to start: {e}"),
                 Ok((mut child, bot_address)) => {
@@ -517,6 +527,7 @@ fn main() {
                         args.samples,
                         2,
                         &args,
+                        0,
                         "conventional (tokio, tungstenite, reqwest, k256)",
                         "tokio runtime on CPU 1".into(),
                     );
