@@ -104,13 +104,17 @@ fn current_window(sim: &Simulator) -> Option<Window5m> {
     let st = sattebaaz::sim::polymarket::lock(&sim.polymarket_state);
     st.markets
         .iter()
-        .find(|m| m.info.asset == "btc" && m.info.start_s * 1000 <= now && now < m.info.end_s * 1000)
+        .find(|m| {
+            m.info.asset == "btc" && m.info.start_s * 1000 <= now && now < m.info.end_s * 1000
+        })
         .map(|m| Window5m {
             up: m.info.token_ids[0].clone(),
             down: m.info.token_ids[1].clone(),
             start_ms: m.info.start_s * 1000,
             end_ms: m.info.end_s * 1000,
-            strike: m.strike_e18.map(sattebaaz::sim::polymarket::oracle::e18_to_f64),
+            strike: m
+                .strike_e18
+                .map(sattebaaz::sim::polymarket::oracle::e18_to_f64),
         })
 }
 
@@ -184,8 +188,7 @@ fn measure(
             .flat_map(|a| a.orders())
             .filter(|o| mine(o))
             .count() as u64;
-        let Some(t0) =
-            sim.inject_spot_trade("btc", price_e8, 100_000, !up, Duration::from_secs(1))
+        let Some(t0) = sim.inject_spot_trade("btc", price_e8, 100_000, !up, Duration::from_secs(1))
         else {
             eprintln!("wire_to_wire: injection not written (no subscriber?)");
             std::thread::sleep(Duration::from_millis(100));
@@ -400,7 +403,11 @@ fn main() {
         // implementation gets CPU 1.
         let _ = sattebaaz::runtime::pin::pin_current_thread(0);
     }
-    let poll = if busy { PollMode::Busy } else { PollMode::Blocking };
+    let poll = if busy {
+        PollMode::Busy
+    } else {
+        PollMode::Blocking
+    };
     let run_dir = std::env::temp_dir().join(format!("sattebaaz-w2w-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&run_dir);
     let cfg = bench_config(run_dir.clone(), poll, args.window_secs);
@@ -490,7 +497,13 @@ fn main() {
             if let Some(t) = s.hot.trading.as_ref() {
                 eprintln!(
                     "{}",
-                    sattebaaz::engine::trading_report::render(t, true, CAPITAL_MICRO, &|_| None, None)
+                    sattebaaz::engine::trading_report::render(
+                        t,
+                        true,
+                        CAPITAL_MICRO,
+                        &|_| None,
+                        None
+                    )
                 );
             }
         }
@@ -557,12 +570,17 @@ fn main() {
             pct(&p.hist, 0.90),
             pct(&p.hist, 0.99),
             pct(&p.hist, 0.999),
-            if p.hist.is_empty() { "—".into() } else { fmt_ns(p.hist.max()) },
+            if p.hist.is_empty() {
+                "—".into()
+            } else {
+                fmt_ns(p.hist.max())
+            },
         ));
     }
     if let [a, b] = &phases[..] {
         if !a.hist.is_empty() && !b.hist.is_empty() {
-            let ratio = b.hist.value_at_quantile(0.99) as f64 / a.hist.value_at_quantile(0.99) as f64;
+            let ratio =
+                b.hist.value_at_quantile(0.99) as f64 / a.hist.value_at_quantile(0.99) as f64;
             let p50 = b.hist.value_at_quantile(0.5) as f64 / a.hist.value_at_quantile(0.5) as f64;
             md.push_str(&format!(
                 "\np99(conventional) / p99(sattebaaz) = **{ratio:.1}×** (p50 ratio {p50:.1}×)\n"

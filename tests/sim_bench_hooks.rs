@@ -120,8 +120,14 @@ fn injected_trade_frozen_prices_and_order_arrivals() {
     };
     let body = r#"{"order":{"maker":"0x1","tokenId":"42","makerAmount":"5100000","takerAmount":"10000000","side":"BUY"},"owner":"x","orderType":"FAK"}"#;
     let answer = post("/order", body);
-    assert!(answer.starts_with("HTTP/1.1 4"), "unauthenticated: {answer}");
-    assert!(sim.order_arrivals().drain().is_empty(), "disabled by default");
+    assert!(
+        answer.starts_with("HTTP/1.1 4"),
+        "unauthenticated: {answer}"
+    );
+    assert!(
+        sim.order_arrivals().drain().is_empty(),
+        "disabled by default"
+    );
     sim.order_arrivals().enable();
     let before = sattebaaz::clock::mono_ns();
     post("/order", body);

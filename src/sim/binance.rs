@@ -511,4 +511,3 @@ mod tests {
         assert_eq!(last_two[1].open_ms, before.open_ms + KLINE_MS);
     }
 }
-

@@ -73,7 +73,11 @@ impl FeedHub {
 
     /// Publish `payload` on `stream` now, like [`FeedHub::publish`], and return a receipt that
     /// tells when every connection that received it had written it to its socket.
-    pub fn inject(&self, stream: &str, payload: Arc<[u8]>) -> Arc<super::bench_hooks::WriteReceipt> {
+    pub fn inject(
+        &self,
+        stream: &str,
+        payload: Arc<[u8]>,
+    ) -> Arc<super::bench_hooks::WriteReceipt> {
         let receipt = Arc::new(super::bench_hooks::WriteReceipt::new());
         self.fan_out(&[stream], payload, Some(&receipt));
         receipt
