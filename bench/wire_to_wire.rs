@@ -127,10 +127,11 @@ fn wait_tradeable(sim: &Simulator, need: Duration, min_start_ms: u64) -> Window5
             let now = sattebaaz::clock::wall_ms();
             let len = w.end_ms - w.start_ms;
             let usable_end = w.end_ms - len * 15 / 100;
-            if now >= w.start_ms + len / 15 && now + need.as_millis() as u64 <= usable_end {
-                if w.strike.is_some() {
-                    return w;
-                }
+            if now >= w.start_ms + len / 15
+                && now + need.as_millis() as u64 <= usable_end
+                && w.strike.is_some()
+            {
+                return w;
             }
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -146,19 +147,31 @@ struct Phase {
     note: String,
 }
 
-/// Inject jumps and pair each with the order it causes from `maker`.
-fn measure(
-    sim: &Simulator,
-    maker: &str,
-    samples: usize,
-    warmup: usize,
-    args: &Args,
-    min_start_ms: u64,
+/// What one measured phase is.
+struct PhaseSpec {
     name: &'static str,
     note: String,
-) -> Phase {
+    /// Address of the wallet whose orders count.
+    maker: String,
+    /// Answered jumps in a row before recording starts.
+    warmup: usize,
+    /// Only windows opened at or after this wall time (ms) are used.
+    min_start_ms: u64,
+}
+
+/// Inject jumps and pair each with the order it causes from `spec.maker`.
+fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
     let (mut unpaired, mut unsolicited) = (0u64, 0u64);
+    let PhaseSpec {
+        name,
+        note,
+        maker,
+        warmup,
+        min_start_ms,
+    } = spec;
+    let samples = args.samples;
+    let maker = maker.as_str();
     let mine = |o: &sattebaaz::sim::bench_hooks::ArrivedOrder| o.maker.eq_ignore_ascii_case(maker);
     sim.order_arrivals().enable();
     let mut seq = 0usize;
@@ -480,13 +493,14 @@ fn main() {
     let engine = std::thread::spawn(move || run_trading(&cfg2, opts, Some(plan)));
     let ours = measure(
         &sim,
-        &address,
-        args.samples,
-        2,
         &args,
-        engine_start_ms,
-        "sattebaaz (mio busy poll, pre-signed templates)",
-        format!("poll {}", if busy { "busy" } else { "blocking" }),
+        PhaseSpec {
+            name: "sattebaaz (mio, pre-signed templates)",
+            note: format!("poll {}", if busy { "busy" } else { "blocking" }),
+            maker: address.clone(),
+            warmup: 2,
+            min_start_ms: engine_start_ms,
+        },
     );
     // Stop the engine as SIGINT would.
     let _ = signal_hook::low_level::raise(signal_hook::consts::SIGINT);
@@ -536,13 +550,18 @@ fn main() {
                 Ok((mut child, bot_address)) => {
                     let phase = measure(
                         &sim,
-                        &bot_address,
-                        args.samples,
-                        2,
                         &args,
-                        0,
-                        "conventional (tokio, tungstenite, reqwest, k256)",
-                        "tokio runtime on CPU 1".into(),
+                        PhaseSpec {
+                            name: "conventional (tokio, tungstenite, reqwest, k256)",
+                            note: if busy {
+                                "runtime on CPU 1".into()
+                            } else {
+                                "one CPU".into()
+                            },
+                            maker: bot_address,
+                            warmup: 2,
+                            min_start_ms: 0,
+                        },
                     );
                     let _ = child.kill();
                     let _ = child.wait();
