@@ -53,8 +53,16 @@ fn parse_args() -> Result<Args, String> {
         map.insert(k.trim_start_matches("--").to_string(), v);
     }
     let s = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
-    let f = |k: &str, d: f64| map.get(k).map_or(Ok(d), |v| v.parse::<f64>().map_err(|e| format!("--{k}: {e}")));
-    let u = |k: &str, d: u64| map.get(k).map_or(Ok(d), |v| v.parse::<u64>().map_err(|e| format!("--{k}: {e}")));
+    let f = |k: &str, d: f64| {
+        map.get(k).map_or(Ok(d), |v| {
+            v.parse::<f64>().map_err(|e| format!("--{k}: {e}"))
+        })
+    };
+    let u = |k: &str, d: u64| {
+        map.get(k).map_or(Ok(d), |v| {
+            v.parse::<u64>().map_err(|e| format!("--{k}: {e}"))
+        })
+    };
     Ok(Args {
         binance_ws: s("binance-ws")?,
         market_ws: s("market-ws")?,
@@ -148,7 +156,10 @@ fn fair_up(price: f64, strike: f64, vol: f64, ms_left: u64) -> f64 {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn book_for<'a>(books: &'a mut Books, args: &Args, asset: &str) -> Option<&'a mut Book> {
@@ -174,10 +185,18 @@ fn apply_market_event(ev: &Value, args: &Args, books: &mut Books) {
             if let Some(changes) = ev["price_changes"].as_array() {
                 for c in changes {
                     let asset = c["asset_id"].as_str().unwrap_or("");
-                    let Some(b) = book_for(books, args, asset) else { continue };
-                    let Some(p) = micro(&c["price"]) else { continue };
+                    let Some(b) = book_for(books, args, asset) else {
+                        continue;
+                    };
+                    let Some(p) = micro(&c["price"]) else {
+                        continue;
+                    };
                     let s = size_of(&c["size"]);
-                    let levels = if c["side"] == "BUY" { &mut b.bids } else { &mut b.asks };
+                    let levels = if c["side"] == "BUY" {
+                        &mut b.bids
+                    } else {
+                        &mut b.asks
+                    };
                     if s > 0.0 {
                         levels.insert(p, s);
                     } else {
@@ -202,8 +221,10 @@ async fn run() -> Result<(), String> {
     let args = parse_args()?;
     let env = |k: &str| std::env::var(k).map_err(|_| format!("{k} is not set"));
     let key_hex = env("BOT_PRIVATE_KEY")?;
-    let key = SigningKey::from_slice(&hex::decode(key_hex.trim_start_matches("0x")).map_err(|_| "BOT_PRIVATE_KEY is not hex")?)
-        .map_err(|_| "BOT_PRIVATE_KEY is not a valid key")?;
+    let key = SigningKey::from_slice(
+        &hex::decode(key_hex.trim_start_matches("0x")).map_err(|_| "BOT_PRIVATE_KEY is not hex")?,
+    )
+    .map_err(|_| "BOT_PRIVATE_KEY is not a valid key")?;
     let creds = Arc::new(Creds {
         address: order::address_of(&key),
         key,
@@ -216,7 +237,9 @@ async fn run() -> Result<(), String> {
     let pem = std::fs::read(&args.ca).map_err(|e| format!("{}: {e}", args.ca))?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+        roots
+            .add(cert.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
     }
     let tls = Arc::new(
         rustls::ClientConfig::builder()
@@ -261,7 +284,10 @@ async fn run() -> Result<(), String> {
     .await
     .map_err(|e| format!("market ws: {e}"))?;
     let sub = serde_json::json!({"type": "market", "assets_ids": [args.up_token, args.down_token]});
-    market.send(Message::text(sub.to_string())).await.map_err(|e| e.to_string())?;
+    market
+        .send(Message::text(sub.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
     {
         let (books, args) = (books.clone(), args.clone());
         tokio::spawn(async move {
@@ -311,12 +337,20 @@ async fn run() -> Result<(), String> {
             Message::Close(_) => break,
             _ => continue,
         };
-        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else { continue };
-        let data = if v.get("data").is_some() { &v["data"] } else { &v };
+        let Ok(v) = serde_json::from_str::<Value>(text.as_str()) else {
+            continue;
+        };
+        let data = if v.get("data").is_some() {
+            &v["data"]
+        } else {
+            &v
+        };
         if data["e"] != "trade" {
             continue;
         }
-        let Some(price) = data["p"].as_str().and_then(|p| p.parse::<f64>().ok()) else { continue };
+        let Some(price) = data["p"].as_str().and_then(|p| p.parse::<f64>().ok()) else {
+            continue;
+        };
         if price == last_price {
             continue;
         }
@@ -328,8 +362,13 @@ async fn run() -> Result<(), String> {
         let fair = fair_up(price, args.strike, args.vol, ms_left);
         let b = books.read().await;
         let mut best: Option<(&str, u64, f64, f64)> = None;
-        for (token, book, f) in [(&args.up_token, &b.up, fair), (&args.down_token, &b.down, 1.0 - fair)] {
-            let Some((ask, size)) = book.best_ask() else { continue };
+        for (token, book, f) in [
+            (&args.up_token, &b.up, fair),
+            (&args.down_token, &b.down, 1.0 - fair),
+        ] {
+            let Some((ask, size)) = book.best_ask() else {
+                continue;
+            };
             let a = ask as f64 / 1e6;
             let edge = f - a - args.fee_rate * a * (1.0 - a);
             if edge > args.min_edge && best.is_none_or(|x| edge > x.3) {
@@ -337,7 +376,9 @@ async fn run() -> Result<(), String> {
             }
         }
         let neg_risk = b.neg_risk;
-        let Some((token, ask, at_ask, _edge)) = best else { continue };
+        let Some((token, ask, at_ask, _edge)) = best else {
+            continue;
+        };
         let shares = (at_ask.min(args.max_shares) * 100.0).floor() / 100.0;
         if shares < 5.0 {
             continue;
@@ -345,7 +386,12 @@ async fn run() -> Result<(), String> {
         let token = token.to_string();
         drop(b);
         last_order = Some(Instant::now());
-        let (http, creds, clob, chain_id) = (http.clone(), creds.clone(), args.clob.clone(), args.chain_id);
+        let (http, creds, clob, chain_id) = (
+            http.clone(),
+            creds.clone(),
+            args.clob.clone(),
+            args.chain_id,
+        );
         tokio::spawn(async move {
             let ts = now_ms();
             let signed = order::sign_order(

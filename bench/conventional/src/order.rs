@@ -172,8 +172,16 @@ pub fn sign_order(key: &SigningKey, a: &OrderArgs<'_>) -> SignedOrder {
 }
 
 /// `POLY_SIGNATURE`: HMAC-SHA256 over timestamp + method + path + body, urlsafe base64.
-pub fn l2_signature(secret_b64: &str, timestamp: u64, method: &str, path: &str, body: &str) -> String {
-    let key = URL_SAFE.decode(secret_b64).expect("api secret is urlsafe base64");
+pub fn l2_signature(
+    secret_b64: &str,
+    timestamp: u64,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> String {
+    let key = URL_SAFE
+        .decode(secret_b64)
+        .expect("api secret is urlsafe base64");
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("hmac key");
     mac.update(format!("{timestamp}{method}{path}{body}").as_bytes());
     URL_SAFE.encode(mac.finalize().into_bytes())
@@ -184,7 +192,10 @@ mod tests {
     use super::*;
 
     fn vectors() -> serde_json::Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/polymarket_v2.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/polymarket_v2.json"
+        );
         serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).unwrap()
     }
 
@@ -196,10 +207,15 @@ mod tests {
         let mut checked = 0;
         for case in v["v2_signed_orders"].as_array().unwrap() {
             let i = &case["inputs"];
-            if i["signature_type"] != 0 || i["builder"].as_str() != Some(ZERO32) || i["metadata"].as_str() != Some(ZERO32) || i["expiration"] != 0 {
+            if i["signature_type"] != 0
+                || i["builder"].as_str() != Some(ZERO32)
+                || i["metadata"].as_str() != Some(ZERO32)
+                || i["expiration"] != 0
+            {
                 continue;
             }
-            let key = SigningKey::from_slice(&hex_bytes(i["private_key"].as_str().unwrap())).unwrap();
+            let key =
+                SigningKey::from_slice(&hex_bytes(i["private_key"].as_str().unwrap())).unwrap();
             assert_eq!(address_of(&key), i["eoa_signer"].as_str().unwrap());
             let price_micro = (i["price"].as_f64().unwrap() * 1e6).round() as u64;
             let size_micro = (i["size"].as_f64().unwrap() * 100.0).floor() as u64 * 10_000;
@@ -216,9 +232,24 @@ mod tests {
                     chain_id: i["chain_id"].as_u64().unwrap(),
                 },
             );
-            assert_eq!(order.maker_amount, case["maker_amount"].as_str().unwrap(), "{}", case["id"]);
-            assert_eq!(order.taker_amount, case["taker_amount"].as_str().unwrap(), "{}", case["id"]);
-            assert_eq!(order.signature, case["signature"].as_str().unwrap(), "{}", case["id"]);
+            assert_eq!(
+                order.maker_amount,
+                case["maker_amount"].as_str().unwrap(),
+                "{}",
+                case["id"]
+            );
+            assert_eq!(
+                order.taker_amount,
+                case["taker_amount"].as_str().unwrap(),
+                "{}",
+                case["id"]
+            );
+            assert_eq!(
+                order.signature,
+                case["signature"].as_str().unwrap(),
+                "{}",
+                case["id"]
+            );
             let body = serde_json::to_string(&PostOrder {
                 order,
                 owner: i["owner_api_key"].as_str().unwrap().into(),
@@ -227,10 +258,24 @@ mod tests {
                 post_only: i["post_only"].as_bool().unwrap(),
             })
             .unwrap();
-            assert_eq!(body, case["post_order_body_serialized_py_clob_client_v2"].as_str().unwrap());
+            assert_eq!(
+                body,
+                case["post_order_body_serialized_py_clob_client_v2"]
+                    .as_str()
+                    .unwrap()
+            );
             let ts = fixed["hmac_timestamp_for_order_bodies"].as_u64().unwrap();
-            let sig = l2_signature(fixed["api_secret"].as_str().unwrap(), ts, "POST", "/order", &body);
-            assert_eq!(sig, case["post_order_l2_signature_at_hmac_ts"].as_str().unwrap());
+            let sig = l2_signature(
+                fixed["api_secret"].as_str().unwrap(),
+                ts,
+                "POST",
+                "/order",
+                &body,
+            );
+            assert_eq!(
+                sig,
+                case["post_order_l2_signature_at_hmac_ts"].as_str().unwrap()
+            );
             checked += 1;
         }
         assert!(checked >= 2, "checked {checked} vectors");
