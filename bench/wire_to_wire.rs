@@ -56,6 +56,8 @@ struct Args {
     conventional: Option<PathBuf>,
     markdown_out: Option<PathBuf>,
     window_secs: u64,
+    /// Engine poll mode: `busy` (default when there are two CPUs or more) or `blocking`.
+    engine_poll: Option<PollMode>,
 }
 
 fn parse_args() -> Args {
@@ -86,6 +88,12 @@ fn parse_args() -> Args {
         conventional,
         markdown_out: value("--markdown-out").map(PathBuf::from),
         window_secs: num("--window-secs", if full { 180.0 } else { 30.0 }) as u64,
+        engine_poll: match value("--engine-poll").as_deref() {
+            Some("busy") => Some(PollMode::Busy),
+            Some("blocking") => Some(PollMode::Blocking),
+            Some(other) => panic!("--engine-poll {other}: busy or blocking"),
+            None => None,
+        },
     }
 }
 
@@ -274,7 +282,7 @@ fn bench_config(run_dir: PathBuf, poll: PollMode, window_secs: u64) -> Config {
     let mut cfg = Config::load(path).expect("shipped config loads");
     cfg.engine.run_dir = run_dir;
     cfg.poll.mode = poll;
-    cfg.telemetry.print_summary = false;
+    cfg.telemetry.print_summary = std::env::var_os("W2W_DEBUG").is_some();
     cfg.sim.window_secs_override = window_secs as u32;
     // One market type: BTC "5m", its windows `window_secs` long.
     cfg.markets.retain(|m| m.window == Window::Min5);
@@ -410,8 +418,8 @@ fn spawn_conventional(
 fn main() {
     let args = parse_args();
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let busy = cpus >= 2;
-    if busy {
+    let busy = cpus >= 2 && args.engine_poll != Some(PollMode::Blocking);
+    if cpus >= 2 {
         // The simulator's threads (spawned from here) inherit CPU 0; the measured
         // implementation gets CPU 1.
         let _ = sattebaaz::runtime::pin::pin_current_thread(0);
@@ -454,7 +462,11 @@ fn main() {
         args.samples,
         args.jump_bps,
         args.window_secs,
-        if busy { "busy (engine hot thread on CPU 1)" } else { "blocking (one CPU: no busy polling)" },
+        match (busy, cpus >= 2) {
+            (true, _) => "busy (engine hot thread on CPU 1)",
+            (false, true) => "blocking (as asked; engine hot thread on CPU 1)",
+            (false, false) => "blocking (one CPU: no busy polling)",
+        },
         if args.full { "" } else { " — smoke run" }
     );
 
@@ -545,7 +557,7 @@ fn main() {
             // The bot follows one window (no discovery of its own): all its samples must fit.
             let usable = Duration::from_millis(args.window_secs * 1000 * 78 / 100);
             let w = wait_tradeable(&sim, need.min(usable), 0);
-            match spawn_conventional(bin, &sim, &w, key_hex, &creds, busy.then_some(1)) {
+            match spawn_conventional(bin, &sim, &w, key_hex, &creds, (cpus >= 2).then_some(1)) {
                 Err(e) => println!("wire_to_wire: conventional bot failed to start: {e}"),
                 Ok((mut child, bot_address)) => {
                     let phase = measure(
@@ -553,7 +565,7 @@ fn main() {
                         &args,
                         PhaseSpec {
                             name: "conventional (tokio, tungstenite, reqwest, k256)",
-                            note: if busy {
+                            note: if cpus >= 2 {
                                 "runtime on CPU 1".into()
                             } else {
                                 "one CPU".into()

@@ -34,6 +34,11 @@ done
 echo "== wire to wire (${SAMPLES} samples per implementation)"
 cargo bench --bench wire_to_wire -- --samples "$SAMPLES" --markdown-out "$out/w2w.md" \
   2>&1 | tee "$out/w2w.log"
+if [ "$(nproc)" -ge 2 ]; then
+  echo "== wire to wire, engine with a blocking poll (${SAMPLES} samples)"
+  cargo bench --bench wire_to_wire -- --samples "$SAMPLES" --engine-poll blocking \
+    --conventional none --markdown-out "$out/w2w_blocking.md" 2>&1 | tee "$out/w2w_blocking.log"
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Criterion's summary lines: "<id> time: [low median high]" (the id may stand alone on the
@@ -75,6 +80,12 @@ mem=$(awk '/MemTotal/ { printf("%.0f GiB", $2 / 1048576) }' /proc/meminfo)
   echo
   if [ -s "$out/w2w.md" ]; then cat "$out/w2w.md"; else echo "(no result: see the run's output)"; fi
   grep -E '^wire_to_wire: ' "$out/w2w.log" | sed 's/^/    /' || true
+  if [ -s "$out/w2w_blocking.md" ]; then
+    echo
+    echo "Second run, the engine polling blocking (\`--engine-poll blocking --conventional none\`):"
+    echo
+    grep -E '^\|' "$out/w2w_blocking.md"
+  fi
   echo
   echo "### Criterion benches (warm-up ${WARMUP_S} s, measurement ${MEASURE_S} s; median and its interval)"
   echo
