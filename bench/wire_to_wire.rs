@@ -309,6 +309,9 @@ fn bench_config(run_dir: PathBuf, poll: PollMode, window_secs: u64) -> Config {
     cfg.signals.regimes.lag_min_edge_micro[2] = MIN_EDGE_MICRO;
     cfg.risk.atr_spike_ratio = 100.0;
     cfg.risk.max_book_age_ms = 600_000;
+    // The bench shares its cores with the simulator (and, on a busy machine, with builds): a
+    // start-up stall of the hot thread must not fire the kill switch mid-measurement.
+    cfg.risk.hot_stall_ms = 30_000;
     cfg.strategy.lag.cooldown_ms = LAG_COOLDOWN_MS;
     cfg.allocator.starting_capital_micro = CAPITAL_MICRO;
     let errors = sattebaaz::config::validate::validate(&cfg);
@@ -493,7 +496,7 @@ fn main() {
             },
         }),
         kill: None,
-        shared,
+        shared: shared.clone(),
         collateral_micros: sim.ledger_snapshot(&address).collateral,
     };
     let opts = EngineOptions {
@@ -534,6 +537,9 @@ fn main() {
             }
         }
         Ok(_) => {}
+    }
+    if let Some(reason) = shared.kill_reason() {
+        println!("wire_to_wire: the engine's kill switch fired ({reason:?}); its orders stopped");
     }
     let mut phases = vec![ours];
 
