@@ -244,6 +244,10 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
             // Warm-up: until `warmup` jumps in a row got their order (markets discovered,
             // books and regimes warm, connections open); nothing recorded.
             warm = if paired.is_some() { warm + 1 } else { 0 };
+            if warm == warmup {
+                // Count from the first recorded sample on.
+                unsolicited = 0;
+            }
             if Instant::now() > warm_deadline {
                 eprintln!("wire_to_wire: {name} never answered a jump during warm-up");
                 break;
