@@ -185,7 +185,8 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     let mut seq = 0usize;
     let mut recorded = 0usize;
     let mut warm = 0usize;
-    let warm_deadline = Instant::now() + Duration::from_secs(120);
+    // Set at the first injection: waiting for a usable window does not count.
+    let mut warm_deadline: Option<Instant> = None;
     while recorded < samples {
         let need = Duration::from_millis((args.interval_ms + 100) * 4);
         let w = wait_tradeable(sim, need, min_start_ms);
@@ -248,7 +249,9 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
                 // Count from the first recorded sample on.
                 unsolicited = 0;
             }
-            if Instant::now() > warm_deadline {
+            let deadline =
+                *warm_deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(120));
+            if Instant::now() > deadline {
                 eprintln!("wire_to_wire: {name} never answered a jump during warm-up");
                 break;
             }
