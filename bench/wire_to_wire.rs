@@ -18,9 +18,11 @@
 //! the engine stopped. The simulator's threads stay on CPU 0.
 //!
 //! `cargo bench --bench wire_to_wire -- [--samples N] [--jump-bps B] [--interval-ms M]
-//! [--conventional PATH|none] [--markdown-out FILE]`. Under `cargo test --benches` (no
-//! `--bench` argument) it runs a few samples, and the conventional half only if its binary was
-//! already built.
+//! [--window-secs S] [--engine-poll busy|blocking] [--conventional PATH|none]
+//! [--markdown-out FILE]`. Under `cargo test --benches` (no `--bench` argument) it runs a few
+//! samples on 30 s windows, and the conventional half only if its binary was already built.
+//! `W2W_DEBUG=1` prints every order read by the CLOB, the engine's stage summary and its
+//! trading report.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
