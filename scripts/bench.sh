@@ -14,7 +14,10 @@ SAMPLES=${SAMPLES:-200}
 WARMUP_S=${WARMUP_S:-1}
 MEASURE_S=${MEASURE_S:-2}
 BENCHES=${BENCHES:-"spsc ws_recv binance http_codec signing poly_book exec_path signals strategies"}
-command_line="scripts/bench.sh$( [ "$SAMPLES" != 200 ] && printf ' SAMPLES=%s' "$SAMPLES")$( [ "$MEASURE_S" != 2 ] && printf ' MEASURE_S=%s' "$MEASURE_S")"
+command_line="scripts/bench.sh"
+if [ "$SAMPLES" != 200 ] || [ "$MEASURE_S" != 2 ] || [ "$WARMUP_S" != 1 ]; then
+  command_line="SAMPLES=$SAMPLES WARMUP_S=$WARMUP_S MEASURE_S=$MEASURE_S $command_line"
+fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
