@@ -3,8 +3,8 @@
 //! loopback; the same measurement for a conventional tokio bot (`bench/conventional/`) in the
 //! same run.
 //!
-//! Start: [`Simulator::inject_spot_trade`] returns `mono_ns` right after the frame was written
-//! (and flushed) to the subscriber's TLS socket. End: the simulated CLOB's order arrival log
+//! Start: [`Simulator::inject_spot_trade`] returns `mono_ns` taken just before the frame was
+//! encrypted and written to the subscriber's TLS socket. End: the simulated CLOB's order arrival log
 //! records `mono_ns` when the request's last byte had been read. One sample = one injected jump
 //! of the held BTC price (alternately up and down, `--jump-bps`) and the first order of the
 //! measured wallet, at or after the injection, that buys the token the jump makes cheap (Up for

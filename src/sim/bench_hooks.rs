@@ -40,8 +40,9 @@ impl WriteReceipt {
         self.queued.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// A connection finished writing the frame to its socket at `ns` (or dropped it: the frame
-    /// then counts as delivered at that time, and the connection is gone).
+    /// A connection wrote the frame to its socket, starting at `ns` (the time taken just before
+    /// the TLS record is made and the write syscall; or it dropped the frame: the frame then
+    /// counts as delivered at that time, and the connection is gone).
     pub(crate) fn written(&self, ns: u64) {
         self.last_written_ns.fetch_max(ns, Ordering::SeqCst);
         self.pending.fetch_sub(1, Ordering::SeqCst);
@@ -52,8 +53,8 @@ impl WriteReceipt {
         self.queued.load(Ordering::SeqCst)
     }
 
-    /// The time the last connection wrote the frame, once every connection has; `None` while
-    /// one is still pending or when it was queued to none.
+    /// The latest write start over the connections, once every connection has written the
+    /// frame; `None` while one is still pending or when it was queued to none.
     pub fn written_ns(&self) -> Option<u64> {
         if self.connections() == 0 || self.pending.load(Ordering::SeqCst) != 0 {
             return None;

@@ -394,9 +394,10 @@ impl Simulator {
     }
 
     /// Publish one spot `trade` frame of `asset` at `price_e8` (1e-8 USD) for `qty_e8` to every
-    /// connection subscribed to `<symbol>@trade` now, and wait (up to `timeout`) until each has
-    /// written it to its socket. Returns [`crate::clock::mono_ns`] of the last write, `None`
-    /// for an unknown asset, no subscriber, or a connection that did not write in time.
+    /// connection subscribed to `<symbol>@trade` now, and wait (up to `timeout`, yielding the
+    /// CPU) until each has written it to its socket. Returns [`crate::clock::mono_ns`] taken by
+    /// the (last) connection thread just before it encrypted and wrote the frame, `None` for an
+    /// unknown asset, no subscriber, or a connection that did not write in time.
     pub fn inject_spot_trade(
         &self,
         asset: &str,
@@ -430,7 +431,8 @@ impl Simulator {
             if Instant::now() > deadline {
                 return None;
             }
-            std::hint::spin_loop();
+            // Yield rather than spin: the connection threads may share this CPU.
+            thread::yield_now();
         }
     }
 

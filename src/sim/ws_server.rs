@@ -522,9 +522,12 @@ fn pump(
                     }
                 }
                 if let Some(r) = &p.receipt {
-                    // An injected frame goes out now, and its write time is reported.
+                    // An injected frame goes out now. Its time is taken just before the TLS
+                    // record is made and written, so a thread switch after the write cannot put
+                    // it after the peer's reaction.
+                    let start_ns = crate::clock::mono_ns();
                     let flushed = flush_all(ws);
-                    r.written(crate::clock::mono_ns());
+                    r.written(start_ns);
                     flushed?;
                 }
             } else if let Some(r) = &p.receipt {
