@@ -21,8 +21,7 @@
 //! [--window-secs S] [--engine-poll busy|blocking] [--conventional PATH|none]
 //! [--markdown-out FILE]`. Under `cargo test --benches` (no `--bench` argument) it runs a few
 //! samples on 30 s windows, and the conventional half only if its binary was already built.
-//! `W2W_DEBUG=1` prints every order read by the CLOB, the engine's stage summary and its
-//! trading report.
+//! `W2W_DEBUG=1` prints every order read by the CLOB and the engine's trading report.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -291,7 +290,7 @@ fn bench_config(run_dir: PathBuf, poll: PollMode, window_secs: u64) -> Config {
     let mut cfg = Config::load(path).expect("shipped config loads");
     cfg.engine.run_dir = run_dir;
     cfg.poll.mode = poll;
-    cfg.telemetry.print_summary = std::env::var_os("W2W_DEBUG").is_some();
+    cfg.telemetry.print_summary = false;
     cfg.sim.window_secs_override = window_secs as u32;
     // One market type: BTC "5m", its windows `window_secs` long.
     cfg.markets.retain(|m| m.window == Window::Min5);
