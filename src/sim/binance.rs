@@ -56,6 +56,8 @@ pub struct BinanceWorld {
     num: [u8; 48],
     /// The spot REST klines, when served.
     klines: Option<SharedKlines>,
+    /// While set, the price processes do not move (trades and quotes go on at the same prices).
+    frozen: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl BinanceWorld {
@@ -85,6 +87,7 @@ impl BinanceWorld {
             buf: Vec::with_capacity(1024),
             num: [0; 48],
             klines: None,
+            frozen: None,
         }
     }
 
@@ -148,6 +151,13 @@ impl BinanceWorld {
         shared
     }
 
+    /// Hold every price process still while `flag` is set (trades and quotes keep coming at
+    /// the held prices, so feeds stay live and the Polymarket crowd keeps quoting the same fair
+    /// value).
+    pub fn set_freeze_flag(&mut self, flag: Arc<std::sync::atomic::AtomicBool>) {
+        self.frozen = Some(flag);
+    }
+
     /// Current model price of `asset` (USD), if simulated.
     pub fn price_of(&self, asset: &str) -> Option<f64> {
         self.assets
@@ -186,9 +196,15 @@ impl BinanceWorld {
 
     fn advance_asset(&mut self, i: usize, t0: f64, t1: f64, now_ms: u64) {
         let dt = (t1 - t0).max(0.0);
+        let frozen = self
+            .frozen
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed));
         let (spec, px) = {
             let a = &mut self.assets[i];
-            a.process.step(dt);
+            if !frozen {
+                a.process.step(dt);
+            }
             (*a.process.spec(), a.process.price())
         };
         let scale = rate_scale(spec.asset);
@@ -406,6 +422,25 @@ fn trade_qty(a: &mut AssetFeed, typical_e8: i64) -> i64 {
     let q = (typical_e8 as f64 * (0.8 * z).exp()).round() as i64;
     let lot = 1_000; // 0.00001
     ((q / lot).max(1)) * lot
+}
+
+/// A spot `trade` frame for `symbol_upper` (`BTCUSDT`) in Binance's format, as the world
+/// publishes them: price and quantity with 8 decimals, event and trade time `now_ms`.
+pub fn spot_trade_frame(
+    symbol_upper: &str,
+    trade_id: u64,
+    price_e8: i64,
+    qty_e8: i64,
+    buyer_is_maker: bool,
+    now_ms: u64,
+) -> Vec<u8> {
+    let e8 = |v: i64| format!("{}.{:08}", v / 100_000_000, (v % 100_000_000).abs());
+    format!(
+        "{{\"e\":\"trade\",\"E\":{now_ms},\"s\":\"{symbol_upper}\",\"t\":{trade_id},\"p\":\"{}\",\"q\":\"{}\",\"T\":{now_ms},\"m\":{buyer_is_maker},\"M\":true}}",
+        e8(price_e8),
+        e8(qty_e8)
+    )
+    .into_bytes()
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! injection ([`exchange::faults::ExchangeControl`]). The simulator runs on ordinary threads and may block; it is not
 //! part of the engine's hot path.
 
+pub mod bench_hooks;
 pub mod binance;
 pub mod certs;
 pub mod exchange;
@@ -97,6 +98,9 @@ pub struct Simulator {
     /// [`klines::KLINE_HISTORY`] minutes before the start.
     pub binance_rest: HttpService,
     window_secs_override: Option<u32>,
+    /// Measurement hooks: the Binance price hold flag, the latest model prices, injected trade
+    /// ids.
+    hooks: HookState,
     stop: Arc<AtomicBool>,
     world: Option<JoinHandle<()>>,
     exchange_timer: Option<JoinHandle<()>>,
@@ -143,6 +147,13 @@ impl Simulator {
             futures_market: binance_futures.hub.clone(),
         };
         let mut world = BinanceWorld::new(&specs, opts.seed, hubs);
+        let hooks = HookState {
+            frozen: Arc::new(AtomicBool::new(false)),
+            prices: Arc::new(std::sync::Mutex::new(vec![None; specs.len()])),
+            specs: specs.clone(),
+            next_trade_id: std::sync::atomic::AtomicU64::new(9_000_000_000_000),
+        };
+        world.set_freeze_flag(hooks.frozen.clone());
         let klines = world.attach_klines(klines::KLINE_HISTORY as u64, crate::clock::wall_ms());
         let binance_rest = HttpService::start_router(
             &opts.bind,
@@ -211,6 +222,7 @@ impl Simulator {
         // List the first windows before any client can ask for them.
         poly_world.advance(0.0, crate::clock::wall_ms(), |a| world.price_of(a));
         let (stop2, step) = (stop.clone(), opts.step);
+        let (prices2, specs2) = (hooks.prices.clone(), specs.clone());
         let handle = thread::Builder::new()
             .name("sim-world".into())
             .spawn(move || {
@@ -222,6 +234,11 @@ impl Simulator {
                     let now_ms = crate::clock::wall_ms();
                     world.advance(t0, t1, now_ms);
                     poly_world.advance(t1, now_ms, |a| world.price_of(a));
+                    if let Ok(mut p) = prices2.lock() {
+                        for (slot, spec) in p.iter_mut().zip(&specs2) {
+                            *slot = world.price_of(spec.asset);
+                        }
+                    }
                     t0 = t1;
                 }
             })
@@ -256,6 +273,7 @@ impl Simulator {
             polymarket_state,
             ca_file: opts.ca_file.clone(),
             binance_rest,
+            hooks,
             window_secs_override: poly
                 .window_secs_override
                 .map(|s| u32::try_from(s.max(2)).unwrap_or(u32::MAX)),
@@ -361,6 +379,69 @@ impl Simulator {
         self.window_secs_override
     }
 
+    /// Hold the simulated Binance prices still (`true`) or let them move again (`false`).
+    /// Trades and quotes go on at the held prices, the oracle follows them, and the Polymarket
+    /// crowd keeps quoting (and replenishing) books around the same fair value; an injected
+    /// trade ([`Simulator::inject_spot_trade`]) is then the only price move.
+    pub fn freeze_prices(&self, frozen: bool) {
+        self.hooks.frozen.store(frozen, Ordering::SeqCst);
+    }
+
+    /// The world's current model price of `asset` (USD), once the world thread has stepped.
+    pub fn model_price(&self, asset: &str) -> Option<f64> {
+        let i = self.hooks.specs.iter().position(|s| s.asset == asset)?;
+        self.hooks.prices.lock().ok()?.get(i).copied().flatten()
+    }
+
+    /// Publish one spot `trade` frame of `asset` at `price_e8` (1e-8 USD) for `qty_e8` to every
+    /// connection subscribed to `<symbol>@trade` now, and wait (up to `timeout`, yielding the
+    /// CPU) until each has written it to its socket. Returns [`crate::clock::mono_ns`] taken by
+    /// the (last) connection thread just before it encrypted and wrote the frame, `None` for an
+    /// unknown asset, no subscriber, or a connection that did not write in time.
+    pub fn inject_spot_trade(
+        &self,
+        asset: &str,
+        price_e8: i64,
+        qty_e8: i64,
+        buyer_is_maker: bool,
+        timeout: Duration,
+    ) -> Option<u64> {
+        let spec = self.hooks.specs.iter().find(|s| s.asset == asset)?;
+        let id = self.hooks.next_trade_id.fetch_add(1, Ordering::Relaxed);
+        let frame = binance::spot_trade_frame(
+            &spec.symbol.to_ascii_uppercase(),
+            id,
+            price_e8,
+            qty_e8,
+            buyer_is_maker,
+            crate::clock::wall_ms(),
+        );
+        let receipt = self
+            .binance_spot
+            .hub
+            .inject(&format!("{}@trade", spec.symbol), Arc::from(frame));
+        if receipt.connections() == 0 {
+            return None;
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(ns) = receipt.written_ns() {
+                return Some(ns);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            // Yield rather than spin: the connection threads may share this CPU.
+            thread::yield_now();
+        }
+    }
+
+    /// The log of order requests (`POST /order`, `POST /orders`) read by the simulated CLOB:
+    /// enable it, then drain it (see [`bench_hooks::OrderArrivalLog`]).
+    pub fn order_arrivals(&self) -> &bench_hooks::OrderArrivalLog {
+        &self.clob.control.order_arrivals
+    }
+
     /// Stop every thread and wait for the world and accept threads.
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -379,6 +460,14 @@ impl Simulator {
         self.clob.join();
         self.binance_rest.join();
     }
+}
+
+/// What the measurement hooks share with the world thread.
+struct HookState {
+    frozen: Arc<AtomicBool>,
+    prices: Arc<std::sync::Mutex<Vec<Option<f64>>>>,
+    specs: Vec<AssetSpec>,
+    next_trade_id: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Simulator {

@@ -33,6 +33,9 @@ pub struct Published {
     pub stream: Arc<str>,
     /// Payload JSON (without the combined-stream wrapper).
     pub payload: Arc<[u8]>,
+    /// Set for frames injected with [`FeedHub::inject`]: the connection flushes the frame at
+    /// once and reports the time it was written.
+    pub receipt: Option<Arc<super::bench_hooks::WriteReceipt>>,
 }
 
 struct Subscriber {
@@ -65,6 +68,27 @@ impl FeedHub {
 
     /// Publish `payload` to every subscriber of at least one of `streams` (once per subscriber).
     pub fn publish_any(&self, streams: &[&str], payload: Arc<[u8]>) {
+        self.fan_out(streams, payload, None);
+    }
+
+    /// Publish `payload` on `stream` now, like [`FeedHub::publish`], and return a receipt that
+    /// tells when every connection that received it had written it to its socket.
+    pub fn inject(
+        &self,
+        stream: &str,
+        payload: Arc<[u8]>,
+    ) -> Arc<super::bench_hooks::WriteReceipt> {
+        let receipt = Arc::new(super::bench_hooks::WriteReceipt::new());
+        self.fan_out(&[stream], payload, Some(&receipt));
+        receipt
+    }
+
+    fn fan_out(
+        &self,
+        streams: &[&str],
+        payload: Arc<[u8]>,
+        receipt: Option<&Arc<super::bench_hooks::WriteReceipt>>,
+    ) {
         let Some(first) = streams.first() else {
             return;
         };
@@ -81,19 +105,31 @@ impl FeedHub {
             if !s.streams.iter().any(|x| streams.contains(&x.as_str())) {
                 return true;
             }
+            if let Some(r) = receipt {
+                r.queued_once();
+            }
             match s.tx.try_send(Published {
                 stream: name.clone(),
                 payload: payload.clone(),
+                receipt: receipt.cloned(),
             }) {
                 Ok(()) => {
                     delivered = true;
                     true
                 }
                 Err(TrySendError::Full(_)) => {
+                    if let Some(r) = receipt {
+                        r.abandoned_once();
+                    }
                     self.slow_client_drops.fetch_add(1, Ordering::Relaxed);
                     false
                 }
-                Err(TrySendError::Disconnected(_)) => false,
+                Err(TrySendError::Disconnected(_)) => {
+                    if let Some(r) = receipt {
+                        r.abandoned_once();
+                    }
+                    false
+                }
             }
         });
         if delivered {
@@ -160,6 +196,8 @@ pub struct ServiceControl {
     pub drop_generation: AtomicU64,
     /// Connections accepted so far.
     pub accepted: AtomicU64,
+    /// Order requests read by an HTTP service (the CLOB), recorded while enabled.
+    pub order_arrivals: super::bench_hooks::OrderArrivalLog,
 }
 
 impl ServiceControl {
@@ -419,6 +457,24 @@ fn send_text(ws: &mut WebSocket<TlsSock>, text: String) -> io::Result<()> {
     }
 }
 
+/// Flush everything buffered, waiting out `WouldBlock` (a full socket buffer) for up to a
+/// second.
+fn flush_all(ws: &mut WebSocket<TlsSock>) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match ws.flush() {
+            Ok(()) => return Ok(()),
+            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                if std::time::Instant::now() > deadline {
+                    return Ok(());
+                }
+                std::hint::spin_loop();
+            }
+            Err(e) => return Err(io::Error::other(e.to_string())),
+        }
+    }
+}
+
 fn pump(
     ws: &mut WebSocket<TlsSock>,
     rx: &Receiver<Published>,
@@ -458,8 +514,24 @@ fn pump(
                 match ws.write(Message::text(text)) {
                     Ok(()) => {}
                     Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(io::Error::other(e.to_string())),
+                    Err(e) => {
+                        if let Some(r) = &p.receipt {
+                            r.written(crate::clock::mono_ns());
+                        }
+                        return Err(io::Error::other(e.to_string()));
+                    }
                 }
+                if let Some(r) = &p.receipt {
+                    // An injected frame goes out now. Its time is taken just before the TLS
+                    // record is made and written, so a thread switch after the write cannot put
+                    // it after the peer's reaction.
+                    let start_ns = crate::clock::mono_ns();
+                    let flushed = flush_all(ws);
+                    r.written(start_ns);
+                    flushed?;
+                }
+            } else if let Some(r) = &p.receipt {
+                r.written(crate::clock::mono_ns());
             }
             next = rx.try_recv().ok();
         }

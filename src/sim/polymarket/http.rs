@@ -215,6 +215,11 @@ fn serve(
                 if buf.len() < head_len + body_len {
                     // Wait for the body.
                 } else {
+                    let arrived_ns = if control.order_arrivals.is_enabled() {
+                        crate::clock::mono_ns()
+                    } else {
+                        0
+                    };
                     let close = req.headers.iter().any(|h| {
                         h.name.eq_ignore_ascii_case("connection")
                             && h.value.eq_ignore_ascii_case(b"close")
@@ -245,6 +250,14 @@ fn serve(
                         query: parse_query(req.path.unwrap_or("")),
                     };
                     buf.drain(..head_len + body_len);
+                    if arrived_ns != 0 {
+                        control.order_arrivals.record(
+                            arrived_ns,
+                            &parsed.method,
+                            &parsed.path,
+                            &parsed.body,
+                        );
+                    }
                     while control.silent.load(Ordering::Relaxed) {
                         if stop.load(Ordering::Relaxed)
                             || control.drop_generation.load(Ordering::SeqCst) != generation
