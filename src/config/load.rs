@@ -12,7 +12,7 @@ use super::error::{ConfigError, ErrorKind};
 use super::schema::Config;
 
 /// Key-name fragments that mark a key as a secret (matched case-insensitively).
-const SECRET_LIKE_FRAGMENTS: [&str; 8] = [
+const SECRET_LIKE_FRAGMENTS: [&str; 10] = [
     "private",
     "secret",
     "passphrase",
@@ -21,6 +21,8 @@ const SECRET_LIKE_FRAGMENTS: [&str; 8] = [
     "api_key",
     "apikey",
     "seed_phrase",
+    "token",
+    "webhook",
 ];
 
 /// Path shown for errors that are not tied to a key (TOML syntax).
@@ -211,6 +213,8 @@ mod tests {
             "api_key",
             "passphrase",
             "wallet_mnemonic",
+            "telegram_bot_token",
+            "discord_webhook_url",
         ] {
             assert!(is_secret_like(key), "{key}");
         }
