@@ -239,12 +239,18 @@ fn mid_of(book: &TokenBook) -> Option<i64> {
     }
 }
 
+/// The order an intent asks for, as the orchestrator's live-order table holds it.
+fn live_order(intent: &OrderIntent) -> LiveOrder {
+    LiveOrder {
+        market: intent.market,
+        outcome: intent.outcome,
+        side: intent.side,
+        price_micro: intent.price_micro,
+    }
+}
+
 fn same_order(a: &OrderIntent, b: &OrderIntent) -> bool {
-    a.strategy == b.strategy
-        && a.market == b.market
-        && a.outcome == b.outcome
-        && a.side == b.side
-        && a.price_micro == b.price_micro
+    a.strategy == b.strategy && live_order(a) == live_order(b)
 }
 
 impl Decider for TradingBrain {
@@ -329,11 +335,7 @@ impl Decider for TradingBrain {
                     mid_micro: mids,
                     book_age_ms: ctx.book_age_ms,
                     book_resyncing: ctx.book_stale,
-                    oracle_age_ms: if ctx.oracle_fresh || ctx.oracle_age_ms.is_some() {
-                        ctx.oracle_age_ms
-                    } else {
-                        None
-                    },
+                    oracle_age_ms: ctx.oracle_age_ms,
                     cost_micro: cost,
                     sellable_micro: sellable,
                     fee_rate_micro: ctx.fee_rate_ppm.unwrap_or(self.default_fee_ppm).max(0) as u64,
@@ -368,13 +370,7 @@ impl Decider for TradingBrain {
                 continue;
             }
             self.figures.strategies[asked.strategy.index()].dropped += 1;
-            let o = LiveOrder {
-                market: asked.market,
-                outcome: asked.outcome,
-                side: asked.side,
-                price_micro: asked.price_micro,
-            };
-            self.gone(asked.strategy, &o);
+            self.gone(asked.strategy, &live_order(&asked));
         }
     }
 
@@ -472,12 +468,7 @@ impl Decider for TradingBrain {
             id: *order_id,
             strategy: intent.strategy,
             market_type: slot.market_type,
-            order: LiveOrder {
-                market: intent.market,
-                outcome: intent.outcome,
-                side: intent.side,
-                price_micro: intent.price_micro,
-            },
+            order: live_order(intent),
             remaining_micro: intent.size_micro,
         });
         if let Some(h) = self.holdings.get_mut(usize::from(intent.market.0)) {
@@ -492,13 +483,7 @@ impl Decider for TradingBrain {
     }
 
     fn on_refused(&mut self, intent: &OrderIntent) {
-        let o = LiveOrder {
-            market: intent.market,
-            outcome: intent.outcome,
-            side: intent.side,
-            price_micro: intent.price_micro,
-        };
-        self.gone(intent.strategy, &o);
+        self.gone(intent.strategy, &live_order(intent));
     }
 
     fn on_fill(&mut self, f: &DeciderFill) {

@@ -15,7 +15,7 @@ use super::messages::{HotEvent, WouldBeCancel, WouldBeOrder};
 use super::trading::{Decider, DeciderFill, MarketSignals, TickHealth};
 use crate::book::{MarketBooks, MarketIdx};
 use crate::discovery::MarketRecord;
-use crate::exec::events::{OrderEvent, TradeEvent};
+use crate::exec::events::{parse_side, OrderEvent, TradeEvent};
 use crate::exec::json::parse_order_id;
 use crate::exec::orders::positions::{taker_fee_micros, taker_fee_units};
 use crate::exec::orders::tracker::Tracker;
@@ -332,7 +332,7 @@ impl EventSink<'_> {
                 k.fills += 1;
                 k.filled_micro += t.size.0;
                 k.fees_micro += taker_fee_micros(t.size.0, t.price.0, rate);
-                self.route_fill(&id, side_of(&t.side), t.size.0, t.price.0, true, now_ms);
+                self.route_fill(&id, parse_side(&t.side), t.size.0, t.price.0, true, now_ms);
                 self.check_closed(&id);
             }
         }
@@ -343,7 +343,7 @@ impl EventSink<'_> {
                     k.filled_micro += m.matched_amount.0;
                     self.route_fill(
                         &id,
-                        side_of(&m.side),
+                        parse_side(&m.side),
                         m.matched_amount.0,
                         m.price.0,
                         false,
@@ -353,18 +353,6 @@ impl EventSink<'_> {
                 }
             }
         }
-    }
-}
-
-/// `BUY` / `SELL` (either case) as a side.
-fn side_of(text: &str) -> Option<crate::exec::signing::amounts::Side> {
-    use crate::exec::signing::amounts::Side;
-    if text.eq_ignore_ascii_case("BUY") {
-        Some(Side::Buy)
-    } else if text.eq_ignore_ascii_case("SELL") {
-        Some(Side::Sell)
-    } else {
-        None
     }
 }
 
@@ -840,11 +828,6 @@ impl HotTrading {
                 }
             }
         }
-    }
-
-    /// The decider's end-of-run figures.
-    pub fn decider_figures(&self) -> Option<super::trading::DeciderFigures> {
-        self.decider.figures()
     }
 
     /// One decision round over every tracked market, if market data changed.
