@@ -16,23 +16,31 @@ use criterion::{criterion_group, criterion_main, Criterion};
 
 use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, TickSize};
 use sattebaaz::config::{Asset, Config, Window};
-use sattebaaz::discovery::{MarketRecord, Settlement};
 use sattebaaz::engine::brain::TradingBrain;
 use sattebaaz::engine::trading::{Decider, MarketSignals, TickHealth};
 use sattebaaz::exec::orders::positions::Positions;
-use sattebaaz::exec::signing::order::TokenId;
 use sattebaaz::feeds::binance::{
-    Asset as FeedAsset, BinanceState, Record, Side as TradeSide, Trade, TradeSource, Venue,
+    Asset as FeedAsset, BinanceState, Side as TradeSide, TradeSource, Venue,
 };
 use sattebaaz::risk::RiskShared;
 use sattebaaz::signals::{MarketInputs, SignalParams};
 use sattebaaz::strategy::intent::IntentBuf;
 
-const UP: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
-const DOWN: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
-const MARKET: &str = "0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1";
 const USD: i64 = 100_000_000;
 const BTC: i64 = 61_800;
+
+#[path = "../tests/common/market_fixture.rs"]
+mod market_fixture;
+use market_fixture::{record, trade, DOWN, MARKET, UP};
+
+/// Takers alternate: even trade ids sell, odd ones buy.
+fn taker(id: u64) -> TradeSide {
+    if id % 2 == 0 {
+        TradeSide::Sell
+    } else {
+        TradeSide::Buy
+    }
+}
 
 fn books() -> MarketBooks {
     let mut books = MarketBooks::with_capacity(1);
@@ -51,25 +59,6 @@ fn books() -> MarketBooks {
         books.finish_snapshot(t, 0, 0);
     }
     books
-}
-
-fn trade(px: i64, ts: u64, id: u64) -> Record {
-    Record::Trade(Trade {
-        asset: FeedAsset::Btc,
-        venue: Venue::Spot,
-        px,
-        qty: 600_000,
-        exch_ts_ms: ts,
-        event_ts_ms: ts,
-        recv_ns: 0,
-        trade_id: id,
-        taker_side: if id % 2 == 0 {
-            TradeSide::Sell
-        } else {
-            TradeSide::Buy
-        },
-        is_market: true,
-    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -94,23 +83,7 @@ fn bench(c: &mut Criterion) {
         },
     );
     let mut brain = TradingBrain::new(&cfg, 1, Arc::new(RiskShared::new()));
-    let record = MarketRecord {
-        idx: sattebaaz::discovery::MarketIdx(0),
-        asset: Asset::Btc,
-        window: Window::Min5,
-        start_s: start_ms / 1000,
-        end_s: end_ms / 1000,
-        condition_id: [7; 32],
-        up_token: *TokenId::parse(UP).unwrap().word(),
-        down_token: *TokenId::parse(DOWN).unwrap().word(),
-        tick_micros: 10_000,
-        min_size_micros: 5_000_000,
-        neg_risk: false,
-        fee_rate_ppm: 72_000,
-        fee_exponent: 1,
-        fee_taker_only: true,
-        settlement: Settlement::Point,
-    };
+    let record = record(start_ms / 1000, end_ms / 1000);
     brain.on_market(MarketIdx(0), &record);
     let mut state = BinanceState::new(TradeSource::AggTrade);
     let positions = Positions::new(16);
@@ -129,7 +102,7 @@ fn bench(c: &mut Criterion) {
     while ts < start_ms + 150_000 {
         id += 1;
         ts += 250;
-        state.apply(&trade(BTC * USD + jitter(id), ts, id));
+        state.apply(&trade(BTC * USD + jitter(id), ts, id, taker(id)));
     }
     let mut step = |px: i64,
                     state: &mut BinanceState,
@@ -138,7 +111,7 @@ fn bench(c: &mut Criterion) {
                     out: &mut IntentBuf| {
         id += 1;
         ts += 1;
-        state.apply(&trade(px, ts, id));
+        state.apply(&trade(px, ts, id, taker(id)));
         let spot = state.get_mut(Venue::Spot, FeedAsset::Btc);
         signals.tick(
             MarketIdx(0),

@@ -13,26 +13,34 @@ use std::sync::Arc;
 
 use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, Outcome, TickSize};
 use sattebaaz::config::{Asset, Config, Window};
-use sattebaaz::discovery::{MarketRecord, Settlement};
 use sattebaaz::engine::brain::TradingBrain;
 use sattebaaz::engine::trading::{Decider, MarketSignals, TickHealth};
 use sattebaaz::exec::orders::positions::Positions;
 use sattebaaz::exec::signing::amounts::Side;
-use sattebaaz::exec::signing::order::TokenId;
 use sattebaaz::feeds::binance::{
-    Asset as FeedAsset, BinanceState, Record, Side as TradeSide, Trade, TradeSource, Venue,
+    Asset as FeedAsset, BinanceState, Side as TradeSide, TradeSource, Venue,
 };
 use sattebaaz::risk::{CancelAll, Monitor, MonitorInputs, MonitorParams, RiskShared};
 use sattebaaz::signals::{MarketInputs, SignalParams};
 use sattebaaz::strategy::intent::{IntentBuf, StrategyId};
 use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 
+#[path = "common/market_fixture.rs"]
+mod market_fixture;
+use market_fixture::{record, trade, DOWN, MARKET, UP};
+
+/// Every third trade sells, the rest buy.
+fn taker(id: u64) -> TradeSide {
+    if id % 3 == 0 {
+        TradeSide::Sell
+    } else {
+        TradeSide::Buy
+    }
+}
+
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
 
-const UP: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
-const DOWN: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
-const MARKET: &str = "0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1";
 const USD: i64 = 100_000_000;
 const BTC: i64 = 61_800;
 /// 40 minutes of trades before the window starts (warms ATR(14) of 1-minute candles).
@@ -59,45 +67,6 @@ fn books(up_ask: i64, down_ask: i64) -> MarketBooks {
         books.finish_snapshot(t, 0, 0);
     }
     books
-}
-
-fn record() -> MarketRecord {
-    MarketRecord {
-        idx: sattebaaz::discovery::MarketIdx(0),
-        asset: Asset::Btc,
-        window: Window::Min5,
-        start_s: START_MS / 1000,
-        end_s: END_MS / 1000,
-        condition_id: [7; 32],
-        up_token: *TokenId::parse(UP).unwrap().word(),
-        down_token: *TokenId::parse(DOWN).unwrap().word(),
-        tick_micros: 10_000,
-        min_size_micros: 5_000_000,
-        neg_risk: false,
-        fee_rate_ppm: 72_000,
-        fee_exponent: 1,
-        fee_taker_only: true,
-        settlement: Settlement::Point,
-    }
-}
-
-fn trade(px: i64, ts: u64, id: u64) -> Record {
-    Record::Trade(Trade {
-        asset: FeedAsset::Btc,
-        venue: Venue::Spot,
-        px,
-        qty: 600_000,
-        exch_ts_ms: ts,
-        event_ts_ms: ts,
-        recv_ns: 0,
-        trade_id: id,
-        taker_side: if id % 3 == 0 {
-            TradeSide::Sell
-        } else {
-            TradeSide::Buy
-        },
-        is_market: true,
-    })
 }
 
 /// A jittery BTC price around `BTC` (±$40: 1-minute ranges near $80, the medium regime).
@@ -135,7 +104,7 @@ impl World {
                 fee_rate_ppm: Some(72_000),
             },
         ));
-        brain.on_market(MarketIdx(0), &record());
+        brain.on_market(MarketIdx(0), &record(START_MS / 1000, END_MS / 1000));
         let mut w = World {
             cfg,
             shared,
@@ -158,7 +127,8 @@ impl World {
         self.id += 1;
         self.ts += 250;
         let p = px.unwrap_or_else(|| px_at(self.id));
-        self.state.apply(&trade(p, self.ts, self.id));
+        self.state
+            .apply(&trade(p, self.ts, self.id, taker(self.id)));
     }
 
     /// One decision at the current time on `books`; the intents left to send are in `out`.

@@ -9,7 +9,7 @@
 use sattebaaz::book::{BookSide, MarketBooks, MarketIdx, Outcome, TickSize, TokenBook};
 use sattebaaz::config::secrets::{KeySource, PrivateKey, Secrets};
 use sattebaaz::config::{Asset, Config, EngineMode, Window};
-use sattebaaz::discovery::{MarketRecord, Settlement};
+use sattebaaz::discovery::MarketRecord;
 use sattebaaz::engine::exec_path::{
     is_immediate, post_options, token_id_from_word, Attribution, AttributionTable, BuildError,
     OrderFactory,
@@ -26,7 +26,7 @@ use sattebaaz::exec::signing::nonce_pool::nonce_pool;
 use sattebaaz::exec::signing::order::{SignatureType, TokenId};
 use sattebaaz::exec::signing::signer::{recover_address, EoaSigner};
 use sattebaaz::feeds::binance::{
-    Asset as FeedAsset, BinanceState, Record, Side as TradeSide, Trade, TradeSource, Venue,
+    Asset as FeedAsset, BinanceState, Side as TradeSide, TradeSource, Venue,
 };
 use sattebaaz::signals::{MarketInputs, SignalParams};
 use sattebaaz::strategy::intent::{
@@ -34,12 +34,22 @@ use sattebaaz::strategy::intent::{
 };
 use sattebaaz::telemetry::alloc_count::{count_allocations, CountingAlloc};
 
+#[path = "common/market_fixture.rs"]
+mod market_fixture;
+use market_fixture::{record, trade, DOWN, MARKET, UP};
+
+/// Every third trade sells, the rest buy.
+fn taker(id: u64) -> TradeSide {
+    if id % 3 == 0 {
+        TradeSide::Sell
+    } else {
+        TradeSide::Buy
+    }
+}
+
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
 
-const UP: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
-const DOWN: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
-const MARKET: &str = "0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1";
 const KEY: [u8; 32] = [0x42; 32];
 const OWNER: &str = "00000000-1111-2222-3333-444444444444";
 const USD: i64 = 100_000_000;
@@ -162,45 +172,6 @@ fn up_down(books: &MarketBooks) -> (&TokenBook, &TokenBook) {
     (books.book(u).unwrap(), books.book(d).unwrap())
 }
 
-fn record(start_s: u64, end_s: u64) -> MarketRecord {
-    MarketRecord {
-        idx: sattebaaz::discovery::MarketIdx(0),
-        asset: Asset::Btc,
-        window: Window::Min5,
-        start_s,
-        end_s,
-        condition_id: [7; 32],
-        up_token: *TokenId::parse(UP).unwrap().word(),
-        down_token: *TokenId::parse(DOWN).unwrap().word(),
-        tick_micros: 10_000,
-        min_size_micros: 5_000_000,
-        neg_risk: false,
-        fee_rate_ppm: 72_000,
-        fee_exponent: 1,
-        fee_taker_only: true,
-        settlement: Settlement::Point,
-    }
-}
-
-fn trade(px: i64, ts: u64, id: u64) -> Record {
-    Record::Trade(Trade {
-        asset: FeedAsset::Btc,
-        venue: Venue::Spot,
-        px,
-        qty: 600_000,
-        exch_ts_ms: ts,
-        event_ts_ms: ts,
-        recv_ns: 0,
-        trade_id: id,
-        taker_side: if id % 3 == 0 {
-            TradeSide::Sell
-        } else {
-            TradeSide::Buy
-        },
-        is_market: true,
-    })
-}
-
 fn factory(
     capacity: usize,
     pool: usize,
@@ -267,7 +238,7 @@ fn a_tick_from_signals_to_signed_order_bytes_allocates_nothing_after_warm_up() {
         id += 1;
         ts += 250;
         let px = 61_800 * USD + ((id * 7919) % 4_000) as i64 * USD / 100;
-        state.apply(&trade(px, ts, id));
+        state.apply(&trade(px, ts, id, taker(id)));
         if producer.len() < 64 {
             // The risk thread's job; outside the counted region.
             producer.refill();
