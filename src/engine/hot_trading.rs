@@ -558,15 +558,15 @@ impl HotTrading {
         self.halted = true;
     }
 
-    /// One of [`HotTrading::tokens`] is ready.
-    pub fn on_ready(&mut self, token: usize, now_ns: u64) {
+    /// The venue connections and the sink their events go to (borrowing disjoint fields);
+    /// `None` in shadow mode.
+    fn venue_and_sink(&mut self) -> Option<(&mut Venue, EventSink<'_>)> {
         let HotTrading {
             outlet,
             tracker,
             decider,
             factory,
             venue_errors,
-            local_errors: _,
             attribution,
             counters,
             hist,
@@ -574,9 +574,9 @@ impl HotTrading {
             ..
         } = self;
         let HotOutlet::Venue(v) = outlet else {
-            return;
+            return None;
         };
-        let mut sink = EventSink {
+        let sink = EventSink {
             errors: venue_errors,
             tracker,
             decider: decider.as_mut(),
@@ -586,6 +586,14 @@ impl HotTrading {
             hist,
             fee_rate_micros: *fee_rate_micros,
             reconnected: false,
+        };
+        Some((v.as_mut(), sink))
+    }
+
+    /// One of [`HotTrading::tokens`] is ready.
+    pub fn on_ready(&mut self, token: usize, now_ns: u64) {
+        let Some((v, mut sink)) = self.venue_and_sink() else {
+            return;
         };
         if token == v.user_token {
             // Errors are counted and a reconnect scheduled by the client.
@@ -602,32 +610,8 @@ impl HotTrading {
 
     /// Timer work of the venue connections (deadlines, keep-alives, reconnects).
     pub fn on_timer(&mut self, now_ns: u64) {
-        let HotTrading {
-            outlet,
-            tracker,
-            decider,
-            factory,
-            venue_errors,
-            local_errors: _,
-            attribution,
-            counters,
-            hist,
-            fee_rate_micros,
-            ..
-        } = self;
-        let HotOutlet::Venue(v) = outlet else {
+        let Some((v, mut sink)) = self.venue_and_sink() else {
             return;
-        };
-        let mut sink = EventSink {
-            errors: venue_errors,
-            tracker,
-            decider: decider.as_mut(),
-            factory,
-            attribution,
-            counters,
-            hist,
-            fee_rate_micros: *fee_rate_micros,
-            reconnected: false,
         };
         v.client
             .on_timer(now_ns, &mut |ev| sink.on_rest(&ev, now_ns));
