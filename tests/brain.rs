@@ -201,6 +201,7 @@ fn the_pretrade_check_and_a_warm_round_allocate_nothing() {
         &c.risk,
         c.oracle.max_age_ms,
         c.signals.regimes.position_cap_bps,
+        c.strategy.min_order_shares_micro,
     );
     let shared = RiskShared::new();
     let account = Account {

@@ -103,6 +103,7 @@ impl TradingBrain {
             &cfg.risk,
             cfg.oracle.max_age_ms,
             cfg.signals.regimes.position_cap_bps,
+            cfg.strategy.min_order_shares_micro,
         );
         TradingBrain {
             strategies: StrategySet::new(&cfg.strategy),

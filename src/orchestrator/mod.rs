@@ -101,7 +101,7 @@ impl DropReason {
         "group too large",
         "risk: kill switch",
         "risk: paused",
-        "risk: size zero",
+        "risk: below min size",
         "risk: bad price",
         "risk: no mid",
         "risk: price far from mid",

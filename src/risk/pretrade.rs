@@ -1,5 +1,6 @@
 //! The pre-trade gate (strategy spec §5 "safe submit"), run by the hot thread on every order
-//! before it is signed: trading state (killed, paused) and the size multiplier; price on the
+//! before it is signed: trading state (killed, paused) and the size multiplier (an order it
+//! shrinks under the venue minimum is refused, not sent); price on the
 //! grid and within a maximum deviation of the mid; no stale or resyncing book, no stale
 //! oracle; total exposure ≤ `max_exposure_bps` of capital; the market's position ≤ the
 //! regime's position cap; collateral (notional + taker fee) ≤ what is available after in-flight
@@ -31,9 +32,10 @@ pub enum Rejection {
     /// Daily-loss pause.
     #[error("trading paused")]
     Paused,
-    /// Size zero or negative (possibly after the size multiplier).
-    #[error("size is zero")]
-    SizeZero,
+    /// Size under the venue's minimum order (`strategy.min_order_shares_micro`), possibly
+    /// after the loss-streak size multiplier: the venue would refuse it.
+    #[error("size below the venue minimum")]
+    BelowMinSize,
     /// Price outside (0, 1).
     #[error("price outside (0, 1)")]
     BadPrice,
@@ -166,14 +168,18 @@ pub struct PreTradeLimits {
     pub oracle_max_age_ms: u64,
     /// Position cap per regime DEAD..EXTREME, basis points of capital.
     pub position_cap_bps: [u32; 5],
+    /// Smallest order the venue takes, micro-shares (`strategy.min_order_shares_micro`).
+    pub min_size_micro: i64,
 }
 
 impl PreTradeLimits {
-    /// From `[risk]`, `oracle.max_age_ms` and `signals.regimes.position_cap_bps`.
+    /// From `[risk]`, `oracle.max_age_ms`, `signals.regimes.position_cap_bps` and
+    /// `strategy.min_order_shares_micro`.
     pub fn from_config(
         risk: &RiskConfig,
         oracle_max_age_ms: u32,
         position_cap_bps: [u32; 5],
+        min_size_micro: i64,
     ) -> Self {
         PreTradeLimits {
             max_exposure_bps: risk.max_exposure_bps,
@@ -182,6 +188,7 @@ impl PreTradeLimits {
             max_book_age_ms: u64::from(risk.max_book_age_ms),
             oracle_max_age_ms: u64::from(oracle_max_age_ms),
             position_cap_bps,
+            min_size_micro,
         }
     }
 }
@@ -298,8 +305,8 @@ impl PreTrade {
             size = size.saturating_mul(i64::from(mult)) / i64::from(FULL_SIZE_BPS);
             size -= size.rem_euclid(SIZE_LOT_MICRO);
         }
-        if size <= 0 {
-            return Err(Rejection::SizeZero);
+        if size <= 0 || size < self.limits.min_size_micro {
+            return Err(Rejection::BelowMinSize);
         }
         let price = intent.price_micro;
         if price <= 0 || price >= ONE {
@@ -381,6 +388,7 @@ pub(crate) mod tests {
             &c.risk,
             c.oracle.max_age_ms,
             c.signals.regimes.position_cap_bps,
+            c.strategy.min_order_shares_micro,
         )
     }
 
@@ -521,24 +529,24 @@ pub(crate) mod tests {
         let mut m = market();
         m.book_age_ms = 10_001;
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &m, &account(), &s),
             Err(Rejection::StaleBook)
         );
         let mut m = market();
         m.book_resyncing = true;
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &m, &account(), &s),
             Err(Rejection::BookResyncing)
         );
         let mut m = market();
         m.oracle_age_ms = Some(5_001);
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &m, &account(), &s),
             Err(Rejection::StaleOracle)
         );
         m.oracle_age_ms = None;
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &m, &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &m, &account(), &s),
             Err(Rejection::StaleOracle)
         );
     }
@@ -576,18 +584,18 @@ pub(crate) mod tests {
     fn a_price_far_from_the_mid_or_without_a_mid_is_refused() {
         let s = RiskShared::new();
         assert_eq!(
-            check(&buy(Outcome::Up, 61, 4), &market(), &account(), &s),
+            check(&buy(Outcome::Up, 61, 5), &market(), &account(), &s),
             Err(Rejection::PriceFarFromMid)
         );
-        assert!(check(&buy(Outcome::Up, 60, 4), &market(), &account(), &s).is_ok());
+        assert!(check(&buy(Outcome::Up, 60, 5), &market(), &account(), &s).is_ok());
         let mut m = market();
         m.mid_micro[1] = None;
         assert_eq!(
-            check(&buy(Outcome::Down, 50, 4), &m, &account(), &s),
+            check(&buy(Outcome::Down, 50, 5), &m, &account(), &s),
             Err(Rejection::NoMid)
         );
         assert_eq!(
-            check(&buy(Outcome::Up, 100, 4), &market(), &account(), &s),
+            check(&buy(Outcome::Up, 100, 5), &market(), &account(), &s),
             Err(Rejection::BadPrice)
         );
     }
@@ -597,20 +605,25 @@ pub(crate) mod tests {
         let s = RiskShared::new();
         s.pause_until(2_000);
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &market(), &account(), &s),
             Err(Rejection::Paused)
         );
         s.pause_until(1_000);
         assert!(
-            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s).is_ok(),
+            check(&buy(Outcome::Up, 50, 5), &market(), &account(), &s).is_ok(),
             "pause over"
         );
         s.set_size_mult_bps(5_000);
-        let a = check(&buy(Outcome::Up, 50, 5), &market(), &account(), &s).unwrap();
-        assert_eq!(a.size_micro, 2_500_000);
+        let a = check(&buy(Outcome::Up, 50, 11), &market(), &account(), &s).unwrap();
+        assert_eq!(a.size_micro, 5_500_000);
+        assert_eq!(
+            check(&buy(Outcome::Up, 50, 9), &market(), &account(), &s),
+            Err(Rejection::BelowMinSize),
+            "halved to 4.5 shares: under the venue's 5, refused rather than sent"
+        );
         s.kill(crate::risk::state::KillReason::Command);
         assert_eq!(
-            check(&buy(Outcome::Up, 50, 4), &market(), &account(), &s),
+            check(&buy(Outcome::Up, 50, 5), &market(), &account(), &s),
             Err(Rejection::Killed)
         );
     }

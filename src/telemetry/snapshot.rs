@@ -30,7 +30,7 @@ pub const PNL_SERIES_CAPACITY: usize = 600;
 pub const REJECT_REASONS: [&str; REJECT_REASON_COUNT] = [
     "killed",
     "paused",
-    "size_zero",
+    "below_min_size",
     "bad_price",
     "no_mid",
     "price_far_from_mid",
