@@ -51,32 +51,7 @@ impl PollArg {
 enum Command {
     /// Run the engine against the embedded venue simulator (paper mode; nothing leaves this
     /// machine): live table per asset, then totals and latency histograms.
-    Demo {
-        /// Run for this many seconds.
-        #[arg(long, default_value_t = 60)]
-        duration: u64,
-        /// Seed of the simulated world (default: `sim.seed` from the configuration).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Configuration file.
-        #[arg(long, default_value = "config.toml")]
-        config: PathBuf,
-        /// How the hot thread polls. The demo shares its cores with the simulator, so it
-        /// defaults to a short blocking poll.
-        #[arg(long, value_enum, default_value_t = PollArg::Blocking)]
-        poll: PollArg,
-        /// Do not print the live table (totals are still printed).
-        #[arg(long)]
-        quiet: bool,
-        /// Also write the trading report as JSON to this file.
-        #[arg(long)]
-        summary_json: Option<PathBuf>,
-        /// Market window length in seconds for the simulator and the engine's discovery alike
-        /// (default: `sim.window_secs_override`, 30 s in the shipped config so a 60 s demo
-        /// sees window roll-overs; 0 = the real 300/900 s). Slugs keep their 5m/15m labels.
-        #[arg(long)]
-        window_secs: Option<u32>,
-    },
+    Demo(DemoArgs),
     /// Watch the real venues configured in `[venues]` (market data only, no orders): the same
     /// live table as the demo, until Ctrl-C or --duration.
     Monitor {
@@ -164,6 +139,39 @@ enum Command {
     Replay(ReplayArgs),
 }
 
+/// Arguments of `sattebaaz demo`.
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Run for this many seconds.
+    #[arg(long, default_value_t = 60)]
+    duration: u64,
+    /// Seed of the simulated world (default: `sim.seed` from the configuration).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Configuration file.
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    /// How the hot thread polls. The demo shares its cores with the simulator, so it
+    /// defaults to a short blocking poll.
+    #[arg(long, value_enum, default_value_t = PollArg::Blocking)]
+    poll: PollArg,
+    /// Do not print the live table (totals are still printed).
+    #[arg(long)]
+    quiet: bool,
+    /// Also write the trading report as JSON to this file.
+    #[arg(long)]
+    summary_json: Option<PathBuf>,
+    /// Market window length in seconds for the simulator and the engine's discovery alike
+    /// (default: `sim.window_secs_override`, 60 s in the shipped config so a 120 s demo
+    /// sees window roll-overs; 0 = the real 300/900 s). Slugs keep their 5m/15m labels.
+    #[arg(long)]
+    window_secs: Option<u32>,
+    /// Record every raw inbound frame and the decision journal into this directory
+    /// (`[record]` limits); `replay --check-decisions` re-drives it.
+    #[arg(long)]
+    record: Option<PathBuf>,
+}
+
 /// Arguments of `sattebaaz replay`.
 #[derive(clap::Args)]
 struct ReplayArgs {
@@ -188,6 +196,11 @@ struct ReplayArgs {
     /// With --splice: seconds of the shifted sources before the first window.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     splice_lead_secs: u64,
+    /// Instead of a backtest: re-drive one trading run's recording through the engine at the
+    /// points its decision journal marks, with the run's own venue answers, and compare every
+    /// decision with the run's. Exits 1 when any differs. Writes `decision_check.json`.
+    #[arg(long, conflicts_with_all = ["splice", "latency_ms"])]
+    check_decisions: bool,
 }
 
 /// Arguments of `sattebaaz calibrate`.
@@ -329,23 +342,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     sattebaaz::clock::init();
     match cli.command {
-        Command::Demo {
-            duration,
-            seed,
-            config,
-            poll,
-            quiet,
-            window_secs,
-            summary_json,
-        } => run_demo(
-            duration,
-            seed,
-            &config,
-            poll,
-            quiet,
-            window_secs,
-            summary_json.as_deref(),
-        ),
+        Command::Demo(args) => run_demo(args),
         Command::Monitor {
             config,
             duration,
@@ -538,18 +535,21 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-fn run_demo(
-    duration: u64,
-    seed: Option<u64>,
-    config: &std::path::Path,
-    poll: PollArg,
-    quiet: bool,
-    window_secs: Option<u32>,
-    summary_json: Option<&std::path::Path>,
-) -> ExitCode {
-    let Some(mut cfg) = load_config(config) else {
+fn run_demo(args: DemoArgs) -> ExitCode {
+    let DemoArgs {
+        duration,
+        seed,
+        config,
+        poll,
+        quiet,
+        window_secs,
+        summary_json,
+        record,
+    } = args;
+    let Some(mut cfg) = load_config(&config) else {
         return ExitCode::from(1);
     };
+    apply_record_flag(&mut cfg, record);
     // The demo is a paper run: the embedded simulator, a generated wallet, every strategy.
     cfg.engine.mode = sattebaaz::config::schema::EngineMode::Paper;
     if let Some(seed) = seed {
@@ -591,7 +591,7 @@ fn run_demo(
                 print!("{report}");
             }
             if let (Some(path), Some(json)) = (summary_json, json) {
-                if let Err(e) = std::fs::write(path, json.to_string()) {
+                if let Err(e) = std::fs::write(&path, json.to_string()) {
                     eprintln!("error: writing {}: {e}", path.display());
                     return ExitCode::from(1);
                 }
@@ -938,6 +938,9 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
     let Some(cfg) = load_config(&args.config) else {
         return ExitCode::from(1);
     };
+    if args.check_decisions {
+        return run_decision_check(&cfg, &args);
+    }
     let opts = sattebaaz::replay::ReplayOptions {
         inputs: args.inputs,
         latency_ms: args.latency_ms,
@@ -976,6 +979,57 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: replay: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `replay --check-decisions`: one recording, its journal against the replayed decisions.
+fn run_decision_check(cfg: &Config, args: &ReplayArgs) -> ExitCode {
+    let [input] = args.inputs.as_slice() else {
+        eprintln!("error: replay --check-decisions takes exactly one recording");
+        return ExitCode::from(1);
+    };
+    match sattebaaz::replay::check_decisions(cfg, input, &args.out) {
+        Ok(o) => {
+            let s = &o.stats;
+            println!(
+                "decision check: {} journal entries; {} ticks replayed, {} identical, {} differ, \
+                 {} could not run; {} ticks decided orders or cancels ({} orders, {} cancels); \
+                 venue answers replayed: {} sent, {} refused, {} fills, {} closes; markets {} \
+                 ({} mismatched), {} resolved, {} retired; journal gaps {}, lost {}",
+                s.entries,
+                s.ticks,
+                s.ticks_matched,
+                s.ticks_differing,
+                s.ticks_unready,
+                s.ticks_with_intents,
+                s.orders_journaled,
+                s.cancels_journaled,
+                s.sent,
+                s.refused,
+                s.fills,
+                s.closes,
+                s.markets,
+                s.markets_mismatched,
+                s.resolved,
+                s.retired,
+                s.gaps,
+                s.lost
+            );
+            for d in &s.differences {
+                println!("  differs: {d}");
+            }
+            println!("wrote {}", o.path.display());
+            if s.all_matched() {
+                println!("every decision of the run was reproduced");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: replay --check-decisions: {e}");
             ExitCode::from(1)
         }
     }

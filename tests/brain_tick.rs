@@ -20,6 +20,8 @@ use sattebaaz::exec::signing::amounts::Side;
 use sattebaaz::feeds::binance::{
     Asset as FeedAsset, BinanceState, Side as TradeSide, TradeSource, Venue,
 };
+use sattebaaz::record::journal::{self, Entry, JournaledDecider, JOURNAL_CONN};
+use sattebaaz::record::FrameTap;
 use sattebaaz::risk::{CancelAll, Monitor, MonitorInputs, MonitorParams, RiskShared};
 use sattebaaz::signals::{MarketInputs, SignalParams};
 use sattebaaz::strategy::intent::{IntentBuf, StrategyId};
@@ -77,7 +79,7 @@ fn px_at(id: u64) -> i64 {
 struct World {
     cfg: Config,
     shared: Arc<RiskShared>,
-    brain: TradingBrain,
+    brain: Box<dyn Decider + Send>,
     signals: MarketSignals,
     state: BinanceState,
     positions: Positions,
@@ -88,10 +90,24 @@ struct World {
 
 impl World {
     fn new() -> World {
+        World::with_tap(None)
+    }
+
+    /// With `tap`, the brain is wrapped in the decision journal as a recording run wraps it.
+    fn with_tap(tap: Option<FrameTap>) -> World {
         let cfg = Config::shipped().unwrap();
         let params = SignalParams::from_config(&cfg.signals, Asset::Btc);
         let shared = Arc::new(RiskShared::new());
-        let mut brain = TradingBrain::new(&cfg, 1, shared.clone());
+        let brain = TradingBrain::new(&cfg, 1, shared.clone());
+        let mut brain: Box<dyn Decider + Send> = match tap {
+            Some(tap) => Box::new(JournaledDecider::new(
+                Box::new(brain),
+                tap,
+                shared.clone(),
+                1,
+            )),
+            None => Box::new(brain),
+        };
         let mut signals = MarketSignals::new(1, params);
         assert!(signals.assign(
             MarketIdx(0),
@@ -150,7 +166,7 @@ impl World {
             health,
             &self.positions,
             self.ts,
-            &mut self.brain,
+            self.brain.as_mut(),
             &mut self.out,
         ));
     }
@@ -189,6 +205,53 @@ fn a_tick_through_every_signal_and_strategy_allocates_nothing_after_warm_up() {
     assert!(intents > 0, "nothing survived the round");
     assert_eq!(f.cold_rounds, 0, "ATR was warm");
     assert_eq!(allocations, 0, "a decision tick allocated");
+}
+
+#[test]
+fn a_journaled_tick_allocates_nothing_and_journals_exactly_what_was_decided() {
+    let dir = std::env::temp_dir().join(format!("sattebaaz-journal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cfg = Config::shipped().unwrap();
+    let (_frames, mut recorder) = sattebaaz::record::start(&cfg.record, &dir, &[]).unwrap();
+    let mut w = World::with_tap(Some(recorder.journal_tap().unwrap()));
+    let books = books(480_000, 500_000);
+    for _ in 0..50 {
+        w.trade_next(None);
+        w.decide(&books);
+    }
+    let mut allocations = 0u64;
+    let mut decided: Vec<(usize, usize)> = Vec::new();
+    for _ in 0..1_000 {
+        w.trade_next(None);
+        let (n, ()) = count_allocations(|| w.decide(&books));
+        allocations += n;
+        decided.push((w.out.orders().len(), w.out.cancels().len()));
+    }
+    assert_eq!(allocations, 0, "a journaled tick allocated");
+    assert!(decided.iter().any(|&(o, _)| o > 0), "nothing decided");
+    drop(w);
+    let stats = recorder.finish();
+    assert_eq!(stats.journal_dropped, 0);
+    // Read it back: the market, then one tick per decision, the last 1000 with the intents
+    // the tick left in the buffer, in order and numbered without gaps.
+    let mut reader = sattebaaz::record::reader::RecordingReader::open(&dir).unwrap();
+    let mut entries = Vec::new();
+    while let Some(f) = reader.next_frame() {
+        assert_eq!(f.conn, JOURNAL_CONN);
+        entries.push(journal::decode(&f.payload).unwrap());
+    }
+    assert_eq!(entries.len(), 1 + 50 + 1_000);
+    assert!(entries.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+    assert!(matches!(entries[0].entry, Entry::Market { .. }));
+    for (e, (o, c)) in entries[51..].iter().zip(&decided) {
+        let Entry::Tick(t) = &e.entry else {
+            panic!("not a tick: {e:?}");
+        };
+        assert_eq!((t.orders.len(), t.cancels.len()), (*o, *c));
+        assert_eq!(t.health.book_age_ms, 10);
+        assert_eq!(t.risk.size_mult_bps, 10_000);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -575,6 +575,7 @@ pub fn run_trading(
     let shadow = plan
         .as_ref()
         .is_some_and(|p| matches!(p.outlet, PlanOutlet::Shadow));
+    let journal_shared = plan.as_ref().map(|p| p.shared.clone());
     let mut risk_exec = None;
     let (nonces, trading) = match (plan, opts.polymarket.as_ref()) {
         (Some(plan), Some(urls)) => {
@@ -634,6 +635,7 @@ pub fn run_trading(
         _ => (None, None),
     };
 
+    let mut trading = trading;
     let (record_tap, recorder) = if cfg.record.enabled {
         let mut conns: Vec<crate::record::RecordedConn> = feeds
             .iter()
@@ -667,6 +669,20 @@ pub fn run_trading(
         let (tap, mut rec) = crate::record::start(&cfg.record, &cfg.record.dir, &conns)
             .map_err(|e| EngineError::Record(e.to_string()))?;
         rec.warmup(&warm_history);
+        // A trading run journals every call into its decider beside the frames, so a replay
+        // can check it decides the same (`replay --check-decisions`).
+        if let (Some(setup), Some(shared)) = (trading.as_mut(), journal_shared) {
+            let journal_tap = rec
+                .journal_tap()
+                .map_err(|e| EngineError::Record(e.to_string()))?;
+            let inner = std::mem::replace(&mut setup.decider, Box::new(trading::WatchOnly));
+            setup.decider = Box::new(crate::record::journal::JournaledDecider::new(
+                inner,
+                journal_tap,
+                shared,
+                cfg.discovery.max_markets as usize,
+            ));
+        }
         (Some(tap), Some(rec))
     } else {
         (None, None)

@@ -8,13 +8,15 @@
 //! risk/telemetry thread holds the [`Recorder`], which drains the ring into the segment writer
 //! (compression and file I/O happen only there) and writes discovery messages itself, after
 //! draining, so they land in the file before any frame of the market they announce. The
-//! start-up candle warm-up is written too (`warmup_text`), before the threads start.
+//! start-up candle warm-up is written too (`warmup_text`), before the threads start. A trading
+//! run also journals every call into its decider (`journal`) through a second ring.
 //!
 //! Invariants: receive times are Unix ns (the hot thread's monotonic receive time plus the
 //! wall-clock offset taken once at start-up); a write error stops recording (counted), never the
 //! engine.
 
 pub mod discovery_text;
+pub mod journal;
 pub mod reader;
 pub mod segment;
 pub mod warmup_text;
@@ -46,6 +48,8 @@ pub enum ConnKind {
     Discovery,
     /// The start-up candle warm-up, one record per asset ([`warmup_text`]).
     Warmup,
+    /// The decision journal of a trading run ([`journal`]).
+    Journal,
 }
 
 impl ConnKind {
@@ -58,6 +62,7 @@ impl ConnKind {
             ConnKind::Rtds => "rtds",
             ConnKind::Discovery => "discovery",
             ConnKind::Warmup => "warmup",
+            ConnKind::Journal => "journal",
         }
     }
 
@@ -70,6 +75,7 @@ impl ConnKind {
             ConnKind::Rtds,
             ConnKind::Discovery,
             ConnKind::Warmup,
+            ConnKind::Journal,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -130,6 +136,9 @@ pub struct RecordStats {
     pub discovery: u64,
     /// Warm-up histories written.
     pub warmup: u64,
+    /// Decision journal entries written, and dropped because their ring was full.
+    pub journal: u64,
+    pub journal_dropped: u64,
     /// Write errors (the first one stops recording).
     pub write_errors: u64,
     pub last_error: Option<String>,
@@ -138,6 +147,11 @@ pub struct RecordStats {
 /// The risk thread's half: drains the ring into segment files.
 pub struct Recorder {
     ring: ByteConsumer,
+    /// The decision journal's ring, once [`Recorder::journal_tap`] made it.
+    journal: Option<ByteConsumer>,
+    /// Unix ns minus monotonic ns (shared with the taps).
+    wall_offset_ns: i128,
+    ring_bytes: usize,
     writer: Option<SegmentWriter>,
     buf: Vec<u8>,
     stats: RecordStats,
@@ -157,6 +171,11 @@ pub fn start(
         .collect();
     listed.push((DISCOVERY_CONN, ConnKind::Discovery.as_str(), "discovery"));
     listed.push((WARMUP_CONN, ConnKind::Warmup.as_str(), "candle warm-up"));
+    listed.push((
+        journal::JOURNAL_CONN,
+        ConnKind::Journal.as_str(),
+        "decision journal",
+    ));
     let writer = SegmentWriter::create(
         dir,
         SegmentLimits {
@@ -178,6 +197,9 @@ pub fn start(
         },
         Recorder {
             ring: consumer,
+            journal: None,
+            wall_offset_ns: wall - mono,
+            ring_bytes: cfg.ring_bytes as usize,
             writer: Some(writer),
             buf: Vec::with_capacity(64 * 1024),
             stats: RecordStats {
@@ -196,7 +218,20 @@ impl Recorder {
         self.writer = None;
     }
 
-    /// Write up to `max` queued frames. Returns how many were taken from the ring.
+    /// A second tap, on a ring of its own (`record.ring_bytes`), for the decision journal
+    /// ([`journal::JournaledDecider`]); its records are written with the frames' (a replay
+    /// orders them by receive time).
+    pub fn journal_tap(&mut self) -> Result<FrameTap, RecordError> {
+        let (producer, consumer) = byte_ring(self.ring_bytes)?;
+        self.journal = Some(consumer);
+        Ok(FrameTap {
+            ring: producer,
+            wall_offset_ns: self.wall_offset_ns,
+        })
+    }
+
+    /// Write up to `max` queued frames, then up to `max` journal entries. Returns how many
+    /// were taken from the rings.
     pub fn drain(&mut self, max: usize) -> usize {
         let mut n = 0;
         while n < max {
@@ -210,7 +245,23 @@ impl Recorder {
                 }
             }
         }
-        n
+        let mut j = 0;
+        while j < max {
+            let Some(ring) = self.journal.as_mut() else {
+                break;
+            };
+            let Some(head) = ring.pop_into(&mut self.buf) else {
+                break;
+            };
+            j += 1;
+            self.stats.journal += 1;
+            if let Some(w) = self.writer.as_mut() {
+                if let Err(e) = w.write(head.recv_ns, head.conn, &self.buf) {
+                    self.fail(e);
+                }
+            }
+        }
+        n + j
     }
 
     /// Record a discovery message the engine is about to act on (after draining the ring).
@@ -251,6 +302,9 @@ impl Recorder {
         self.drain(usize::MAX);
         self.stats.ring_dropped = self.ring.dropped();
         self.stats.ring_dropped_bytes = self.ring.dropped_bytes();
+        if let Some(j) = &self.journal {
+            self.stats.journal_dropped = j.dropped();
+        }
         if let Some(w) = self.writer.take() {
             let stats = w.stats();
             match w.finish() {

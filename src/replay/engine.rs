@@ -10,8 +10,12 @@
 //! table is walked in index order; the only randomness is none at all — the same events and
 //! configuration give the same order log and figures.
 
+mod check;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+pub use self::check::{CheckStats, DIFFERENCES_KEPT};
 
 use super::source::{BookSnapshot, Merged, Payload};
 use super::venue::{EndReason, SimVenue, VenueEvent};
@@ -119,6 +123,10 @@ pub struct ReplayEngine {
     params: Vec<SignalParams>,
     default_params: SignalParams,
     brain: TradingBrain,
+    /// The kill / pause / size state the brain's pre-trade gate reads.
+    risk: Arc<RiskShared>,
+    /// Decision check mode (`check`): the journal drives markets, ticks and venue answers.
+    check: Option<check::DecisionCheck>,
     intents: IntentBuf,
     positions: Positions,
     venue: SimVenue,
@@ -213,6 +221,7 @@ impl ReplayEngine {
         let capital = cfg.allocator.starting_capital_micro;
         let mut positions = Positions::new(slots * 2 + 16);
         positions.set_collateral(capital);
+        let risk = Arc::new(RiskShared::new());
         ReplayEngine {
             parsers: [
                 BinanceParser::new(Venue::Spot),
@@ -226,7 +235,9 @@ impl ReplayEngine {
             signals: MarketSignals::new(slots, first),
             params,
             default_params: first,
-            brain: TradingBrain::new(cfg, slots, Arc::new(RiskShared::new())),
+            brain: TradingBrain::new(cfg, slots, risk.clone()),
+            risk,
+            check: None,
             intents: IntentBuf::with_capacity(32, 16),
             positions,
             venue: SimVenue::new(capital, latency_ns),
@@ -244,6 +255,19 @@ impl ReplayEngine {
             input: InputStats::default(),
             starting_collateral_micro: capital,
         }
+    }
+
+    /// An engine for the decision check of a trading run's recording (see `check`): market
+    /// data from the frames, everything else from the decision journal.
+    pub fn new_checking(cfg: &Config) -> ReplayEngine {
+        let mut e = ReplayEngine::new(cfg, 0);
+        e.check = Some(check::DecisionCheck::default());
+        e
+    }
+
+    /// What the decision check found (`None` outside check mode).
+    pub fn check_stats(&self) -> Option<&CheckStats> {
+        self.check.as_ref().map(|c| &c.stats)
     }
 
     /// The brain's figures (per-strategy P&L, settlements, drops).
@@ -335,13 +359,23 @@ impl ReplayEngine {
                 self.books_changed();
                 true
             }
+            Payload::Discovery(msg) if self.check.is_some() => {
+                self.input.discovery += 1;
+                self.check_discovery(msg);
+                false
+            }
             Payload::Discovery(msg) => {
                 self.input.discovery += 1;
                 self.on_discovery(msg);
                 true
             }
+            Payload::Journal(n) => {
+                self.on_journal(n);
+                false
+            }
         };
-        if dirty {
+        // In check mode the journal says when the run decided.
+        if dirty && self.check.is_none() {
             self.decide_round();
         }
         if at >= self.next_sample_ns {

@@ -49,6 +49,10 @@ pub enum ReplayError {
     NoInputs,
     #[error("input {0}")]
     Source(#[from] source::SourceError),
+    #[error("{0}: not an engine recording (a directory with index.txt)")]
+    NotARecording(PathBuf),
+    #[error("{0}: the recording holds no decision journal (recorded without trading?)")]
+    NoJournal(PathBuf),
     #[error("writing {path}: {source}")]
     Write {
         path: PathBuf,
@@ -70,6 +74,49 @@ fn outcome_text(o: Outcome) -> &'static str {
         Outcome::Up => "up",
         Outcome::Down => "down",
     }
+}
+
+/// What a decision check produced.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub stats: engine::CheckStats,
+    /// `decision_check.json`.
+    pub path: PathBuf,
+}
+
+/// Re-drive the trading run recorded in `recording` at the points of its decision journal and
+/// compare every decision (`engine` check mode); writes `decision_check.json` into `out_dir`.
+pub fn check_decisions(
+    cfg: &Config,
+    recording: &Path,
+    out_dir: &Path,
+) -> Result<CheckOutcome, ReplayError> {
+    let fee = u32::try_from(cfg.signals.default_taker_fee_rate_ppm).unwrap_or(0);
+    let mut sources = vec![source::load(recording, fee)?];
+    if sources[0].kind != source::SourceKind::EngineRecording {
+        return Err(ReplayError::NotARecording(recording.to_path_buf()));
+    }
+    let events = source::merge(&mut sources, Clocking::AsRecorded);
+    if !events
+        .iter()
+        .any(|e| matches!(e.payload, source::Payload::Journal(_)))
+    {
+        return Err(ReplayError::NoJournal(recording.to_path_buf()));
+    }
+    let mut engine = ReplayEngine::new_checking(cfg);
+    for ev in events {
+        engine.on_event(ev);
+    }
+    let stats = engine.check_stats().cloned().unwrap_or_default();
+    std::fs::create_dir_all(out_dir).map_err(|source| ReplayError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let path = out_dir.join("decision_check.json");
+    let mut json = serde_json::to_string_pretty(&stats).unwrap_or_default();
+    json.push('\n');
+    write_file(&path, json.as_bytes())?;
+    Ok(CheckOutcome { stats, path })
 }
 
 /// Run a replay with `cfg` (strategies, risk, signals, allocator, markets) per `opts`.

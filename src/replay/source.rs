@@ -58,6 +58,8 @@ pub enum Payload {
     /// One Chainlink tick (from the CSV), rendered as an RTDS frame when applied so a splice
     /// can move its timestamps.
     OracleTick(OracleTick),
+    /// One entry of a trading run's decision journal (`record::journal`).
+    Journal(crate::record::journal::Numbered),
 }
 
 /// One Chainlink observation as the CSV holds it.
@@ -263,6 +265,13 @@ fn load_recording(dir: &Path) -> Result<Source, SourceError> {
                     }
                 }
             }
+            Some(ConnKind::Journal) => match crate::record::journal::decode(&f.payload) {
+                Ok(n) => Payload::Journal(n),
+                Err(_) => {
+                    bad_records += 1;
+                    continue;
+                }
+            },
             Some(ConnKind::Warmup) => {
                 match std::str::from_utf8(&f.payload)
                     .ok()
