@@ -1,6 +1,6 @@
-//! Replay / backtest: a recording of a short paper run against the simulator (made with
-//! `sattebaaz run --record`) replayed twice gives byte-identical `orders.log` and
-//! `summary.json`; the shared recorded data (Binance frames + resolvedkit books, spliced with
+//! Replay / backtest: a recording of a short demo (paper trading against the simulator, made
+//! with `sattebaaz demo --record`) replayed twice gives byte-identical `orders.log` and
+//! `summary.json`, and `--check-decisions` reproduces every decision the demo made; the shared recorded data (Binance frames + resolvedkit books, spliced with
 //! the Chainlink ticks) replays end to end with at least one market evaluated and the report
 //! says it was spliced; the HTML report, opened in headless chromium, shows its charts (its
 //! inline script runs).
@@ -28,7 +28,8 @@ fn config() -> Config {
     SHIPPED_CONFIG_TOML.parse().unwrap()
 }
 
-/// A paper run against the simulator with short windows, recorded; made once per test binary.
+/// A demo (paper trading against the simulator, 15 s windows), recorded; made once per test
+/// binary.
 fn recording() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -39,7 +40,7 @@ fn recording() -> &'static Path {
             &format!("run_dir = {:?}", run_dir),
             1,
         );
-        let text = with_dir.replacen("window_secs_override = 60", "window_secs_override = 10", 1);
+        let text = with_dir.replacen("window_secs_override = 60", "window_secs_override = 15", 1);
         assert!(
             with_dir != SHIPPED_CONFIG_TOML && text != with_dir,
             "the shipped keys changed"
@@ -49,12 +50,12 @@ fn recording() -> &'static Path {
         let rec = base.join("rec");
         let out = Command::new(BIN)
             .args([
-                "run",
+                "demo",
                 "--quiet",
-                "--poll",
-                "blocking",
                 "--duration",
-                "25",
+                "35",
+                "--seed",
+                "3",
                 "--config",
             ])
             .arg(&cfg_path)
@@ -372,44 +373,14 @@ fn cli_replay_writes_its_outputs_and_refuses_bad_inputs() {
 /// same recording with one strategy parameter changed is caught differing.
 #[test]
 fn replaying_a_demo_recording_reproduces_its_decisions() {
+    let rec = recording();
     let base = tmp("check");
-    let text = SHIPPED_CONFIG_TOML.replacen(
-        "run_dir = \"out\"",
-        &format!("run_dir = {:?}", base.join("run")),
-        1,
-    );
-    assert_ne!(text, SHIPPED_CONFIG_TOML);
-    let cfg_path = base.join("config.toml");
-    std::fs::write(&cfg_path, &text).unwrap();
-    let rec = base.join("rec");
-    let out = Command::new(BIN)
-        .args([
-            "demo",
-            "--quiet",
-            "--duration",
-            "35",
-            "--window-secs",
-            "15",
-            "--seed",
-            "3",
-            "--config",
-        ])
-        .arg(&cfg_path)
-        .arg("--record")
-        .arg(&rec)
-        .output()
-        .expect("binary runs");
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{log}");
-
+    let text = std::fs::read_to_string(rec.parent().unwrap().join("config.toml")).unwrap();
+    let cfg_path = rec.parent().unwrap().join("config.toml");
     let cfg: Config = text.parse().unwrap();
-    let o = sattebaaz::replay::check_decisions(&cfg, &rec, &base.join("check")).unwrap();
+    let o = sattebaaz::replay::check_decisions(&cfg, rec, &base.join("check")).unwrap();
     let s = &o.stats;
-    assert!(s.all_matched(), "{s:#?}\n{log}");
+    assert!(s.all_matched(), "{s:#?}");
     assert_eq!(s.ticks_differing + s.ticks_unready, 0, "{s:#?}");
     assert!(s.ticks > 1_000, "{s:#?}");
     assert!(s.ticks_with_intents > 0 && s.orders_journaled > 0, "{s:#?}");
@@ -423,7 +394,7 @@ fn replaying_a_demo_recording_reproduces_its_decisions() {
     let changed = text.replacen("kelly_fraction = 0.25", "kelly_fraction = 0.20", 1);
     assert_ne!(changed, text);
     let cfg2: Config = changed.parse().unwrap();
-    let o2 = sattebaaz::replay::check_decisions(&cfg2, &rec, &base.join("check2")).unwrap();
+    let o2 = sattebaaz::replay::check_decisions(&cfg2, rec, &base.join("check2")).unwrap();
     assert!(!o2.stats.all_matched());
     assert!(o2.stats.ticks_differing > 0, "{:#?}", o2.stats);
     assert!(!o2.stats.differences.is_empty());
@@ -435,7 +406,7 @@ fn replaying_a_demo_recording_reproduces_its_decisions() {
             .arg(cfg)
             .arg("--out")
             .arg(base.join("cli"))
-            .arg(&rec)
+            .arg(rec)
             .output()
             .unwrap()
     };
