@@ -448,5 +448,13 @@ fn a_daily_loss_pauses_and_a_loss_streak_halves_the_sizes_the_brain_sends() {
     w.decide(&books(440_000, 460_000));
     assert!(w.out.orders().is_empty(), "{:?}", w.out.orders());
     let paused = sattebaaz::orchestrator::DropReason::Risk(sattebaaz::risk::Rejection::Paused);
-    assert!(w.brain.figures().unwrap().drops[paused.index()] > 0);
+    let f = w.brain.figures().unwrap();
+    assert!(f.drops[paused.index()] > 0);
+    // Per strategy too (what the telemetry publishes as rejects by reason), adding up.
+    let by_strategy: u64 = f
+        .strategies
+        .iter()
+        .map(|s| s.risk_rejects[sattebaaz::risk::Rejection::Paused.index()])
+        .sum();
+    assert_eq!(by_strategy, f.drops[paused.index()]);
 }

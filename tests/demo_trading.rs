@@ -55,6 +55,7 @@ fn the_demo_trades_every_strategy_with_no_venue_rejection_and_reconciles_exactly
     let dir = std::env::temp_dir().join(format!("sattebaaz-demo-trading-{}", std::process::id()));
     let runs: Vec<_> = SEEDS.iter().map(|&s| (s, run(s, &dir))).collect();
     let mut accepted_by = [0u64; STRATEGIES.len()];
+    let (mut fills, mut partial_fills) = (0u64, 0u64);
     for (seed, handle) in runs {
         let (out, summary) = handle.join().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -88,8 +89,20 @@ fn the_demo_trades_every_strategy_with_no_venue_rejection_and_reconciles_exactly
             );
             let i = STRATEGIES.iter().position(|s| *s == name).unwrap();
             accepted_by[i] += row["accepted"].as_u64().unwrap();
+            let (f, p) = (
+                row["fills"].as_u64().unwrap(),
+                row["partial_fills"].as_u64().unwrap(),
+            );
+            assert!(p <= f, "seed {seed}: {name} {p} partial of {f} fills");
+            fills += f;
+            partial_fills += p;
         }
     }
+    // Orders larger than one crowd level (and quotes hit by smaller takers) fill in legs.
+    assert!(
+        partial_fills > 0 && partial_fills < fills,
+        "{partial_fills} partial of {fills} fills"
+    );
     for (name, n) in STRATEGIES.iter().zip(accepted_by) {
         assert!(
             n > 0,

@@ -554,6 +554,7 @@ impl Decider for TradingBrain {
             });
             let c = self.closed[s.index()];
             let row = &mut f.strategies[s.index()];
+            row.risk_rejects = self.orchestrator.risk_drops(s);
             row.realised_micro = c.realised_micro + live.realised_micro;
             row.unrealised_micro = c.unrealised_micro + live.unrealised_micro;
             row.fees_micro = c.fees_micro + live.fees_micro;

@@ -68,6 +68,9 @@ pub struct StrategyCounters {
     pub accepted: u64,
     /// Fills (trade legs on this strategy's orders) and their shares (micro).
     pub fills: u64,
+    /// ... of which left the order short of its size (more may follow, or the rest was
+    /// killed / canceled).
+    pub partial_fills: u64,
     pub filled_micro: u64,
     /// Taker fees of those fills (micro-dollars, at the tracker's fee rate).
     pub fees_micro: u64,
@@ -172,6 +175,13 @@ impl EventSink<'_> {
     fn counters_of(&mut self, id: &crate::exec::json::OrderId) -> Option<&mut StrategyCounters> {
         let row = self.attribution.get(id)?;
         self.counters.get_mut(row.strategy.index())
+    }
+
+    /// After a fill of `id` was applied: the order is still short of its original size.
+    fn leaves_size(&self, id: &crate::exec::json::OrderId) -> bool {
+        self.tracker
+            .get(id)
+            .is_some_and(|r| r.trade_filled < r.size)
     }
 
     /// Tell the decider when `id` reached a terminal state.
@@ -328,8 +338,10 @@ impl EventSink<'_> {
         let rate = self.fee_rate_micros;
         let now_ms = crate::clock::wall_ms();
         if let Some(id) = parse_order_id(&t.taker_order_id) {
+            let partial = self.leaves_size(&id);
             if let Some(k) = self.counters_of(&id) {
                 k.fills += 1;
+                k.partial_fills += u64::from(partial);
                 k.filled_micro += t.size.0;
                 k.fees_micro += taker_fee_micros(t.size.0, t.price.0, rate);
                 self.route_fill(&id, parse_side(&t.side), t.size.0, t.price.0, true, now_ms);
@@ -338,8 +350,10 @@ impl EventSink<'_> {
         }
         for m in t.maker_orders.as_slice() {
             if let Some(id) = parse_order_id(&m.order_id) {
+                let partial = self.leaves_size(&id);
                 if let Some(k) = self.counters_of(&id) {
                     k.fills += 1;
+                    k.partial_fills += u64::from(partial);
                     k.filled_micro += m.matched_amount.0;
                     self.route_fill(
                         &id,
@@ -774,13 +788,16 @@ impl HotTrading {
             let mut figures = StrategyFigures {
                 orders_sent: k.sent,
                 fills: k.fills,
-                partial_fills: 0,
+                partial_fills: k.partial_fills,
                 cancels: k.canceled,
                 fees_micro: d.fees_micro,
                 realised_pnl_micro: d.realised_micro,
                 unrealised_pnl_micro: d.unrealised_micro,
                 ..StrategyFigures::default()
             };
+            for (slot, n) in figures.rejects.iter_mut().zip(d.risk_rejects) {
+                *slot = n;
+            }
             figures.rejects[REJECT_VENUE] = k.rejections;
             figures.rejects[REJECT_LOCAL] = k.local_refusals + k.build_errors;
             if to_risk

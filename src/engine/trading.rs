@@ -133,6 +133,8 @@ pub struct StrategyFigures {
     pub realised_micro: i64,
     pub unrealised_micro: i64,
     pub fees_micro: i64,
+    /// Intents the pre-trade gate refused, by [`crate::risk::Rejection::index`].
+    pub risk_rejects: [u64; crate::risk::Rejection::COUNT],
 }
 
 /// One window's settlement as the decider booked it.

@@ -41,7 +41,7 @@ pub fn render(
     let _ = writeln!(out, "trading per strategy{label}:");
     let _ = writeln!(
         out,
-        "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
+        "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>13} {:>11} {:>12} {:>12} {:>12}",
         "strategy",
         "signals",
         "intents",
@@ -52,6 +52,7 @@ pub fn render(
         "venue rej",
         "local",
         "fills",
+        "partial",
         "filled shares",
         "fees $",
         "realised $",
@@ -80,7 +81,7 @@ pub fn render(
         };
         let _ = writeln!(
             out,
-            "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>13} {:>11} {:>12} {:>12} {:>12}",
+            "  {:<9} {:>7} {:>7} {:>7} {:>6} {:>8} {:>6} {:>9} {:>7} {:>6} {:>7} {:>13} {:>11} {:>12} {:>12} {:>12}",
             s.name(),
             f.signals,
             k.intents.max(f.intents),
@@ -91,6 +92,7 @@ pub fn render(
             k.rejections,
             k.local_refusals + k.build_errors,
             k.fills,
+            k.partial_fills,
             dollars(i64::try_from(k.filled_micro).unwrap_or(i64::MAX)),
             fees,
             realised,
@@ -218,6 +220,7 @@ pub fn json(report: &TradingReport, ledger_exact: Option<bool>) -> serde_json::V
                 "local_refusals": k.local_refusals,
                 "build_errors": k.build_errors,
                 "fills": k.fills,
+                "partial_fills": k.partial_fills,
                 "filled_micro": k.filled_micro,
                 "fees_micro": f.fees_micro,
                 "realised_micro": f.realised_micro,

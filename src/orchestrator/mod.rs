@@ -150,6 +150,8 @@ pub struct Orchestrator {
     budget_used: Vec<[i64; StrategyId::COUNT]>,
     risk_scratch: Vec<Option<MarketRisk>>,
     drops: [u64; DropReason::COUNT],
+    /// Pre-trade refusals per strategy, by [`Rejection::index`].
+    risk_drops: [[u64; Rejection::COUNT]; StrategyId::COUNT],
 }
 
 impl Orchestrator {
@@ -169,6 +171,7 @@ impl Orchestrator {
             budget_used: vec![[0; StrategyId::COUNT]; market_types],
             risk_scratch: Vec::with_capacity(max_markets),
             drops: [0; DropReason::COUNT],
+            risk_drops: [[0; Rejection::COUNT]; StrategyId::COUNT],
         }
     }
 
@@ -185,6 +188,11 @@ impl Orchestrator {
     /// Every drop counter, by [`DropReason::index`].
     pub fn drop_counts(&self) -> [u64; DropReason::COUNT] {
         self.drops
+    }
+
+    /// Pre-trade refusals of `strategy`'s intents so far, by [`Rejection::index`].
+    pub fn risk_drops(&self, strategy: StrategyId) -> [u64; Rejection::COUNT] {
+        self.risk_drops[strategy.index()]
     }
 
     /// Intents dropped for `reason` so far.
@@ -328,9 +336,13 @@ impl Orchestrator {
 
         // Count and compact (intents beyond the round's capacity are dropped unexamined).
         report.dropped += intents.len() - n;
-        for v in self.verdict.iter().flatten() {
+        for (j, v) in self.verdict.iter().enumerate() {
+            let Some(v) = v else { continue };
             self.drops[v.index()] += 1;
             report.dropped += 1;
+            if let (DropReason::Risk(r), Some(intent)) = (v, intents.get(j)) {
+                self.risk_drops[intent.strategy.index()][r.index()] += 1;
+            }
         }
         let verdict = &self.verdict;
         let mut k = 0;
