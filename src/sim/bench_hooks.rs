@@ -1,7 +1,8 @@
 //! Measurement hooks of the simulator for wire-to-wire benchmarks and tests: push a frame to
 //! every subscriber of a stream *now* and learn when it was written to their sockets
 //! ([`WriteReceipt`]), log the monotonic time at which each order request was fully read by the
-//! simulated CLOB ([`OrderArrivalLog`]), and hold the simulated Binance price still
+//! simulated CLOB, and when the kernel had received its last bytes ([`OrderArrivalLog`],
+//! `sim::rx_stamp`), and hold the simulated Binance price still
 //! ([`Simulator::freeze_prices`](super::Simulator::freeze_prices)).
 //!
 //! Invariants: unused hooks change nothing — a receipt exists only for injected frames, the
@@ -68,6 +69,9 @@ impl WriteReceipt {
 pub struct OrderArrival {
     /// [`crate::clock::mono_ns`] when the request's last byte had been read.
     pub mono_ns: u64,
+    /// When the kernel received the request's last bytes at the CLOB's socket (same clock;
+    /// `None` without kernel timestamps).
+    pub rx_mono_ns: Option<u64>,
     /// `/order` or `/orders`.
     pub path: String,
     /// The request body as sent.
@@ -78,6 +82,7 @@ pub struct OrderArrival {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArrivedOrder {
     pub mono_ns: u64,
+    pub rx_mono_ns: Option<u64>,
     /// `maker` address as sent (checksummed or not).
     pub maker: String,
     pub token_id: String,
@@ -122,6 +127,7 @@ impl OrderArrival {
         }
         Some(ArrivedOrder {
             mono_ns: self.mono_ns,
+            rx_mono_ns: self.rx_mono_ns,
             maker: text("maker")?,
             token_id: text("tokenId")?,
             side,
@@ -160,7 +166,14 @@ impl OrderArrivalLog {
     }
 
     /// Record one request when enabled and it is an order submission.
-    pub fn record(&self, mono_ns: u64, method: &str, path: &str, body: &str) {
+    pub fn record(
+        &self,
+        mono_ns: u64,
+        rx_mono_ns: Option<u64>,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) {
         if !self.is_enabled() || method != "POST" || !(path == "/order" || path == "/orders") {
             return;
         }
@@ -170,6 +183,7 @@ impl OrderArrivalLog {
         };
         e.push(OrderArrival {
             mono_ns,
+            rx_mono_ns,
             path: path.to_string(),
             body: body.to_string(),
         });
@@ -192,14 +206,14 @@ mod tests {
     #[test]
     fn log_records_only_order_posts_while_enabled() {
         let log = OrderArrivalLog::default();
-        log.record(1, "POST", "/order", "{}");
+        log.record(1, None, "POST", "/order", "{}");
         assert!(log.drain().is_empty());
         log.enable();
-        log.record(2, "POST", "/order", "a");
-        log.record(3, "POST", "/orders", "b");
-        log.record(4, "DELETE", "/order", "c");
-        log.record(5, "GET", "/book", "");
-        log.record(6, "POST", "/auth/api-key", "");
+        log.record(2, None, "POST", "/order", "a");
+        log.record(3, None, "POST", "/orders", "b");
+        log.record(4, None, "DELETE", "/order", "c");
+        log.record(5, None, "GET", "/book", "");
+        log.record(6, None, "POST", "/auth/api-key", "");
         let got = log.drain();
         assert_eq!(
             got.iter().map(|a| a.mono_ns).collect::<Vec<_>>(),
@@ -207,7 +221,7 @@ mod tests {
         );
         assert!(log.drain().is_empty());
         log.disable();
-        log.record(7, "POST", "/order", "d");
+        log.record(7, None, "POST", "/order", "d");
         assert!(log.drain().is_empty());
     }
 
@@ -217,6 +231,7 @@ mod tests {
             "takerAmount":"50000000","side":"BUY"},"owner":"k","orderType":"FAK"}"#;
         let a = OrderArrival {
             mono_ns: 9,
+            rx_mono_ns: Some(8),
             path: "/order".into(),
             body: one.into(),
         };
@@ -227,10 +242,12 @@ mod tests {
         assert_eq!(o[0].token_id, "123");
         assert_eq!(o[0].maker, "0xAb");
         assert_eq!(o[0].order_type, "FAK");
+        assert_eq!((o[0].mono_ns, o[0].rx_mono_ns), (9, Some(8)));
         let sell = r#"[{"order":{"maker":"0x1","tokenId":"7","makerAmount":"10000000",
             "takerAmount":"4100000","side":"SELL"},"orderType":"GTC"},{"order":{"side":"BUY"}}]"#;
         let b = OrderArrival {
             mono_ns: 10,
+            rx_mono_ns: None,
             path: "/orders".into(),
             body: sell.into(),
         };
@@ -239,6 +256,7 @@ mod tests {
         assert_eq!(o[0].price_micro, 410_000);
         let bad = OrderArrival {
             mono_ns: 11,
+            rx_mono_ns: None,
             path: "/order".into(),
             body: "not json".into(),
         };

@@ -19,6 +19,7 @@ pub mod exchange;
 pub mod klines;
 pub mod polymarket;
 pub mod price;
+pub mod rx_stamp;
 pub mod ws_server;
 
 use std::path::{Path, PathBuf};

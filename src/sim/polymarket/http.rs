@@ -184,7 +184,8 @@ fn serve(
     sock.set_nodelay(true)?;
     sock.set_read_timeout(Some(Duration::from_millis(50)))?;
     let conn = rustls::ServerConnection::new(tls).map_err(io::Error::other)?;
-    let mut stream = rustls::StreamOwned::new(conn, sock);
+    let mut stream =
+        rustls::StreamOwned::new(conn, crate::sim::rx_stamp::RxStampedSocket::new(sock));
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -192,7 +193,7 @@ fn serve(
             return Ok(());
         }
         if control.drop_generation.load(Ordering::SeqCst) != generation {
-            let _ = stream.sock.shutdown(std::net::Shutdown::Both);
+            let _ = stream.sock.get_ref().shutdown(std::net::Shutdown::Both);
             return Ok(());
         }
         // A complete request head in the buffer?
@@ -215,10 +216,12 @@ fn serve(
                 if buf.len() < head_len + body_len {
                     // Wait for the body.
                 } else {
-                    let arrived_ns = if control.order_arrivals.is_enabled() {
-                        crate::clock::mono_ns()
+                    // When the CLOB's thread has the whole request, and when the kernel received
+                    // its last bytes (the read that completed it).
+                    let (read_ns, rx_ns) = if control.order_arrivals.is_enabled() {
+                        (crate::clock::mono_ns(), stream.sock.last_rx_mono_ns())
                     } else {
-                        0
+                        (0, None)
                     };
                     let close = req.headers.iter().any(|h| {
                         h.name.eq_ignore_ascii_case("connection")
@@ -250,9 +253,10 @@ fn serve(
                         query: parse_query(req.path.unwrap_or("")),
                     };
                     buf.drain(..head_len + body_len);
-                    if arrived_ns != 0 {
+                    if read_ns != 0 {
                         control.order_arrivals.record(
-                            arrived_ns,
+                            read_ns,
+                            rx_ns,
                             &parsed.method,
                             &parsed.path,
                             &parsed.body,
@@ -262,7 +266,7 @@ fn serve(
                         if stop.load(Ordering::Relaxed)
                             || control.drop_generation.load(Ordering::SeqCst) != generation
                         {
-                            let _ = stream.sock.shutdown(std::net::Shutdown::Both);
+                            let _ = stream.sock.get_ref().shutdown(std::net::Shutdown::Both);
                             return Ok(());
                         }
                         thread::sleep(Duration::from_millis(10));
@@ -272,7 +276,7 @@ fn serve(
                         thread::sleep(Duration::from_millis(resp.delay_ms));
                     }
                     if resp.drop_connection {
-                        let _ = stream.sock.shutdown(std::net::Shutdown::Both);
+                        let _ = stream.sock.get_ref().shutdown(std::net::Shutdown::Both);
                         return Ok(());
                     }
                     write_response(&mut stream, &resp, close)?;
