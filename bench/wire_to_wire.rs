@@ -4,8 +4,10 @@
 //! same run.
 //!
 //! Start: [`Simulator::inject_spot_trade`] returns `mono_ns` taken just before the frame was
-//! encrypted and written to the subscriber's TLS socket. End: the simulated CLOB's order arrival log
-//! records `mono_ns` when the request's last byte had been read. One sample = one injected jump
+//! encrypted and written to the subscriber's TLS socket. End: the simulated CLOB's order arrival
+//! log records when the kernel received the request's last bytes at the CLOB's socket
+//! (`SO_TIMESTAMPNS`, `sim::rx_stamp`) — the main figure — and when the CLOB's thread had read
+//! it (a second table: that adds the thread's wake-up on the simulator's busy CPU). One sample = one injected jump
 //! of the held BTC price (alternately up and down, `--jump-bps`) and the first order of the
 //! measured wallet, at or after the injection, that buys the token the jump makes cheap (Up for
 //! an up jump, Down for a down jump); anything else that wallet sends counts as unsolicited, a
@@ -150,7 +152,12 @@ fn wait_tradeable(sim: &Simulator, need: Duration, min_start_ms: u64) -> Window5
 /// Result of one measured implementation.
 struct Phase {
     name: &'static str,
+    /// Injection → the order's last bytes received by the kernel at the CLOB's socket.
     hist: Histogram<u64>,
+    /// Injection → the CLOB's thread had read the whole request (adds its wake-up).
+    hist_read: Histogram<u64>,
+    /// Samples whose arrival carried no kernel time (the read time stood in).
+    no_rx: u64,
     unpaired: u64,
     unsolicited: u64,
     note: String,
@@ -171,7 +178,9 @@ struct PhaseSpec {
 /// Inject jumps and pair each with the order it causes from `spec.maker`.
 fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
-    let (mut unpaired, mut unsolicited) = (0u64, 0u64);
+    let mut hist_read = hist.clone();
+    let (mut unpaired, mut unsolicited, mut no_rx) = (0u64, 0u64, 0u64);
+    let debug = std::env::var_os("W2W_DEBUG").is_some();
     let PhaseSpec {
         name,
         note,
@@ -219,7 +228,8 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
         };
         let want = if up { &w.up } else { &w.down };
         let deadline = Instant::now() + Duration::from_millis(args.timeout_ms);
-        let mut paired: Option<u64> = None;
+        // (to the kernel's receive, to the CLOB's read, kernel time present)
+        let mut paired: Option<(u64, u64, bool)> = None;
         while Instant::now() < deadline {
             let arrived: Vec<_> = sim
                 .order_arrivals()
@@ -227,14 +237,30 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
                 .iter()
                 .flat_map(|a| a.orders())
                 .collect();
-            if std::env::var_os("W2W_DEBUG").is_some() && !arrived.is_empty() {
-                eprintln!("arrivals (want {want} from {maker}): {arrived:?}");
-            }
             for o in arrived.into_iter().filter(|o| mine(o)) {
                 if paired.is_none() && o.mono_ns >= t0 && &o.token_id == want && o.side == "BUY" {
-                    paired = Some(o.mono_ns - t0);
+                    let read = o.mono_ns - t0;
+                    paired = Some(match o.rx_mono_ns {
+                        Some(rx) => (rx.saturating_sub(t0), read, true),
+                        None => (read, read, false),
+                    });
                 } else {
                     unsolicited += 1;
+                    if debug {
+                        eprintln!(
+                            "  {name}: unsolicited {} {} @{} {} at +{} µs of jump {seq} ({})",
+                            o.side,
+                            if &o.token_id == want {
+                                "wanted token"
+                            } else {
+                                "other token"
+                            },
+                            o.price_micro,
+                            o.order_type,
+                            (o.mono_ns as i64 - t0 as i64) / 1_000,
+                            if up { "up" } else { "down" }
+                        );
+                    }
                 }
             }
             if paired.is_some() {
@@ -258,10 +284,26 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
             }
         } else {
             match paired {
-                Some(ns) => {
-                    let _ = hist.record(ns.max(1));
+                Some((rx, read, has_rx)) => {
+                    let _ = hist.record(rx.max(1));
+                    let _ = hist_read.record(read.max(1));
+                    no_rx += u64::from(!has_rx);
                 }
                 None => unpaired += 1,
+            }
+            if debug {
+                match paired {
+                    Some((rx, read, _)) => eprintln!(
+                        "  {name}: jump {seq} ({}) → order at +{:.1} µs (socket), +{:.1} µs (read)",
+                        if up { "up" } else { "down" },
+                        rx as f64 / 1e3,
+                        read as f64 / 1e3
+                    ),
+                    None => eprintln!(
+                        "  {name}: jump {seq} ({}) unanswered",
+                        if up { "up" } else { "down" }
+                    ),
+                }
             }
             recorded += 1;
         }
@@ -279,6 +321,8 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     Phase {
         name,
         hist,
+        hist_read,
+        no_rx,
         unpaired,
         unsolicited,
         note,
@@ -532,7 +576,15 @@ fn main() {
     match &summary {
         Err(e) => eprintln!("wire_to_wire: engine ended with an error: {e}"),
         Ok(s) if std::env::var_os("W2W_DEBUG").is_some() => {
+            eprintln!(
+                "engine's own stages (feeds):\n{}",
+                s.hot.histograms.summary_table()
+            );
             if let Some(t) = s.hot.trading.as_ref() {
+                eprintln!(
+                    "engine's own stages (trading):\n{}",
+                    t.histograms.summary_table()
+                );
                 eprintln!(
                     "{}",
                     sattebaaz::engine::trading_report::render(
@@ -601,26 +653,45 @@ fn main() {
     // --- report ---
     let mut md = String::new();
     md.push_str(
-        "| implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
+        "To the order's arrival at the CLOB's socket (kernel receive time):\n\n\
+         | implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
          |---|---|---|---|---|---|---|---|---|\n",
     );
-    for p in &phases {
-        md.push_str(&format!(
+    let row = |p: &Phase, h: &Histogram<u64>| {
+        format!(
             "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             p.name,
             p.note,
-            p.hist.len(),
+            h.len(),
             p.unpaired,
             p.unsolicited,
-            pct(&p.hist, 0.50),
-            pct(&p.hist, 0.90),
-            pct(&p.hist, 0.99),
-            pct(&p.hist, 0.999),
-            if p.hist.is_empty() {
+            pct(h, 0.50),
+            pct(h, 0.90),
+            pct(h, 0.99),
+            pct(h, 0.999),
+            if h.is_empty() {
                 "—".into()
             } else {
-                fmt_ns(p.hist.max())
+                fmt_ns(h.max())
             },
+        )
+    };
+    for p in &phases {
+        md.push_str(&row(p, &p.hist));
+    }
+    md.push_str(
+        "\nTo the CLOB's thread having read the whole request (adds that thread's wake-up on the \
+         simulator's CPU):\n\n\
+         | implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for p in &phases {
+        md.push_str(&row(p, &p.hist_read));
+    }
+    for p in phases.iter().filter(|p| p.no_rx > 0) {
+        md.push_str(&format!(
+            "\n{}: {} samples without a kernel receive time (their read time stands in)\n",
+            p.name, p.no_rx
         ));
     }
     if let [a, b] = &phases[..] {
