@@ -532,3 +532,55 @@ fn user_channel_drop_is_recovered_by_rest_reconciliation() {
 fn trade_log_has_trades(e: &Engine) -> bool {
     !e.trade_log.is_empty()
 }
+
+/// A marketable FAK held by the venue's taker delay: the REST answer says `delayed`; after the
+/// delay it matches part of its size and the rest is killed. The user channel's trade and the
+/// order update end it in the tracker (not left open, nothing reserved), as the ledger shows.
+#[test]
+fn a_delayed_fak_ends_when_its_delay_is_over() {
+    let sim = start_sim(
+        "delayed",
+        ExchangeOptions {
+            taker_delay_ms: 100,
+            ..fast_exchange()
+        },
+    );
+    let (up, _down, condition) = next_market(&sim);
+    let mut e = Engine::start(&sim, KEY, &[condition.as_str()], EngineSetup::default());
+    e.learn_market_fees(&condition);
+    let fak = e.place(
+        &up,
+        Side::Buy,
+        cent(80),
+        50_000 * SHARE,
+        OrderType::Fak,
+        false,
+    );
+    e.run_until("FAK answered", |e| e.outcome(&fak).is_some());
+    assert!(
+        matches!(
+            e.outcome(&fak),
+            Some(Seen::Ack {
+                success: true,
+                status: OrderStatus::Delayed,
+                ..
+            })
+        ),
+        "{:?}",
+        e.outcome(&fak)
+    );
+    e.run_until(
+        "the held FAK matched, its fills and update reached the tracker",
+        |e| {
+            e.tracker
+                .get(&fak)
+                .is_some_and(|r| r.trade_filled > 0 && r.venue_matched > 0)
+        },
+    );
+    let r = *e.tracker.get(&fak).unwrap();
+    assert_eq!(r.state, OrderState::Matched);
+    assert!(r.trade_filled < 50_000 * SHARE, "partial: {r:?}");
+    assert_eq!(r.venue_matched, sim_matched(&sim, &fak));
+    assert_eq!(e.tracker.reserved_collateral(), 0, "nothing left reserved");
+    e.run_until("trades settled", |e| e.settled() && sim_trades_final(&sim));
+}

@@ -284,6 +284,30 @@ fn rejected_and_immediate_orders_release_reservations() {
     assert_eq!(t.reserved_collateral(), 1_000_000);
     t.on_failed(&delayed);
     assert_eq!(t.reserved_collateral(), 0);
+
+    // A delayed FAK that then matched part of its size: its trade ends it (the rest was
+    // killed) even without an order update, so it neither stays open nor keeps a reservation.
+    let fak_delayed = [6u8; 32];
+    t.on_signed(fak_delayed, token(), Side::Buy, 500_000, 4_000_000, true)
+        .unwrap();
+    t.on_ack(&fak_delayed, &ack(&format!(r#"{{"success":true,"errorMsg":"order match delayed due to market conditions","orderID":"{}","status":"delayed"}}"#, id_text(&fak_delayed))));
+    assert_eq!(t.get(&fak_delayed).unwrap().state, OrderState::Delayed);
+    assert!(t.reserved_collateral() >= 2_000_000);
+    let taker = id_text(&fak_delayed);
+    t.on_trade_event(&trade(
+        "t-fak-1", &taker, "BUY", 1_500_000, 500_000, "MATCHED",
+    ))
+    .unwrap();
+    let r = t.get(&fak_delayed).unwrap();
+    assert_eq!((r.state, r.trade_filled), (OrderState::Matched, 1_500_000));
+    assert!(!r.state.is_open());
+    assert_eq!(t.reserved_collateral(), 0);
+    // A second bucket of the same match still books its shares.
+    t.on_trade_event(&trade(
+        "t-fak-2", &taker, "BUY", 500_000, 500_000, "MATCHED",
+    ))
+    .unwrap();
+    assert_eq!(t.get(&fak_delayed).unwrap().trade_filled, 2_000_000);
 }
 
 #[test]

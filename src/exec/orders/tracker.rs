@@ -777,7 +777,10 @@ impl Tracker {
                 if add {
                     r.trade_filled = r.trade_filled.saturating_add(leg.size);
                     if r.state.is_open() {
-                        r.state = if r.matched() >= r.size {
+                        // An immediate order matches once (after its taker delay, if held):
+                        // a trade of it means its matching is over and the rest was killed,
+                        // even when the venue sends no order update for it.
+                        r.state = if r.matched() >= r.size || r.immediate {
                             OrderState::Matched
                         } else {
                             OrderState::PartiallyFilled

@@ -595,8 +595,11 @@ pub fn tick(ex: &mut Exchange, markets: &mut [MarketState], now_ms: u64) {
         };
         match markets.iter_mut().find(|m| m.info.condition_id == cond) {
             Some(m) => {
-                if execute(ex, m, &id, now_ms).is_err() {
-                    order_event(ex, &id, "CANCELLATION", now_ms);
+                // The REST answer said `delayed`: the user channel tells how it ended.
+                match execute(ex, m, &id, now_ms) {
+                    Err(_) => order_event(ex, &id, "CANCELLATION", now_ms),
+                    Ok(p) if p.status == "matched" => order_event(ex, &id, "UPDATE", now_ms),
+                    Ok(_) => {}
                 }
             }
             None => {
