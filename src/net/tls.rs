@@ -412,6 +412,9 @@ impl fmt::Debug for TlsStream {
             .field("handshaking", &self.is_handshaking())
             .field("tcp_eof", &self.tcp_eof)
             .field("peer_closed", &self.peer_closed)
+            .field("incoming", &(self.incoming.start, self.incoming.end))
+            .field("outgoing", &(self.outgoing.start, self.outgoing.end))
+            .field("plaintext", &(self.plain_end - self.plain_start))
             .finish()
     }
 }
