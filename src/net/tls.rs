@@ -566,9 +566,7 @@ impl TlsStream {
                 }
                 Ok(ConnectionState::TransmitTlsData(data)) => {
                     // Bytes the socket refuses stay in `outgoing` and go out on the next push.
-                    if let Err(e) = self.outgoing.push(&mut self.tcp) {
-                        return Err(e);
-                    }
+                    self.outgoing.push(&mut self.tcp)?;
                     data.done();
                     Ok(Next::Again)
                 }
