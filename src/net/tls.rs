@@ -456,12 +456,7 @@ impl TlsStream {
             close_requested: false,
         };
         // Encode the ClientHello now; it is sent once the socket connects.
-        stream.encode_handshake_output().map_err(|e| match e {
-            EncodeFailure::Tls(err) => TlsConfigError::Rustls(err),
-            EncodeFailure::Io(err) => {
-                TlsConfigError::Rustls(rustls::Error::General(err.to_string()))
-            }
-        })?;
+        stream.encode_handshake_output()?;
         Ok(stream)
     }
 
@@ -502,23 +497,18 @@ impl TlsStream {
 
     /// Before any socket I/O: let rustls encode what it has queued (the ClientHello).
     #[cold]
-    fn encode_handshake_output(&mut self) -> Result<(), EncodeFailure> {
+    fn encode_handshake_output(&mut self) -> Result<(), rustls::Error> {
         let Phase::Handshake(conn) = &mut self.phase else {
             return Ok(());
         };
         let status = conn.process_tls_records(&mut []);
-        match status.state {
-            Ok(ConnectionState::EncodeTlsData(mut data)) => {
-                let spare = &mut self.outgoing.buf[self.outgoing.end..];
-                let n = data
-                    .encode(spare)
-                    .map_err(|e| EncodeFailure::Io(io::Error::other(e.to_string())))?;
-                self.outgoing.end += n;
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(err) => Err(EncodeFailure::Tls(err)),
+        if let ConnectionState::EncodeTlsData(mut data) = status.state? {
+            let n = data
+                .encode(&mut self.outgoing.buf[self.outgoing.end..])
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+            self.outgoing.end += n;
         }
+        Ok(())
     }
 
     /// Run rustls' handshake over the buffered and socket bytes until it needs more bytes than
@@ -773,76 +763,33 @@ impl TlsStream {
         Ok(())
     }
 
-    /// Read after the handshake: serve decrypted bytes, open the next whole record in place,
-    /// or read the socket.
+    /// Read after the handshake: serve decrypted bytes, opening further whole records already
+    /// buffered while `buf` has room; read the socket only when nothing could be served.
     fn read_records(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0usize;
         loop {
             if self.plain_start < self.plain_end {
-                let n = buf.len().min(self.plain_end - self.plain_start);
-                buf[..n]
+                let n = (buf.len() - filled).min(self.plain_end - self.plain_start);
+                buf[filled..filled + n]
                     .copy_from_slice(&self.incoming.buf[self.plain_start..self.plain_start + n]);
                 self.plain_start += n;
-                return Ok(n);
+                filled += n;
+                if filled == buf.len() {
+                    return Ok(filled);
+                }
             }
             if self.peer_closed {
-                return Ok(0);
+                return Ok(filled);
             }
-            let Phase::Traffic(records) = &mut self.phase else {
-                return match &self.phase {
-                    Phase::Failed(err) => Err(tls_io_error(err.clone())),
-                    _ => Err(io::ErrorKind::WouldBlock.into()),
-                };
-            };
-            let start = self.incoming.start;
-            let available = self.incoming.end - start;
-            if available >= HEADER_LEN {
-                let header = &self.incoming.buf[start..start + HEADER_LEN];
-                let body_len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-                if body_len > MAX_CIPHERTEXT_LEN {
-                    return Err(self.fail_traffic(
-                        rustls::Error::PeerSentOversizedRecord,
-                        Some(ALERT_RECORD_OVERFLOW),
-                    ));
-                }
-                let record_len = HEADER_LEN + body_len;
-                if available >= record_len {
-                    self.incoming.start += record_len;
-                    let record = &mut self.incoming.buf[start..start + record_len];
-                    match records.open(record) {
-                        Ok(opened) => {
-                            let from = start + opened.start;
-                            let to = from + opened.len;
-                            match opened.content_type {
-                                CONTENT_APPLICATION_DATA => {
-                                    self.plain_start = from;
-                                    self.plain_end = to;
-                                }
-                                CONTENT_ALERT => self.on_alert(from, to)?,
-                                CONTENT_HANDSHAKE => self.on_handshake_message(from, to)?,
-                                other => {
-                                    return Err(self.fail_traffic(
-                                        rustls::Error::InappropriateMessage {
-                                            expect_types: vec![
-                                                rustls::ContentType::ApplicationData,
-                                            ],
-                                            got_type: rustls::ContentType::from(other),
-                                        },
-                                        Some(ALERT_UNEXPECTED_MESSAGE),
-                                    ))
-                                }
-                            }
-                        }
-                        Err(err) => {
-                            let alert = match err {
-                                rustls::Error::DecryptError => ALERT_BAD_RECORD_MAC,
-                                rustls::Error::PeerSentOversizedRecord => ALERT_RECORD_OVERFLOW,
-                                _ => ALERT_UNEXPECTED_MESSAGE,
-                            };
-                            return Err(self.fail_traffic(err, Some(alert)));
-                        }
-                    }
-                    continue;
-                }
+            match self.open_next_record() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                // The failure is kept; the bytes before it are handed out first.
+                Err(_) if filled > 0 => return Ok(filled),
+                Err(e) => return Err(e),
+            }
+            if filled > 0 {
+                return Ok(filled);
             }
             if self.tcp_eof {
                 return Err(io::ErrorKind::UnexpectedEof.into());
@@ -853,6 +800,68 @@ impl TlsStream {
                 Fill::Eof => self.tcp_eof = true,
             }
         }
+    }
+
+    /// Open the next whole record in the incoming buffer, if there is one: application data
+    /// becomes the plaintext range, alerts and handshake messages are acted on. Ok(false) when
+    /// no whole record is buffered.
+    #[inline]
+    fn open_next_record(&mut self) -> io::Result<bool> {
+        let Phase::Traffic(records) = &mut self.phase else {
+            return match &self.phase {
+                Phase::Failed(err) => Err(tls_io_error(err.clone())),
+                _ => Ok(false),
+            };
+        };
+        let start = self.incoming.start;
+        let available = self.incoming.end - start;
+        if available < HEADER_LEN {
+            return Ok(false);
+        }
+        let header = &self.incoming.buf[start..start + HEADER_LEN];
+        let body_len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if body_len > MAX_CIPHERTEXT_LEN {
+            return Err(self.fail_traffic(
+                rustls::Error::PeerSentOversizedRecord,
+                Some(ALERT_RECORD_OVERFLOW),
+            ));
+        }
+        let record_len = HEADER_LEN + body_len;
+        if available < record_len {
+            return Ok(false);
+        }
+        self.incoming.start += record_len;
+        let opened = match records.open(&mut self.incoming.buf[start..start + record_len]) {
+            Ok(opened) => opened,
+            Err(err) => {
+                let alert = match err {
+                    rustls::Error::DecryptError => ALERT_BAD_RECORD_MAC,
+                    rustls::Error::PeerSentOversizedRecord => ALERT_RECORD_OVERFLOW,
+                    _ => ALERT_UNEXPECTED_MESSAGE,
+                };
+                return Err(self.fail_traffic(err, Some(alert)));
+            }
+        };
+        let from = start + opened.start;
+        let to = from + opened.len;
+        match opened.content_type {
+            CONTENT_APPLICATION_DATA => {
+                self.plain_start = from;
+                self.plain_end = to;
+            }
+            CONTENT_ALERT => self.on_alert(from, to)?,
+            CONTENT_HANDSHAKE => self.on_handshake_message(from, to)?,
+            other => {
+                return Err(self.fail_traffic(
+                    rustls::Error::InappropriateMessage {
+                        expect_types: vec![rustls::ContentType::ApplicationData],
+                        got_type: rustls::ContentType::from(other),
+                    },
+                    Some(ALERT_UNEXPECTED_MESSAGE),
+                ))
+            }
+        }
+        Ok(true)
     }
 
     /// An alert record (`incoming.buf[from..to]`) after the handshake.
@@ -952,12 +961,6 @@ impl TlsStream {
         message.drain(..used);
         Ok(())
     }
-}
-
-/// Why encoding the first handshake flight failed.
-enum EncodeFailure {
-    Tls(rustls::Error),
-    Io(io::Error),
 }
 
 /// Copy `dst.len()` bytes starting at logical offset `skip` of the concatenated `bufs`.
