@@ -9,6 +9,11 @@
 //! thread that busy-polls, decrypts and discards; the time ends when `flush_pending` reports the
 //! last TLS byte written.
 //!
+//! Instruction counting (`valgrind --tool=callgrind --separate-threads=yes`): with
+//! `BENCH_COUNT_ITERS=N` the bench runs N decisions over plain TCP, or over TLS with
+//! `BENCH_COUNT_TLS=1`, and exits; `(Ir(N) − Ir(0)) / N` of the main thread is the user-space
+//! instructions per decision (the venue end runs on its own thread).
+//!
 //! Run: `cargo bench --bench exec_path`
 
 use std::hint::black_box;
@@ -346,7 +351,32 @@ fn percentiles(tls: bool) {
 
 criterion_group!(benches, bench);
 
+/// The counting mode (see the module docs): `n` decisions, no criterion.
+fn count_decisions(n: u64) {
+    sattebaaz::clock::init();
+    let tls = std::env::var("BENCH_COUNT_TLS").as_deref() == Ok("1");
+    let mut p = Path::new(tls);
+    p.producer.refill();
+    // One decision before counting, so `n = 0` includes the same set-up and first use.
+    p.run(520_000, 10_000_000, 1_700_000_000);
+    for i in 0..n {
+        p.top_up();
+        p.run(
+            black_box(100_000 + (i % 80) * 10_000),
+            black_box(5_000_000),
+            1_700_000_000,
+        );
+    }
+}
+
 fn main() {
+    if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        count_decisions(n);
+        return;
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     percentiles(false);
