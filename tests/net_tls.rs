@@ -7,8 +7,8 @@
 //! records split at every byte boundary, no allocation while reading records (split at arbitrary
 //! points) and writing after warm-up, a write larger than all buffers (`WouldBlock`, then
 //! completion in order), `close_notify` as `Ok(0)`, TCP EOF as `UnexpectedEof`, a tampered record
-//! (decrypt error, alert to the server), server key updates, and the alert for a refused
-//! certificate reaching the server.
+//! (decrypt error, alert to the server), server key updates, session resumption (TLS 1.3 ticket,
+//! TLS 1.2 abbreviated handshake), and the alert for a refused certificate reaching the server.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -595,15 +595,35 @@ fn establish(
 ) -> (Stream, Peer, TempPem) {
     let (cert, key, pem) = self_signed(&["localhost"]);
     let ca = TempPem::write(&pem);
+    let client_cfg = client_config(Some(ca.path())).unwrap();
+    let server_cfg = server_config(cert, key, version, suite);
+    let (client, peer) = connect_pair(&client_cfg, &server_cfg);
+    assert_eq!(
+        client.protocol_version(),
+        Some(version.version),
+        "negotiated version"
+    );
+    assert_eq!(
+        client.negotiated_cipher_suite().map(|s| s.suite()),
+        Some(suite.suite())
+    );
+    (client, peer, ca)
+}
+
+/// One connection between the given configurations, handshake done and the server's last
+/// flight (session tickets included) taken in by the client.
+fn connect_pair(
+    client_cfg: &Arc<rustls::ClientConfig>,
+    server_cfg: &Arc<rustls::ServerConfig>,
+) -> (Stream, Peer) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let tcp = tcp::connect(listener.local_addr().unwrap()).unwrap();
-    let mut client =
-        Stream::new(tcp, client_config(Some(ca.path())).unwrap(), "localhost").unwrap();
+    let mut client = Stream::new(tcp, Arc::clone(client_cfg), "localhost").unwrap();
     let (sock, _) = listener.accept().unwrap();
     sock.set_nonblocking(true).unwrap();
     // No Nagle: each test write must reach the client at once, not wait for a delayed ACK.
     sock.set_nodelay(true).unwrap();
-    let conn = rustls::ServerConnection::new(server_config(cert, key, version, suite)).unwrap();
+    let conn = rustls::ServerConnection::new(Arc::clone(server_cfg)).unwrap();
     let mut peer = Peer { conn, sock };
     let started = Instant::now();
     let mut sink = Vec::new();
@@ -616,20 +636,10 @@ fn establish(
         drain_client(&mut client, &mut sink).unwrap();
         peer.pump().unwrap();
     }
-    // Session tickets (TLS 1.3) and the last flight reach the client.
     peer.pump().unwrap();
     drain_client(&mut client, &mut sink).unwrap();
     assert!(sink.is_empty());
-    assert_eq!(
-        client.protocol_version(),
-        Some(version.version),
-        "negotiated version"
-    );
-    assert_eq!(
-        client.negotiated_cipher_suite().map(|s| s.suite()),
-        Some(suite.suite())
-    );
-    (client, peer, ca)
+    (client, peer)
 }
 
 /// Deterministic bytes for payloads.
@@ -960,5 +970,40 @@ fn refused_certificate_sends_the_alert_before_reporting() {
     match peer.pump() {
         Err(rustls::Error::AlertReceived(rustls::AlertDescription::UnknownCA)) => {}
         other => panic!("server saw {other:?}"),
+    }
+}
+
+#[test]
+fn a_second_connection_resumes_the_session_and_carries_data() {
+    // TLS 1.3 resumes with a ticket handed to rustls after the handshake (through the record
+    // layer); TLS 1.2 with a session id (abbreviated handshake, client Finished last).
+    for (version, suite) in all_suites() {
+        let (cert, key, pem) = self_signed(&["localhost"]);
+        let ca = TempPem::write(&pem);
+        let client_cfg = client_config(Some(ca.path())).unwrap();
+        let server_cfg = server_config(cert, key, version, suite);
+        for round in 0..2 {
+            let (mut client, mut peer) = connect_pair(&client_cfg, &server_cfg);
+            let expected = if round == 0 {
+                rustls::HandshakeKind::Full
+            } else {
+                rustls::HandshakeKind::Resumed
+            };
+            assert_eq!(
+                peer.conn.handshake_kind(),
+                Some(expected),
+                "{suite:?} round {round}"
+            );
+            let data = pattern(2000, round);
+            let wire = peer.seal(&data);
+            peer.send_raw(&wire);
+            let mut got = Vec::new();
+            drain_client(&mut client, &mut got).unwrap();
+            assert!(got == data, "{suite:?} round {round}: server data differs");
+            assert_eq!(client.write(b"resumed?").unwrap(), 8);
+            let mut back = Vec::new();
+            peer.read_plain(&mut back).unwrap();
+            assert_eq!(back, b"resumed?", "{suite:?} round {round}");
+        }
     }
 }
