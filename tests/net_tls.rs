@@ -1007,3 +1007,46 @@ fn a_second_connection_resumes_the_session_and_carries_data() {
         }
     }
 }
+
+#[test]
+fn data_the_server_sends_with_its_handshake_flight_is_delivered_in_order() {
+    // Written into the server before the handshake: rustls sends it right after its Finished,
+    // in the same flight, so the client sees it while rustls still runs the handshake.
+    for (version, suite) in all_suites() {
+        let (cert, key, pem) = self_signed(&["localhost"]);
+        let ca = TempPem::write(&pem);
+        let client_cfg = client_config(Some(ca.path())).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let tcp = tcp::connect(listener.local_addr().unwrap()).unwrap();
+        let mut client = Stream::new(tcp, client_cfg, "localhost").unwrap();
+        let (sock, _) = listener.accept().unwrap();
+        sock.set_nonblocking(true).unwrap();
+        sock.set_nodelay(true).unwrap();
+        let conn = rustls::ServerConnection::new(server_config(cert, key, version, suite)).unwrap();
+        let mut peer = Peer { conn, sock };
+        let early = pattern(20_000, 5);
+        let mut at = 0;
+        while at < early.len() {
+            at += peer.conn.writer().write(&early[at..]).unwrap();
+        }
+        // Written by the client during the handshake: held, then sealed when it ends.
+        assert_eq!(client.write(b"client early").unwrap(), 12);
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let mut back = Vec::new();
+        while got.len() < early.len() || back.len() < 12 {
+            assert!(started.elapsed() < GIVE_UP_AFTER, "{suite:?}: stuck");
+            client.flush_pending().unwrap();
+            drain_client(&mut client, &mut got).unwrap();
+            peer.read_plain(&mut back).unwrap();
+        }
+        assert!(got == early, "{suite:?}: early server data differs");
+        assert_eq!(back, b"client early", "{suite:?}");
+        let later = pattern(3000, 6);
+        let wire = peer.seal(&later);
+        peer.send_raw(&wire);
+        let mut more = Vec::new();
+        drain_client(&mut client, &mut more).unwrap();
+        assert!(more == later, "{suite:?}: data after the handshake differs");
+    }
+}
