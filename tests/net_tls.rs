@@ -916,11 +916,45 @@ fn key_updates_from_the_server_are_followed_and_answered() {
         let mut got = Vec::new();
         drain_client(&mut client, &mut got).unwrap();
         assert!(got == data, "round {round}: data after key update differs");
-        // The client answered with its own key update; its data decrypts under the new key.
+        // The client answered with its own key update (one sealed 5-byte handshake message)
+        // before its data, and its data decrypts under its new key.
         let reply = pattern(3000, 100 + round);
         assert_eq!(client.write(&reply).unwrap(), reply.len());
+        let mut raw = vec![0u8; 16384];
+        let mut n = 0;
+        loop {
+            match peer.sock.read(&mut raw[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let mut record_bodies = Vec::new();
+        let mut at = 0;
+        while at + 5 <= n {
+            let len = usize::from(u16::from_be_bytes([raw[at + 3], raw[at + 4]]));
+            record_bodies.push(len);
+            at += 5 + len;
+        }
+        assert_eq!(
+            record_bodies,
+            vec![4 + 1 + 1 + 16, reply.len() + 1 + 16],
+            "round {round}: key update then data"
+        );
+        let mut rd: &[u8] = &raw[..n];
         let mut back = Vec::new();
-        peer.read_plain(&mut back).unwrap();
+        let mut buf = [0u8; 4096];
+        while !rd.is_empty() {
+            peer.conn.read_tls(&mut rd).unwrap();
+            peer.conn.process_new_packets().unwrap();
+            while let Ok(k) = peer.conn.reader().read(&mut buf) {
+                if k == 0 {
+                    break;
+                }
+                back.extend_from_slice(&buf[..k]);
+            }
+        }
         assert!(
             back == reply,
             "round {round}: client data after key update differs"
@@ -1049,4 +1083,51 @@ fn data_the_server_sends_with_its_handshake_flight_is_delivered_in_order() {
         drain_client(&mut client, &mut more).unwrap();
         assert!(more == later, "{suite:?}: data after the handshake differs");
     }
+}
+
+#[test]
+fn a_key_update_requested_while_the_client_is_blocked_on_writes_keeps_every_byte() {
+    let (mut client, mut peer, _ca) = establish(
+        &rustls::version::TLS13,
+        suites::TLS13_CHACHA20_POLY1305_SHA256,
+    );
+    // Fill the socket and the outgoing buffer.
+    let payload = pattern(48 << 20, 11);
+    let mut accepted = 0usize;
+    loop {
+        match client.write(&payload[accepted..]) {
+            Ok(n) => accepted += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => panic!("{e}"),
+        }
+        assert!(accepted < payload.len(), "nothing blocked");
+    }
+    // The server asks for a key update; the client reads it while its writes are blocked.
+    peer.conn.refresh_traffic_keys().unwrap();
+    let mut wire = peer.queued();
+    wire.extend_from_slice(&peer.seal(b"after the update"));
+    peer.send_raw(&wire);
+    let mut got = Vec::new();
+    drain_client(&mut client, &mut got).unwrap();
+    assert_eq!(got, b"after the update");
+    // Everything sealed before and after the client's own key update reaches the server.
+    let mut received = Vec::with_capacity(payload.len());
+    let started = Instant::now();
+    let mut drained = false;
+    while received.len() < payload.len() || !drained {
+        assert!(started.elapsed() < GIVE_UP_AFTER, "writes did not complete");
+        peer.read_plain(&mut received).unwrap();
+        drained = client.flush_pending().unwrap();
+        while accepted < payload.len() {
+            match client.write(&payload[accepted..]) {
+                Ok(n) => accepted += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    assert!(
+        received == payload,
+        "bytes lost or reordered across the key update"
+    );
 }

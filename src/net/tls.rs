@@ -25,8 +25,9 @@
 //!   `UnexpectedEof` error. TLS failures (bad certificate, alert, decrypt error) are `io::Error`s
 //!   of kind `InvalidData` wrapping a [`TlsFailure`] (see [`tls_failure`]), with any alert for
 //!   the peer pushed to the socket first; the failure is sticky.
-//! - TLS 1.3 key updates from the peer are followed (and answered when requested); our own
-//!   sending keys are updated before the suite's confidentiality limit. TLS 1.2 renegotiation
+//! - TLS 1.3 key updates from the peer are followed, and answered when requested before any
+//!   further application data is sealed; our own sending keys are updated before the suite's
+//!   confidentiality limit. TLS 1.2 renegotiation
 //!   requests are refused with a `no_renegotiation` warning.
 //! - Certificates are verified against webpki roots plus optional extra CAs; the server name must
 //!   match. ALPN is off; the provider is ring; secret extraction is enabled so the record layer
@@ -403,6 +404,9 @@ pub struct TlsStream {
     peer_closed: bool,
     /// `send_close_notify` was called during the handshake.
     close_requested: bool,
+    /// The peer asked for a key update and ours is not sealed yet; no application data may be
+    /// sealed before it (RFC 8446 §4.6.3).
+    key_update_owed: bool,
 }
 
 impl fmt::Debug for TlsStream {
@@ -454,6 +458,7 @@ impl TlsStream {
             tcp_eof: false,
             peer_closed: false,
             close_requested: false,
+            key_update_owed: false,
         };
         // Encode the ClientHello now; it is sent once the socket connects.
         stream.encode_handshake_output()?;
@@ -721,8 +726,10 @@ impl TlsStream {
             let Phase::Traffic(records) = &mut self.phase else {
                 break;
             };
-            if records.tx_needs_key_update() && records.is_tls13() {
-                self.send_key_update()?;
+            if self.key_update_owed || (records.tx_needs_key_update() && records.is_tls13()) {
+                if !self.send_key_update()? {
+                    break;
+                }
                 continue;
             }
             let overhead = records.overhead();
@@ -751,16 +758,22 @@ impl TlsStream {
         Ok(sealed)
     }
 
-    /// Send a TLS 1.3 `KeyUpdate` (no update requested) under the current key, then rekey.
+    /// Seal a TLS 1.3 `KeyUpdate` (no update requested) under the current key, then rekey.
+    /// Ok(false) when the outgoing buffer has no room for it yet (nothing changed).
     #[cold]
-    fn send_key_update(&mut self) -> io::Result<()> {
-        self.seal_control(CONTENT_HANDSHAKE, &[HS_KEY_UPDATE, 0, 0, 1, 0])?;
+    fn send_key_update(&mut self) -> io::Result<bool> {
+        match self.seal_control(CONTENT_HANDSHAKE, &[HS_KEY_UPDATE, 0, 0, 1, 0]) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.key_update_owed = false;
         if let Phase::Traffic(records) = &mut self.phase {
             if let Err(err) = records.update_tx_keys() {
                 return Err(self.fail_traffic(err, None));
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Read after the handshake: serve decrypted bytes, opening further whole records already
@@ -949,8 +962,11 @@ impl TlsStream {
             match outcome {
                 Ok(false) => {}
                 Ok(true) => {
-                    self.send_key_update()?;
-                    self.outgoing.push(&mut self.tcp)?;
+                    self.key_update_owed = true;
+                    // If the outgoing buffer is full, it goes out before the next write instead.
+                    if self.send_key_update()? {
+                        self.outgoing.push(&mut self.tcp)?;
+                    }
                 }
                 Err(err) => {
                     message.clear();
@@ -1087,6 +1103,10 @@ impl Transport for TlsStream {
         if let Phase::Failed(err) = &self.phase {
             return Err(tls_io_error(err.clone()));
         }
+        if self.key_update_owed {
+            self.outgoing.push(&mut self.tcp)?;
+            self.send_key_update()?;
+        }
         if !self.pending_plain.is_empty() && matches!(self.phase, Phase::Traffic(_)) {
             self.seal_pending_plain()?;
         }
@@ -1104,7 +1124,7 @@ impl Transport for TlsStream {
             self.seal_control(CONTENT_ALERT, &[ALERT_LEVEL_WARNING, ALERT_CLOSE_NOTIFY])?;
             drained = self.outgoing.push(&mut self.tcp)?;
         }
-        Ok(drained && self.pending_plain.is_empty())
+        Ok(drained && self.pending_plain.is_empty() && !self.key_update_owed)
     }
 
     fn is_handshaking(&self) -> bool {
