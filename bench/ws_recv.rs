@@ -10,7 +10,8 @@
 //! `BENCH_COUNT_ITERS=N` the bench opens one plain connection to the tungstenite venue, runs N
 //! batches with the client named by `BENCH_COUNT_PATH` (`ours`, default, or `tungstenite`) and
 //! exits; `(Ir(N) − Ir(0)) / N` of the main thread is the client's user-space instructions per
-//! batch (the server runs on its own thread).
+//! batch (the server runs on its own thread). With `BENCH_COUNT_TLS=1` the connection is TLS
+//! (our `TlsStream`, or rustls `StreamOwned` under tungstenite).
 
 use std::hint::black_box;
 use std::io::{ErrorKind, Read, Write};
@@ -255,15 +256,41 @@ fn blocking_batch<S: Read + Write>(ws: &mut WebSocket<S>) -> usize {
 
 /// The counting mode (see the module docs): `n` batches with one client, no criterion.
 fn count_batches(n: u64) {
-    let addr = spawn_server(None, VenueMode::Blocking);
+    let tls = std::env::var("BENCH_COUNT_TLS").as_deref() == Ok("1");
+    let (server_config, client_config) = tls_pair();
+    let addr = spawn_server(tls.then(|| server_config.clone()), VenueMode::Blocking);
     let mut total = 0usize;
     if std::env::var("BENCH_COUNT_PATH").as_deref() == Ok("tungstenite") {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let (mut theirs, _) =
-            tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+        if tls {
+            let name = ServerName::try_from("localhost").expect("name");
+            let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
+            let stream = rustls::StreamOwned::new(conn, stream);
+            let (mut theirs, _) =
+                tungstenite::client(format!("wss://localhost:{}/", addr.port()), stream)
+                    .expect("handshake");
+            for _ in 0..n {
+                total += blocking_batch(&mut theirs);
+            }
+        } else {
+            let (mut theirs, _) =
+                tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+            for _ in 0..n {
+                total += blocking_batch(&mut theirs);
+            }
+        }
+    } else if tls {
+        let mut ours = Busy::open(
+            MaybeTlsConnector {
+                addr,
+                tls: Some((client_config, "localhost".to_string())),
+            },
+            &format!("wss://localhost:{}/", addr.port()),
+            None,
+        );
         for _ in 0..n {
-            total += blocking_batch(&mut theirs);
+            total += ours.batch();
         }
     } else {
         let mut ours = Busy::open(TcpConnector { addr }, &format!("ws://{addr}/"), None);

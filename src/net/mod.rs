@@ -10,5 +10,6 @@ pub mod http;
 pub mod poll;
 pub mod tcp;
 pub mod tls;
+pub mod tls_record;
 pub mod transport;
 pub mod ws;
