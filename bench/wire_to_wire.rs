@@ -8,7 +8,7 @@
 //! log records when the kernel received the request's last bytes at the CLOB's socket
 //! (`SO_TIMESTAMPNS`, `sim::rx_stamp`) — the main figure — and when the CLOB's thread had read
 //! it (a second table: that adds the thread's wake-up on the simulator's busy CPU). One sample = one injected jump
-//! of the held BTC price (alternately up and down, `--jump-bps`) and the first order of the
+//! of the held BTC price (alternately up and down, `--jump-bps`, default 150 bp) and the first order of the
 //! measured wallet, at or after the injection, that buys the token the jump makes cheap (Up for
 //! an up jump, Down for a down jump); anything else that wallet sends counts as unsolicited, a
 //! jump with no such order within `--timeout-ms` as unpaired.
@@ -43,8 +43,13 @@ use sattebaaz::sim::{SimOptions, Simulator};
 
 /// Taker fee rate the lag strategy and the bot assume (72 000 ppm, the venue's crypto rate).
 const FEE_RATE: f64 = 0.072;
-/// The lag strategy's minimum edge in the MEDIUM regime (`signals.regimes.lag_min_edge_micro`).
-const MIN_EDGE_MICRO: i64 = 20_000;
+/// The lag strategy's minimum edge in the MEDIUM regime (`signals.regimes.lag_min_edge_micro`),
+/// for both implementations. The crowd's quotes wander a few cents around fair value: with the
+/// shipped 0.02 both implementations also traded those wanderings, and one such trade inside
+/// the cooldown before a jump (or a jump meeting a wide quote) was answered only at a later
+/// requote, hundreds of ms on — a tail that timed the crowd. 0.10 is out of the wander's reach
+/// and far inside what a ±`--jump-bps` jump opens (fair value moves by tens of cents).
+const MIN_EDGE_MICRO: i64 = 100_000;
 /// Lag cooldown between two entries in one market, ms (samples are spaced wider).
 const LAG_COOLDOWN_MS: u64 = 250;
 /// Capital of the run (engine and simulated ledger), micro-dollars: no risk limit is reached.
@@ -85,7 +90,7 @@ fn parse_args() -> Args {
     Args {
         full,
         samples: num("--samples", if full { 200.0 } else { 5.0 }) as usize,
-        jump_bps: num("--jump-bps", 50.0),
+        jump_bps: num("--jump-bps", 150.0),
         interval_ms: num("--interval-ms", 300.0) as u64,
         timeout_ms: num("--timeout-ms", 1_000.0) as u64,
         conventional,
@@ -585,6 +590,13 @@ fn main() {
                     "engine's own stages (trading):\n{}",
                     t.histograms.summary_table()
                 );
+                for o in t.tracker.iter() {
+                    eprintln!(
+                        "tracked order: state {:?} immediate {} size {} trade_filled {} venue_matched {}",
+                        o.state, o.immediate, o.size, o.trade_filled, o.venue_matched
+                    );
+                }
+                eprintln!("user channel: {:?}", t.user_channel);
                 eprintln!(
                     "{}",
                     sattebaaz::engine::trading_report::render(
