@@ -479,6 +479,24 @@ impl Peer {
     }
 
     /// TLS bytes rustls has queued (alerts, tickets, key updates).
+    /// Decrypt `raw` (records the client wrote) into the plaintext it carries.
+    fn open_all(&mut self, raw: &[u8]) -> Vec<u8> {
+        let mut rd = raw;
+        let mut plain = Vec::new();
+        let mut buf = [0u8; 16384];
+        while !rd.is_empty() {
+            self.conn.read_tls(&mut rd).unwrap();
+            self.conn.process_new_packets().unwrap();
+            while let Ok(n) = self.conn.reader().read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                plain.extend_from_slice(&buf[..n]);
+            }
+        }
+        plain
+    }
+
     fn queued(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while self.conn.wants_write() {
@@ -764,19 +782,7 @@ fn reading_records_and_writing_allocate_nothing_after_warm_up() {
         );
 
         // What the client sent decrypts to the messages, in order.
-        let mut rd: &[u8] = &raw_from_client[..raw_len];
-        let mut echoed = Vec::new();
-        let mut buf = [0u8; 16384];
-        while !rd.is_empty() {
-            peer.conn.read_tls(&mut rd).unwrap();
-            peer.conn.process_new_packets().unwrap();
-            while let Ok(n) = peer.conn.reader().read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                echoed.extend_from_slice(&buf[..n]);
-            }
-        }
+        let echoed = peer.open_all(&raw_from_client[..raw_len]);
         assert!(
             echoed == sent_plain,
             "{suite:?}: server decrypted other bytes"
@@ -942,19 +948,7 @@ fn key_updates_from_the_server_are_followed_and_answered() {
             vec![4 + 1 + 1 + 16, reply.len() + 1 + 16],
             "round {round}: key update then data"
         );
-        let mut rd: &[u8] = &raw[..n];
-        let mut back = Vec::new();
-        let mut buf = [0u8; 4096];
-        while !rd.is_empty() {
-            peer.conn.read_tls(&mut rd).unwrap();
-            peer.conn.process_new_packets().unwrap();
-            while let Ok(k) = peer.conn.reader().read(&mut buf) {
-                if k == 0 {
-                    break;
-                }
-                back.extend_from_slice(&buf[..k]);
-            }
-        }
+        let back = peer.open_all(&raw[..n]);
         assert!(
             back == reply,
             "round {round}: client data after key update differs"
