@@ -1,6 +1,7 @@
 //! Process clocks. `mono_ns` is a monotonic nanosecond counter from a process-wide epoch (for
 //! latency and timeouts); `wall_ms`/`wall_ns` are Unix time (for venue timestamps). Neither
-//! allocates or blocks, so both are safe on the hot thread.
+//! allocates or blocks, so both are safe on the hot thread. `utc_civil` turns Unix seconds into a
+//! UTC calendar date and time for reports.
 
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -32,6 +33,23 @@ pub fn wall_ns() -> u64 {
 #[inline]
 pub fn wall_ms() -> u64 {
     wall_ns() / 1_000_000
+}
+
+/// Unix seconds as proleptic Gregorian UTC `(year, month, day, hour, minute, second)`
+/// (Howard Hinnant's civil-from-days algorithm).
+pub fn utc_civil(unix_s: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let days = (unix_s / 86_400) as i64;
+    let secs = unix_s % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d, secs / 3_600, secs / 60 % 60, secs % 60)
 }
 
 #[cfg(test)]

@@ -167,6 +167,22 @@ pub struct Source {
 }
 
 impl Source {
+    /// A freshly loaded source: its events ordered by receive time (stable: equal times keep
+    /// file order); the fields [`merge`] sets start empty.
+    fn loaded(path: &Path, kind: SourceKind, mut events: Vec<Event>, bad_records: u64) -> Source {
+        events.sort_by_key(|e| e.recv_ns);
+        Source {
+            path: path.to_path_buf(),
+            kind,
+            events,
+            bad_records,
+            shift_ns: 0,
+            span_ns: None,
+            event_count: 0,
+            dropped_markets: 0,
+        }
+    }
+
     /// First and last receive time (own clock).
     pub fn span(&self) -> Option<(u64, u64)> {
         Some((self.events.first()?.recv_ns, self.events.last()?.recv_ns))
@@ -295,17 +311,12 @@ fn load_recording(dir: &Path) -> Result<Source, SourceError> {
         });
     }
     bad_records += reader.errors + reader.index.bad_lines;
-    events.sort_by_key(|e| e.recv_ns);
-    Ok(Source {
-        path: dir.to_path_buf(),
-        kind: SourceKind::EngineRecording,
+    Ok(Source::loaded(
+        dir,
+        SourceKind::EngineRecording,
         events,
         bad_records,
-        shift_ns: 0,
-        span_ns: None,
-        event_count: 0,
-        dropped_markets: 0,
-    })
+    ))
 }
 
 fn load_binance(path: &Path) -> Result<Source, SourceError> {
@@ -344,17 +355,12 @@ fn load_binance(path: &Path) -> Result<Source, SourceError> {
     if events.is_empty() {
         return Err(bad(path, "no `<ns> <json>` frame lines"));
     }
-    events.sort_by_key(|e| e.recv_ns);
-    Ok(Source {
-        path: path.to_path_buf(),
-        kind: SourceKind::BinanceFrames,
+    Ok(Source::loaded(
+        path,
+        SourceKind::BinanceFrames,
         events,
         bad_records,
-        shift_ns: 0,
-        span_ns: None,
-        event_count: 0,
-        dropped_markets: 0,
-    })
+    ))
 }
 
 /// A decimal JSON number or string as micro-units, rounded half-up at the sixth decimal (the
@@ -574,17 +580,12 @@ fn load_resolvedkit(books: &Path, default_fee_ppm: u32) -> Result<Source, Source
             ));
         }
     }
-    events.sort_by_key(|e| e.recv_ns);
-    Ok(Source {
-        path: books.to_path_buf(),
-        kind: SourceKind::ResolvedkitBooks,
+    Ok(Source::loaded(
+        books,
+        SourceKind::ResolvedkitBooks,
         events,
         bad_records,
-        shift_ns: 0,
-        span_ns: None,
-        event_count: 0,
-        dropped_markets: 0,
-    })
+    ))
 }
 
 fn load_chainlink(prices: &Path, default_fee_ppm: u32) -> Result<Source, SourceError> {
@@ -664,17 +665,12 @@ fn load_chainlink(prices: &Path, default_fee_ppm: u32) -> Result<Source, SourceE
     if events.is_empty() {
         return Err(bad(prices, "no Chainlink ticks"));
     }
-    events.sort_by_key(|e| e.recv_ns);
-    Ok(Source {
-        path: prices.to_path_buf(),
-        kind: SourceKind::Chainlink,
+    Ok(Source::loaded(
+        prices,
+        SourceKind::Chainlink,
         events,
         bad_records,
-        shift_ns: 0,
-        span_ns: None,
-        event_count: 0,
-        dropped_markets: 0,
-    })
+    ))
 }
 
 fn chainlink_market(
