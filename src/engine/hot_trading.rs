@@ -33,7 +33,7 @@ use crate::net::http::{HttpPool, PoolConfig, RequestTemplate, TlsConnector};
 use crate::net::tls::TlsStream;
 use crate::net::ws::{MaybeTlsConnector, WsError, WsOptions};
 use crate::queue::spsc::Producer;
-use crate::signals::{MarketInputs, SignalParams};
+use crate::signals::SignalParams;
 use crate::strategy::context::StrategyFill;
 use crate::strategy::intent::OrderIntent;
 use crate::strategy::intent::{IntentBuf, StrategyId};
@@ -669,26 +669,9 @@ impl HotTrading {
         market: MarketIdx,
         record: &MarketRecord,
     ) -> Result<(), BuildError> {
-        let params = self
-            .params
-            .iter()
-            .find(|p| p.asset == record.asset)
-            .copied()
-            .unwrap_or_else(|| SignalParams {
-                asset: record.asset,
-                ..self.signals_default()
-            });
-        self.signals.assign(
-            market,
-            params,
-            record.window,
-            record.start_s.saturating_mul(1000),
-            MarketInputs {
-                end_ms: record.end_s.saturating_mul(1000),
-                price_to_beat_e18: None,
-                fee_rate_ppm: Some(i64::from(record.fee_rate_ppm)),
-            },
-        );
+        let fallback = self.signals_default();
+        self.signals
+            .assign_record(market, record, &self.params, fallback);
         if let Some(rule) = self.settlement_rules.get_mut(usize::from(market.0)) {
             *rule = Some(settlement_rule(record.settlement));
         }

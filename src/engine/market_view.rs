@@ -2,7 +2,8 @@
 //! window phase (strategy spec §2, boundaries scaled to the window's real length), the fair
 //! probability of Up (spec §3, `Φ(d)` with the default annual vols; f64 is used only for this
 //! statistic), and the text forms of the 32-byte ids a `MarketRecord` carries (decimal token
-//! ids, `0x` hex condition ids) written into stack buffers.
+//! ids, `0x` hex condition ids) written into stack buffers, and the registration of a
+//! discovered market's two books under those ids.
 
 use crate::config::Window;
 use crate::feeds::binance::records::Asset;
@@ -152,6 +153,33 @@ pub const fn feed_asset(asset: crate::config::Asset) -> Asset {
         crate::config::Asset::Sol => Asset::Sol,
         crate::config::Asset::Xrp => Asset::Xrp,
     }
+}
+
+/// Register `record`'s Up and Down books in `books` under its text ids and tick size: the slot,
+/// or `None` when its tick is not a venue tick size or the book set refuses it (full, bad id).
+pub fn add_record_books(
+    books: &mut crate::book::MarketBooks,
+    record: &crate::discovery::MarketRecord,
+) -> Option<crate::book::MarketIdx> {
+    let tick = crate::book::TickSize::from_micro(i64::from(record.tick_micros)).ok()?;
+    let mut cond = [0u8; 66];
+    write_hex_id(&record.condition_id, &mut cond);
+    let mut up = [0u8; DECIMAL_ID_MAX];
+    let mut down = [0u8; DECIMAL_ID_MAX];
+    let up_len = write_decimal_id(&record.up_token, &mut up);
+    let down_len = write_decimal_id(&record.down_token, &mut down);
+    // Always ASCII: written by `write_decimal_id` / `write_hex_id`.
+    fn text(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap_or("")
+    }
+    books
+        .add_market(
+            text(&cond),
+            text(up.get(..up_len).unwrap_or(&[])),
+            text(down.get(..down_len).unwrap_or(&[])),
+            tick,
+        )
+        .ok()
 }
 
 #[cfg(test)]

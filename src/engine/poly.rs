@@ -16,11 +16,10 @@
 use mio::{Registry, Token};
 
 use super::market_view::{
-    default_annual_vol, fair_p_up, feed_asset, phase_at, write_decimal_id, write_hex_id, Phase,
-    DECIMAL_ID_MAX,
+    default_annual_vol, fair_p_up, feed_asset, phase_at, Phase, DECIMAL_ID_MAX,
 };
 use super::messages::MarketView;
-use crate::book::{MarketBooks, MarketIdx as BookMarketIdx, TickSize, TokenIdx};
+use crate::book::{MarketBooks, MarketIdx as BookMarketIdx, TokenIdx};
 use crate::discovery::{DiscoveryMsg, MarketRecord};
 use crate::feeds::binance::records::Asset;
 use crate::feeds::oracle::{rtds, OracleMonitor, OracleTopic, SubAction};
@@ -108,11 +107,6 @@ impl MarketSink for Sink<'_> {
             }
         }
     }
-}
-
-/// ASCII id bytes as text (always ASCII: written by `write_decimal_id` / `write_hex_id`).
-fn id_text(b: &[u8]) -> &str {
-    std::str::from_utf8(b).unwrap_or("")
 }
 
 /// See the module docs.
@@ -464,23 +458,7 @@ impl PolyFeeds {
                 if self.slot_of(record.idx).is_some() {
                     return None;
                 }
-                let Ok(tick) = TickSize::from_micro(i64::from(record.tick_micros)) else {
-                    self.counters.add_failures += 1;
-                    return None;
-                };
-                let mut cond = [0u8; 66];
-                write_hex_id(&record.condition_id, &mut cond);
-                let mut up = [0u8; DECIMAL_ID_MAX];
-                let mut down = [0u8; DECIMAL_ID_MAX];
-                let up_len = write_decimal_id(&record.up_token, &mut up);
-                let down_len = write_decimal_id(&record.down_token, &mut down);
-                let added = self.books.add_market(
-                    id_text(&cond),
-                    id_text(up.get(..up_len).unwrap_or(&[])),
-                    id_text(down.get(..down_len).unwrap_or(&[])),
-                    tick,
-                );
-                let Ok(m) = added else {
+                let Some(m) = super::market_view::add_record_books(&mut self.books, &record) else {
                     self.counters.add_failures += 1;
                     return None;
                 };

@@ -213,6 +213,37 @@ impl MarketSignals {
         self.slots.len()
     }
 
+    /// Discovery put `record` into slot `market`: [`MarketSignals::assign`] with the signal
+    /// parameters of its asset from `params` (else `fallback`'s, for its asset), its window,
+    /// start, end and fee rate; the price to beat comes later from the oracle.
+    pub fn assign_record(
+        &mut self,
+        market: MarketIdx,
+        record: &MarketRecord,
+        params: &[SignalParams],
+        fallback: SignalParams,
+    ) -> bool {
+        let p = params
+            .iter()
+            .find(|p| p.asset == record.asset)
+            .copied()
+            .unwrap_or(SignalParams {
+                asset: record.asset,
+                ..fallback
+            });
+        self.assign(
+            market,
+            p,
+            record.window,
+            record.start_s.saturating_mul(1000),
+            MarketInputs {
+                end_ms: record.end_s.saturating_mul(1000),
+                price_to_beat_e18: None,
+                fee_rate_ppm: Some(i64::from(record.fee_rate_ppm)),
+            },
+        )
+    }
+
     /// Discovery assigned `market` to a new window: a fresh signal set with `params`.
     /// Returns `false` when the slot is outside the table.
     pub fn assign(

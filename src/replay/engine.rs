@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::discovery::gamma::Settlement;
 use crate::discovery::{DiscoveryMsg, MarketRecord};
 use crate::engine::brain::TradingBrain;
-use crate::engine::market_view::{feed_asset, write_decimal_id, write_hex_id, DECIMAL_ID_MAX};
+use crate::engine::market_view::{add_record_books, feed_asset, write_decimal_id, DECIMAL_ID_MAX};
 use crate::engine::trading::{Decider, DeciderFigures, DeciderFill, MarketSignals, TickHealth};
 use crate::exec::json::OrderId;
 use crate::exec::orders::positions::{notional_micros, Positions};
@@ -37,7 +37,7 @@ use crate::feeds::oracle::windows::SettlementRule;
 use crate::feeds::oracle::OracleMonitor;
 use crate::feeds::polymarket::{MarketChannelParser, MarketSink, ParserConfig};
 use crate::risk::state::RiskShared;
-use crate::signals::{MarketInputs, SignalParams};
+use crate::signals::SignalParams;
 use crate::strategy::context::StrategyFill;
 use crate::strategy::intent::{IntentBuf, StrategyId, TimeInForce};
 
@@ -617,24 +617,7 @@ impl ReplayEngine {
         if self.slot_of(record.idx).is_some() {
             return;
         }
-        let Ok(tick) = TickSize::from_micro(i64::from(record.tick_micros)) else {
-            self.input.markets_refused += 1;
-            return;
-        };
-        let mut cond = [0u8; 66];
-        write_hex_id(&record.condition_id, &mut cond);
-        let mut up = [0u8; DECIMAL_ID_MAX];
-        let mut down = [0u8; DECIMAL_ID_MAX];
-        let up_len = write_decimal_id(&record.up_token, &mut up);
-        let down_len = write_decimal_id(&record.down_token, &mut down);
-        let text = |b: &[u8]| std::str::from_utf8(b).unwrap_or("").to_string();
-        let added = self.books.add_market(
-            &text(&cond),
-            &text(up.get(..up_len).unwrap_or(&[])),
-            &text(down.get(..down_len).unwrap_or(&[])),
-            tick,
-        );
-        let Ok(m) = added else {
+        let Some(m) = add_record_books(&mut self.books, &record) else {
             self.input.markets_refused += 1;
             return;
         };
@@ -660,26 +643,8 @@ impl ReplayEngine {
             *t = Some(Tracked { record, key });
         }
         self.venue.add_market(record.up_token, record.down_token);
-        let params = self
-            .params
-            .iter()
-            .find(|p| p.asset == record.asset)
-            .copied()
-            .unwrap_or(SignalParams {
-                asset: record.asset,
-                ..self.default_params
-            });
-        self.signals.assign(
-            m,
-            params,
-            record.window,
-            record.start_s.saturating_mul(1000),
-            MarketInputs {
-                end_ms: record.end_s.saturating_mul(1000),
-                price_to_beat_e18: None,
-                fee_rate_ppm: Some(i64::from(record.fee_rate_ppm)),
-            },
-        );
+        self.signals
+            .assign_record(m, &record, &self.params, self.default_params);
         self.brain.on_market(m, &record);
         self.log.push(format!(
             "{} market slot={} {} start={} end={} tick={} fee_ppm={}",
