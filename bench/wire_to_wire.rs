@@ -196,6 +196,15 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     let samples = args.samples;
     let maker = maker.as_str();
     let mine = |o: &sattebaaz::sim::bench_hooks::ArrivedOrder| o.maker.eq_ignore_ascii_case(maker);
+    // Drain the arrival log, counting the measured wallet's orders.
+    let drain_mine = || {
+        sim.order_arrivals()
+            .drain()
+            .iter()
+            .flat_map(|a| a.orders())
+            .filter(|o| mine(o))
+            .count() as u64
+    };
     sim.order_arrivals().enable();
     let mut seq = 0usize;
     let mut recorded = 0usize;
@@ -218,13 +227,7 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
         };
         let price_e8 = ((px * factor * 100.0).round() as i64) * 1_000_000;
         // Orders from before this injection are not caused by it.
-        unsolicited += sim
-            .order_arrivals()
-            .drain()
-            .iter()
-            .flat_map(|a| a.orders())
-            .filter(|o| mine(o))
-            .count() as u64;
+        unsolicited += drain_mine();
         let Some(t0) = sim.inject_spot_trade("btc", price_e8, 100_000, !up, Duration::from_secs(1))
         else {
             eprintln!("wire_to_wire: injection not written (no subscriber?)");
@@ -316,13 +319,7 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
         std::thread::sleep(Duration::from_millis(args.interval_ms + jitter));
     }
     sim.order_arrivals().disable();
-    unsolicited += sim
-        .order_arrivals()
-        .drain()
-        .iter()
-        .flat_map(|a| a.orders())
-        .filter(|o| mine(o))
-        .count() as u64;
+    unsolicited += drain_mine();
     Phase {
         name,
         hist,
