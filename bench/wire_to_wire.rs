@@ -595,6 +595,10 @@ fn main() {
                 }
                 eprintln!("user channel: {:?}", t.user_channel);
                 eprintln!(
+                    "signed with a pooled nonce {}, with the deterministic fallback {}",
+                    t.signed_pooled, t.signed_fallback
+                );
+                eprintln!(
                     "{}",
                     sattebaaz::engine::trading_report::render(
                         t,

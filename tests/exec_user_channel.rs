@@ -195,6 +195,10 @@ fn keep_alive_is_polymarket_ping_with_a_watchdog() {
     assert_eq!(PING_INTERVAL, Duration::from_secs(10));
     assert_eq!(o.app_ping_text, b"PING");
     assert_eq!(o.app_pong_text.as_deref(), Some(&b"PONG"[..]));
+    assert!(
+        o.app_pong_keeps_alive,
+        "a quiet user channel that answers is healthy"
+    );
     assert_eq!(o.silence_timeout, Some(SILENCE_TIMEOUT));
     // A shorter configured watchdog is kept.
     let short = user_ws_options(WsOptions {

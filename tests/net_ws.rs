@@ -545,6 +545,63 @@ fn watchdog_drops_a_silent_server_that_still_answers_pings() {
 }
 
 #[test]
+fn app_pongs_keep_a_quiet_channel_alive_when_the_options_say_so() {
+    // Polymarket's user channel is quiet while no order changes: its PONGs prove it alive.
+    const ANSWERED: u32 = 20;
+    let (l, addr) = listener();
+    let server = serve_one(l, |mut ws| {
+        ws.send(Message::text("hello")).expect("hello");
+        // No data at all: answer the first ANSWERED text PINGs (≈ 0.8 s at 40 ms, twice the
+        // watchdog), then fall silent while still reading.
+        let mut app_pings = 0u32;
+        loop {
+            match ws.read() {
+                Ok(Message::Text(t)) if t.as_str() == "PING" => {
+                    app_pings += 1;
+                    if app_pings <= ANSWERED && ws.send(Message::text("PONG")).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    });
+    let mut lp = EventLoop::new();
+    let options = WsOptions {
+        app_ping_interval: Some(Duration::from_millis(40)),
+        app_pong_text: Some(b"PONG".to_vec()),
+        app_pong_keeps_alive: true,
+        silence_timeout: Some(Duration::from_millis(400)),
+        ..test_options()
+    };
+    let mut client = client_for(addr, &lp, options);
+    client.start(mono_ns()).expect("start");
+    let mut got = Vec::new();
+    let mut on_msg = |d: &[u8], _t: bool| got.push(d.to_vec());
+    let mut errors = Vec::new();
+    let done = lp.run_until(&mut client, &mut on_msg, &mut errors, |_, e| !e.is_empty());
+    assert!(done, "watchdog never fired once the PONGs stopped");
+    assert!(
+        matches!(errors[0], WsError::Watchdog { .. }),
+        "got {:?}",
+        errors[0]
+    );
+    let c = *client.counters();
+    assert_eq!(
+        c.app_pongs_in,
+        u64::from(ANSWERED),
+        "the link stayed up through every answered PING (no data for longer than the \
+         watchdog), and dropped only after the answers stopped: {c:?}"
+    );
+    assert_eq!(got, vec![b"hello".to_vec()], "PONGs are not delivered");
+    assert_eq!(client.net_counters().watchdog_fires, 1);
+    client.close(mono_ns());
+    drop(client);
+    server.join().expect("server thread");
+}
+
+#[test]
 fn reconnects_with_backoff_after_the_server_restarts_on_the_same_port() {
     let (l, addr) = listener();
     // First life: accept, take the subscription, send one message, die abruptly.

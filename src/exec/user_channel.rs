@@ -1,7 +1,7 @@
 //! The CLOB user channel (`/ws/user`, protocol §5) over [`WsClient`]: the authenticated
 //! initial frame `{"type":"user","auth":{…},"markets":[…]}` on every (re)connect, dynamic
-//! subscribe / unsubscribe, text `PING` keep-alive and a silence watchdog (both by
-//! [`WsOptions`]), and allocation-free parsing of `order` / `trade` events (a single object or
+//! subscribe / unsubscribe, text `PING` keep-alive and a watchdog that a `PONG` satisfies (both
+//! by [`WsOptions`]), and allocation-free parsing of `order` / `trade` events (a single object or
 //! an array per frame) handed to the caller, typically straight into the
 //! [`Tracker`](crate::exec::orders::Tracker).
 //!
@@ -116,12 +116,16 @@ impl std::fmt::Debug for UserAuth {
     }
 }
 
-/// Force the Polymarket keep-alive onto `options`: text `PING` every 10 s, `PONG` swallowed,
-/// a 30 s silence watchdog unless a shorter one is set.
+/// Force the Polymarket keep-alive onto `options`: text `PING` every 10 s, `PONG` swallowed
+/// and counted as proof of life, a 30 s watchdog unless a shorter one is set. The user channel
+/// sends nothing while no order of the account changes, so a quiet but answering link is
+/// healthy (the SDK's rule: stale after 30 s without a `PONG`); dropping it would open a gap in
+/// the order events and a REST reconciliation every 30 s.
 pub fn user_ws_options(mut options: WsOptions) -> WsOptions {
     options.app_ping_interval = Some(PING_INTERVAL);
     options.app_ping_text = b"PING".to_vec();
     options.app_pong_text = Some(b"PONG".to_vec());
+    options.app_pong_keeps_alive = true;
     options.silence_timeout = Some(
         options
             .silence_timeout

@@ -16,7 +16,9 @@
 //! * every failure drops the connection with a typed [`WsError`], is counted, and (unless the
 //!   owner closed the client) schedules a reconnect with jittered exponential backoff;
 //! * the inbound-silence watchdog counts data messages only: pings, pongs and our own sends do
-//!   not keep a silent connection alive.
+//!   not keep a silent connection alive, except the venue's application pong where the options
+//!   say it proves the connection live (`app_pong_keeps_alive`: a channel that is quiet by
+//!   nature, such as Polymarket's user channel).
 
 pub mod recv;
 pub mod wire;
@@ -122,11 +124,18 @@ pub struct WsOptions {
     /// Payload of the application keep-alive text frame.
     pub app_ping_text: Vec<u8>,
     /// A text message exactly equal to this is the venue's answer to `app_ping_text` (Polymarket:
-    /// `PONG`): counted, not delivered, and (like WebSocket pongs) it does not feed the watchdog.
+    /// `PONG`): counted, not delivered, and (like WebSocket pongs) it does not feed the watchdog
+    /// unless `app_pong_keeps_alive` is set.
     pub app_pong_text: Option<Vec<u8>>,
+    /// An `app_pong_text` answer counts as inbound data for the silence watchdog. For channels
+    /// that are quiet by nature (Polymarket's user channel sends nothing while no order of the
+    /// account changes; its SDK calls the link stale after 30 s without a `PONG`); market-data
+    /// feeds leave it off so a feed that stops publishing is dropped even while it answers.
+    pub app_pong_keeps_alive: bool,
     /// Send an empty WebSocket ping frame this often while open.
     pub ws_ping_interval: Option<Duration>,
-    /// Drop the connection when no data message arrived for this long (pings/pongs ignored).
+    /// Drop the connection when no data message arrived for this long (pings/pongs ignored,
+    /// except an application pong with `app_pong_keeps_alive`).
     pub silence_timeout: Option<Duration>,
     /// Deadline for TCP connect + TLS + WebSocket handshake.
     pub connect_timeout: Duration,
@@ -146,6 +155,7 @@ impl Default for WsOptions {
             app_ping_interval: None,
             app_ping_text: b"PING".to_vec(),
             app_pong_text: None,
+            app_pong_keeps_alive: false,
             ws_ping_interval: None,
             silence_timeout: None,
             connect_timeout: Duration::from_secs(10),
@@ -807,6 +817,7 @@ impl<C: Connector> WsClient<C> {
         let io = ws.get_mut();
         let mut delivered = 0usize;
         let mut message_bytes = 0u64;
+        let mut live_pong = false;
         let mut peer_closed = false;
         let outcome: Result<(), WsError> = 'read: loop {
             loop {
@@ -815,6 +826,7 @@ impl<C: Connector> WsClient<C> {
                     Ok(Some(recv::Inbound::Data { payload, text })) => {
                         if text && self.options.app_pong_text.as_deref() == Some(payload) {
                             self.counters.app_pongs_in += 1;
+                            live_pong |= self.options.app_pong_keeps_alive;
                             continue;
                         }
                         on_msg(payload, text);
@@ -884,6 +896,9 @@ impl<C: Connector> WsClient<C> {
                 }
             }
         };
+        if live_pong {
+            self.last_data_ns = now_ns;
+        }
         if delivered > 0 {
             self.counters.messages += delivered as u64;
             self.counters.message_bytes += message_bytes;
