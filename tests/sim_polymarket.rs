@@ -325,6 +325,21 @@ fn market_channel_books_mirror_mispricing_and_resolution() {
                 }
                 "price_change" => {
                     regridding = false;
+                    // Keys in the venue's own order, as captured frames have them.
+                    assert!(
+                        text.starts_with(r#"{"market":""#)
+                            && text.contains(r#"","price_changes":[{"asset_id":""#)
+                            && text.ends_with(r#"","event_type":"price_change"}"#),
+                        "venue key order: {text}"
+                    );
+                    for key in ["price", "size", "side", "hash", "best_bid", "best_ask"] {
+                        let at = |k: &str| text.find(&format!(r#""{k}":"#)).unwrap();
+                        assert!(at("asset_id") < at(key), "{key} after asset_id: {text}");
+                    }
+                    assert!(
+                        text.find(r#""hash":"#) < text.find(r#""best_bid":"#)
+                            && text.find(r#""best_bid":"#) < text.find(r#""best_ask":"#)
+                    );
                     assert_eq!(ev["market"], condition.as_str());
                     for c in ev["price_changes"].as_array().unwrap() {
                         let asset = c["asset_id"].as_str().unwrap();

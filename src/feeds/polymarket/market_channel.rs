@@ -1376,6 +1376,9 @@ impl DirectScratch {
     /// Read `b` if it is a single, fully valid `price_change` or `book` object; `None` declines.
     #[inline]
     fn parse(&mut self, b: &[u8]) -> Option<DirectFrame> {
+        if let Some(frame) = self.venue_layout_price_change(b) {
+            return Some(frame);
+        }
         #[derive(PartialEq)]
         enum Kind {
             PriceChange,
@@ -1461,6 +1464,26 @@ impl DirectScratch {
             }),
             Kind::PriceChange => None,
         }
+    }
+
+    /// A `price_change` frame in exactly the venue's own top-level layout
+    /// (`{"market":…,"price_changes":[…],"timestamp":…,"event_type":"price_change"}`, no
+    /// whitespace), read by matching the fixed key text; `None` for any other layout, which
+    /// [`parse`](Self::parse)'s general reader then reads from the start (it clears `entries`).
+    #[inline]
+    fn venue_layout_price_change(&mut self, b: &[u8]) -> Option<DirectFrame> {
+        let v = expect_lit(b, 0, br#"{"market":""#)?;
+        let end = super::fast_scan::string_end(b, v)?;
+        let v = expect_lit(b, end, br#"","price_changes":"#)?;
+        let next = self.price_changes(b, v)?;
+        let v = expect_lit(b, next, br#","timestamp":""#)?;
+        let end = super::fast_scan::string_end(b, v)?;
+        let timestamp = direct_uint(b.get(v..end)?)?;
+        let next = expect_lit(b, end, br#"","event_type":"price_change"}"#)?;
+        if super::fast_scan::skip_ws(b, next) != b.len() {
+            return None;
+        }
+        Some(DirectFrame::PriceChange { timestamp })
     }
 
     /// The `price_changes` array at `i` into `entries` (a repeated key replaces the earlier
@@ -1607,7 +1630,13 @@ impl DirectScratch {
 
 /// One `price_changes[]` object at `i`: the entry and the position after it.
 #[inline]
-fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
+fn direct_entry(b: &[u8], i: usize) -> Option<(DirectEntry, usize)> {
+    venue_layout_entry(b, i).or_else(|| any_layout_entry(b, i))
+}
+
+/// One entry at `i` with its keys in any order and any spacing (unknown keys skipped).
+#[inline]
+fn any_layout_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
     if b.get(i) != Some(&b'{') {
         return None;
     }
@@ -1652,15 +1681,7 @@ fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
                 } else {
                     BookSide::Ask
                 };
-                let (best, next) = match b.get(v) {
-                    Some(b'"') if b.get(v + 1) == Some(&b'"') => (None, v + 2),
-                    Some(b'"') => {
-                        let (px, next) = direct_quoted_micro(b, v)?;
-                        (best_or_empty(px, side), next)
-                    }
-                    Some(b'n') if b.get(v..v + 4) == Some(b"null") => (None, v + 4),
-                    _ => return None,
-                };
+                let (best, next) = direct_best(b, v, side)?;
                 if side == BookSide::Bid {
                     best_bid = Some(best);
                 } else {
@@ -1690,6 +1711,77 @@ fn direct_entry(b: &[u8], mut i: usize) -> Option<(DirectEntry, usize)> {
             },
         },
         i,
+    ))
+}
+
+/// `lit` at `i`: the position after it.
+#[inline(always)]
+fn expect_lit(b: &[u8], i: usize, lit: &[u8]) -> Option<usize> {
+    let end = i.checked_add(lit.len())?;
+    (b.get(i..end)? == lit).then_some(end)
+}
+
+/// A `best_bid` / `best_ask` value at `v` (`""`, a quoted price, or `null`) and the position
+/// after it.
+#[inline(always)]
+fn direct_best(b: &[u8], v: usize, side: BookSide) -> Option<(Option<i64>, usize)> {
+    match b.get(v) {
+        Some(b'"') if b.get(v + 1) == Some(&b'"') => Some((None, v + 2)),
+        Some(b'"') => {
+            let (px, next) = direct_quoted_micro(b, v)?;
+            Some((best_or_empty(px, side), next))
+        }
+        Some(b'n') if b.get(v..v + 4) == Some(b"null") => Some((None, v + 4)),
+        _ => None,
+    }
+}
+
+/// One `price_changes[]` entry at `i` in exactly the venue's own layout (protocol notes §4:
+/// `{"asset_id":…,"price":…,"size":…,"side":…,"hash":…,"best_bid":…,"best_ask":…}`, no
+/// whitespace), read by matching the fixed key text instead of finding and dispatching each
+/// key. Any other layout (order, spacing, extra or missing keys) gives `None` and
+/// [`direct_entry`]'s general reader takes the entry from `i` again; both give the same entry
+/// for the same input (tested).
+#[inline(always)]
+fn venue_layout_entry(b: &[u8], i: usize) -> Option<(DirectEntry, usize)> {
+    let v = expect_lit(b, i, br#"{"asset_id":""#)?;
+    let end = super::fast_scan::string_end(b, v)?;
+    let asset = ByteSpan {
+        start: v as u32,
+        end: end as u32,
+    };
+    let v = expect_lit(b, end, br#"","price":"#)?;
+    let (price, next) = direct_quoted_micro(b, v)?;
+    let v = expect_lit(b, next, br#","size":"#)?;
+    let (size, next) = direct_quoted_micro(b, v)?;
+    let v = expect_lit(b, next, br#","side":""#)?;
+    let (side, next) = if let Some(n) = expect_lit(b, v, br#"BUY""#) {
+        (BookSide::Bid, n)
+    } else {
+        (BookSide::Ask, expect_lit(b, v, br#"SELL""#)?)
+    };
+    let v = expect_lit(b, next, br#","hash":""#)?;
+    let end = super::fast_scan::string_end(b, v)?;
+    let v = expect_lit(b, end, br#"","best_bid":"#)?;
+    let (best_bid, next) = direct_best(b, v, BookSide::Bid)?;
+    let v = expect_lit(b, next, br#","best_ask":"#)?;
+    let (best_ask, next) = direct_best(b, v, BookSide::Ask)?;
+    let next = expect_lit(b, next, b"}")?;
+    if size < 0 {
+        return None;
+    }
+    Some((
+        DirectEntry {
+            asset,
+            parsed: ParsedEntry {
+                price,
+                size,
+                side,
+                best_bid: Some(best_bid),
+                best_ask: Some(best_ask),
+            },
+        },
+        next,
     ))
 }
 
@@ -1803,6 +1895,100 @@ mod tests {
             r#"{{"market":"0xabc","price_changes":[{}],"timestamp":"1790586001400","event_type":"price_change"}}"#,
             entries.join(",")
         )
+    }
+
+    /// What a direct reader made of an entry, comparable.
+    type EntryRead = (
+        (u32, u32),
+        i64,
+        i64,
+        BookSide,
+        Option<Option<i64>>,
+        Option<Option<i64>>,
+        usize,
+    );
+
+    fn entry_read(r: Option<(DirectEntry, usize)>) -> Option<EntryRead> {
+        r.map(|(e, next)| {
+            let p = e.parsed;
+            (
+                (e.asset.start, e.asset.end),
+                p.price,
+                p.size,
+                p.side,
+                p.best_bid,
+                p.best_ask,
+                next,
+            )
+        })
+    }
+
+    #[test]
+    fn venue_layout_reader_matches_the_any_layout_reader() {
+        let q = |s: &str| format!("\"{s}\"");
+        // The venue's layout: both readers take it and agree on every field and position.
+        let venue = [
+            entry(
+                UP,
+                &q("0.48"),
+                &q("219.217767"),
+                "BUY",
+                &q("0.48"),
+                &q("0.5"),
+            ),
+            entry(DOWN, &q("0.52"), &q("12"), "SELL", &q("0.5"), &q("0.52")),
+            entry(UP, &q("0.49"), &q("0"), "BUY", "null", &q("")),
+            entry(UP, &q("0.001"), &q("1000000"), "SELL", &q("0"), &q("1")),
+            entry(UP, &q("1"), &q("3"), "BUY", &q(".5"), &q("0.500000")),
+        ];
+        for e in &venue {
+            let framed = format!("[{e},");
+            let b = framed.as_bytes();
+            let fast = entry_read(venue_layout_entry(b, 1));
+            assert!(fast.is_some(), "venue layout read: {e}");
+            assert_eq!(fast, entry_read(any_layout_entry(b, 1)), "{e}");
+            assert_eq!(fast.map(|r| r.6), Some(framed.len() - 1));
+        }
+        // Other layouts: the venue-layout reader declines, the general one decides alone,
+        // and `direct_entry` gives exactly the general reader's answer.
+        let others = [
+            entry(UP, &q("0.48"), &q("3"), "buy", &q("0.48"), &q("0.5")),
+            entry(UP, &q("0.48"), &q("3"), "HOLD", &q("0.48"), &q("0.5")),
+            entry(UP, "0.48", &q("3"), "BUY", &q("0.48"), &q("0.5")),
+            entry(UP, &q("0.48"), &q("-3"), "BUY", &q("0.48"), &q("0.5")),
+            entry(UP, &q("0.48"), &q("3"), "BUY", "0.48", &q("0.5")),
+            entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5")).replace(',', ", "),
+            entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))
+                .replace(r#""hash":"1895","#, ""),
+            entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5"))
+                .replace(r#""hash":"1895""#, r#""hash":"18\"95""#),
+            format!(
+                r#"{{"price":"0.48","asset_id":"{UP}","size":"3","side":"BUY","hash":"1","best_bid":"0.48","best_ask":"0.5"}}"#
+            ),
+            entry(UP, &q("0.48"), &q("3"), "BUY", &q("0.48"), &q("0.5")).replace('}', r#","x":1}"#),
+        ];
+        for e in &others {
+            let framed = format!("[{e},");
+            let b = framed.as_bytes();
+            assert!(venue_layout_entry(b, 1).is_none(), "declined: {e}");
+            assert_eq!(
+                entry_read(direct_entry(b, 1)),
+                entry_read(any_layout_entry(b, 1)),
+                "{e}"
+            );
+        }
+        // The general reader still reads the reordered and spaced ones.
+        for e in [&others[0], &others[5], &others[6], &others[8], &others[9]] {
+            let framed = format!("[{e},");
+            assert!(any_layout_entry(framed.as_bytes(), 1).is_some(), "{e}");
+        }
+        // Every truncation of a venue-layout entry is declined by both, never a panic.
+        let e = &venue[0];
+        for cut in 0..e.len() {
+            let b = &e.as_bytes()[..cut];
+            assert!(venue_layout_entry(b, 0).is_none(), "cut {cut}");
+            assert!(direct_entry(b, 0).is_none(), "cut {cut}");
+        }
     }
 
     #[test]

@@ -176,7 +176,10 @@ fn both_data_keys(info: &MarketInfo) -> [String; 2] {
     [data_key(&info.token_ids[0]), data_key(&info.token_ids[1])]
 }
 
-/// One `price_change` frame carrying every level change of a step.
+/// One `price_change` frame carrying every level change of a step, with its keys in the
+/// venue's own order (`market`, `price_changes[{asset_id, price, size, side, hash, best_bid,
+/// best_ask}]`, `timestamp`, `event_type`; protocol notes §4, as in captured frames), not the
+/// alphabetical order a `serde_json::Value` would print.
 pub fn publish_price_changes(hub: &FeedHub, m: &MarketState, changes: &[LevelChange], now_ms: u64) {
     let hashes = [Token::Up, Token::Down].map(|t| {
         book_hash(
@@ -186,27 +189,31 @@ pub fn publish_price_changes(hub: &FeedHub, m: &MarketState, changes: &[LevelCha
             &m.view[t as usize],
         )
     });
-    let entries: Vec<Value> = changes
+    let text = |s: &str| Value::from(s).to_string();
+    let entries: Vec<String> = changes
         .iter()
         .map(|c| {
-            json!({
-                "asset_id": m.info.token_ids[c.token as usize],
-                "price": px(c.price),
-                "size": sz6(c.size),
-                "side": c.side.as_str(),
-                "hash": hashes[c.token as usize],
-                "best_bid": px(c.best_bid),
-                "best_ask": px(c.best_ask),
-            })
+            format!(
+                r#"{{"asset_id":{},"price":{},"size":{},"side":{},"hash":{},"best_bid":{},"best_ask":{}}}"#,
+                text(&m.info.token_ids[c.token as usize]),
+                text(&px(c.price)),
+                text(&sz6(c.size)),
+                text(c.side.as_str()),
+                text(&hashes[c.token as usize]),
+                text(&px(c.best_bid)),
+                text(&px(c.best_ask)),
+            )
         })
         .collect();
-    let v = json!({
-        "market": m.info.condition_id,
-        "price_changes": entries,
-        "timestamp": now_ms.to_string(),
-        "event_type": "price_change",
-    });
-    publish(hub, &both_data_keys(&m.info), &v);
+    let frame = format!(
+        r#"{{"market":{},"price_changes":[{}],"timestamp":{},"event_type":"price_change"}}"#,
+        text(&m.info.condition_id),
+        entries.join(","),
+        text(&now_ms.to_string()),
+    );
+    let keys = both_data_keys(&m.info);
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    hub.publish_any(&refs, Arc::from(frame.into_bytes()));
 }
 
 /// A trade print (`size` in micro-shares): `last_trade_price` then both tokens' `book`
