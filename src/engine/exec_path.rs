@@ -50,10 +50,16 @@ pub struct Attribution {
     pub sent_ns: u64,
 }
 
-/// A fixed ring of the most recent orders' attributions (oldest overwritten first).
+/// A fixed ring of the most recent orders' attributions: the oldest row of an order that has
+/// ended is overwritten first (a late trade status of an ended order may still need its row);
+/// the row of an order still open is kept, so its fills and its close always reach the
+/// decider. Only when every row belongs to an open order is the oldest overwritten, and counted.
 pub struct AttributionTable {
     rows: Vec<Option<Attribution>>,
     next: usize,
+    /// Rows of still-open orders overwritten because every row was open (the table is too
+    /// small for the open orders: their fills and closes no longer reach the decider).
+    pub evicted_open: u64,
 }
 
 impl AttributionTable {
@@ -62,16 +68,27 @@ impl AttributionTable {
         AttributionTable {
             rows: vec![None; capacity.max(1)],
             next: 0,
+            evicted_open: 0,
         }
     }
 
-    /// Remember an order's owner.
-    pub fn insert(&mut self, row: Attribution) {
+    /// Remember an order's owner, in the oldest row whose order `is_open` says has ended (or an
+    /// empty one). O(1) unless open orders hold the rows in turn.
+    pub fn insert(&mut self, row: Attribution, is_open: impl Fn(&OrderId) -> bool) {
         let n = self.rows.len();
-        if let Some(slot) = self.rows.get_mut(self.next % n) {
+        let free = (0..n).map(|k| (self.next + k) % n).find(|&at| {
+            self.rows
+                .get(at)
+                .is_some_and(|r| r.as_ref().is_none_or(|r| !is_open(&r.order_id)))
+        });
+        let at = free.unwrap_or_else(|| {
+            self.evicted_open += 1;
+            self.next % n
+        });
+        if let Some(slot) = self.rows.get_mut(at) {
             *slot = Some(row);
         }
-        self.next = (self.next + 1) % n;
+        self.next = (at + 1) % n;
     }
 
     /// The owner of `order_id`, if still remembered.
@@ -339,11 +356,13 @@ mod tests {
             outcome: Outcome::Up,
             sent_ns: 0,
         };
-        t.insert(row(1, StrategyId::Arb));
-        t.insert(row(2, StrategyId::Lag));
+        let ended = |_: &OrderId| false;
+        t.insert(row(1, StrategyId::Arb), ended);
+        t.insert(row(2, StrategyId::Lag), ended);
         assert_eq!(t.get(&[1; 32]).map(|r| r.strategy), Some(StrategyId::Arb));
-        t.insert(row(3, StrategyId::Arb));
+        t.insert(row(3, StrategyId::Arb), ended);
         assert!(t.get(&[1; 32]).is_none());
+        assert_eq!(t.evicted_open, 0);
         assert_eq!(t.of(StrategyId::Arb, MarketIdx(3), None).count(), 1);
         assert_eq!(
             t.of(StrategyId::Lag, MarketIdx(3), Some(Outcome::Up))
@@ -355,5 +374,63 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    fn attribution_ring_keeps_the_rows_of_open_orders() {
+        let mut t = AttributionTable::new(3);
+        let row = |b: u8| Attribution {
+            order_id: [b; 32],
+            strategy: StrategyId::MarketMaking,
+            reason: Reason::ArbOpen,
+            market: MarketIdx(0),
+            outcome: Outcome::Up,
+            sent_ns: 0,
+        };
+        // Order 1 rests (open) while orders 2.. come and end.
+        let open_ids = std::cell::RefCell::new(vec![[1u8; 32]]);
+        let is_open = |id: &OrderId| open_ids.borrow().contains(id);
+        for b in 1..=10u8 {
+            t.insert(row(b), is_open);
+        }
+        assert!(
+            t.get(&[1; 32]).is_some(),
+            "the open order's row survived 9 newer orders"
+        );
+        assert!(t.get(&[10; 32]).is_some() && t.get(&[9; 32]).is_some());
+        assert!(
+            t.get(&[8; 32]).is_none(),
+            "ended orders' rows go oldest first"
+        );
+        assert_eq!(t.evicted_open, 0);
+        // Every row open: the oldest is overwritten, and counted.
+        open_ids.borrow_mut().extend([[9u8; 32], [10u8; 32]]);
+        t.insert(row(11), is_open);
+        assert_eq!(t.evicted_open, 1);
+        assert!(t.get(&[11; 32]).is_some());
+        assert_eq!(
+            [1u8, 9, 10]
+                .iter()
+                .filter(|&&b| t.get(&[b; 32]).is_some())
+                .count(),
+            2,
+            "one open row gave way"
+        );
+        // Once order 1 has ended its row is reused before the other open ones.
+        open_ids.borrow_mut().retain(|id| id != &[1u8; 32]);
+        let before: Vec<bool> = [9u8, 10]
+            .iter()
+            .map(|b| t.get(&[*b; 32]).is_some())
+            .collect();
+        t.insert(row(12), is_open);
+        let after: Vec<bool> = [9u8, 10]
+            .iter()
+            .map(|b| t.get(&[*b; 32]).is_some())
+            .collect();
+        assert_eq!(
+            before, after,
+            "open rows untouched while an ended one is free"
+        );
+        assert!(t.get(&[12; 32]).is_some());
     }
 }

@@ -402,6 +402,9 @@ pub struct TradingReport {
     pub tracker: Tracker,
     pub signed_pooled: u64,
     pub signed_fallback: u64,
+    /// Open orders whose attribution row had to be overwritten (see
+    /// [`AttributionTable`](super::exec_path::AttributionTable)); 0 in a healthy run.
+    pub attribution_evicted_open: u64,
     /// Venue outlet: cancels sent, reconciliations asked after reconnects, markets
     /// subscribed on the user channel.
     pub cancels_sent: u64,
@@ -966,14 +969,17 @@ impl HotTrading {
             k.signed += 1;
             let order = built.order;
             let token = built.token;
-            attribution.insert(Attribution {
-                order_id: order.order_id,
-                strategy: intent.strategy,
-                reason: intent.reason,
-                market: intent.market,
-                outcome: intent.outcome,
-                sent_ns: 0,
-            });
+            attribution.insert(
+                Attribution {
+                    order_id: order.order_id,
+                    strategy: intent.strategy,
+                    reason: intent.reason,
+                    market: intent.market,
+                    outcome: intent.outcome,
+                    sent_ns: 0,
+                },
+                |id| tracker.get(id).is_some_and(|r| r.state.is_open()),
+            );
             match outlet {
                 HotOutlet::Shadow => {
                     let ev = HotEvent::WouldOrder(WouldBeOrder {
@@ -1126,6 +1132,7 @@ impl HotTrading {
             histograms: self.hist,
             signed_pooled: self.factory.signed_pooled,
             signed_fallback: self.factory.signed_fallback,
+            attribution_evicted_open: self.attribution.evicted_open,
             cancels_sent: match &self.outlet {
                 HotOutlet::Venue(v) => v.cancels_sent,
                 HotOutlet::Shadow => 0,

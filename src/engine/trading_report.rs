@@ -117,6 +117,14 @@ pub fn render(
             let _ = writeln!(out, "{what}: {}", kinds.join(", "));
         }
     }
+    if report.attribution_evicted_open > 0 {
+        let _ = writeln!(
+            out,
+            "WARNING: {} open order(s) lost their strategy attribution (more open orders than \
+             the attribution table holds): their fills and closes no longer reach the strategies",
+            report.attribution_evicted_open
+        );
+    }
     if let Some(f) = report.figures {
         let _ = writeln!(
             out,
