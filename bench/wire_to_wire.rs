@@ -1,13 +1,16 @@
-//! Wire to wire: a Binance spot trade frame written to the engine's socket → the signed
-//! `POST /order` it causes fully read by the CLOB, both ends in the simulator over TLS on
+//! Wire to wire: a Binance spot trade frame sent to the engine's socket → the signed
+//! `POST /order` it causes arriving at the CLOB, both ends in the simulator over TLS on
 //! loopback; the same measurement for a conventional tokio bot (`bench/conventional/`) in the
 //! same run.
 //!
-//! Start: [`Simulator::inject_spot_trade`] returns `mono_ns` taken just before the frame was
-//! encrypted and written to the subscriber's TLS socket. End: the simulated CLOB's order arrival
-//! log records when the kernel received the request's last bytes at the CLOB's socket
-//! (`SO_TIMESTAMPNS`, `sim::rx_stamp`) — the main figure — and when the CLOB's thread had read
-//! it (a second table: that adds the thread's wake-up on the simulator's busy CPU). One sample = one injected jump
+//! Main figure, both ends kernel times at the same layer: from when the kernel transmitted the
+//! frame's last byte from the simulator's socket (software transmit stamp, `sim::tx_stamp`) to
+//! when the kernel received the request's last bytes at the CLOB's socket (`SO_TIMESTAMPNS`,
+//! `sim::rx_stamp`). Two more tables start earlier or end later: from
+//! [`Simulator::inject_spot_trade`]'s `mono_ns` taken just before the simulator sealed the frame
+//! into a TLS record and wrote it (adds the simulator's own sealing and send system call) to the
+//! kernel receive; and from that to the CLOB's thread having read the request (adds that
+//! thread's wake-up on the simulator's busy CPU). One sample = one injected jump
 //! of the held BTC price (alternately up and down, `--jump-bps`, default 150 bp) and the first order of the
 //! measured wallet, at or after the injection, that buys the token the jump makes cheap (Up for
 //! an up jump, Down for a down jump); anything else that wallet sends counts as unsolicited, a
@@ -157,12 +160,17 @@ fn wait_tradeable(sim: &Simulator, need: Duration, min_start_ms: u64) -> Window5
 /// Result of one measured implementation.
 struct Phase {
     name: &'static str,
-    /// Injection → the order's last bytes received by the kernel at the CLOB's socket.
+    /// The frame's kernel transmit → the order's last bytes received by the kernel at the
+    /// CLOB's socket (samples with both kernel times only).
     hist: Histogram<u64>,
-    /// Injection → the CLOB's thread had read the whole request (adds its wake-up).
+    /// The simulator's write start → the kernel receive at the CLOB.
+    hist_start: Histogram<u64>,
+    /// The simulator's write start → the CLOB's thread had read the whole request.
     hist_read: Histogram<u64>,
-    /// Samples whose arrival carried no kernel time (the read time stood in).
+    /// Samples whose arrival carried no kernel receive time (the read time stood in).
     no_rx: u64,
+    /// Samples whose injection carried no kernel transmit time (left out of `hist`).
+    no_tx: u64,
     unpaired: u64,
     unsolicited: u64,
     note: String,
@@ -183,8 +191,9 @@ struct PhaseSpec {
 /// Inject jumps and pair each with the order it causes from `spec.maker`.
 fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
+    let mut hist_start = hist.clone();
     let mut hist_read = hist.clone();
-    let (mut unpaired, mut unsolicited, mut no_rx) = (0u64, 0u64, 0u64);
+    let (mut unpaired, mut unsolicited, mut no_rx, mut no_tx) = (0u64, 0u64, 0u64, 0u64);
     let debug = std::env::var_os("W2W_DEBUG").is_some();
     let PhaseSpec {
         name,
@@ -228,12 +237,14 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
         let price_e8 = ((px * factor * 100.0).round() as i64) * 1_000_000;
         // Orders from before this injection are not caused by it.
         unsolicited += drain_mine();
-        let Some(t0) = sim.inject_spot_trade("btc", price_e8, 100_000, !up, Duration::from_secs(1))
+        let Some(injected) =
+            sim.inject_spot_trade("btc", price_e8, 100_000, !up, Duration::from_secs(1))
         else {
             eprintln!("wire_to_wire: injection not written (no subscriber?)");
             std::thread::sleep(Duration::from_millis(100));
             continue;
         };
+        let t0 = injected.start_ns;
         let want = if up { &w.up } else { &w.down };
         let deadline = Instant::now() + Duration::from_millis(args.timeout_ms);
         // (to the kernel's receive, to the CLOB's read, kernel time present)
@@ -293,17 +304,27 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
         } else {
             match paired {
                 Some((rx, read, has_rx)) => {
-                    let _ = hist.record(rx.max(1));
+                    let _ = hist_start.record(rx.max(1));
                     let _ = hist_read.record(read.max(1));
                     no_rx += u64::from(!has_rx);
+                    // Kernel to kernel: the transmit time sits after `t0`, inside `rx`.
+                    match injected.tx_ns {
+                        Some(tx) if has_rx && tx >= t0 && tx - t0 <= rx => {
+                            let _ = hist.record((rx - (tx - t0)).max(1));
+                        }
+                        _ => no_tx += 1,
+                    }
                 }
                 None => unpaired += 1,
             }
             if debug {
                 match paired {
                     Some((rx, read, _)) => eprintln!(
-                        "  {name}: jump {seq} ({}) → order at +{:.1} µs (socket), +{:.1} µs (read)",
+                        "  {name}: jump {seq} ({}) sent +{:.1} µs → order at +{:.1} µs (socket), +{:.1} µs (read)",
                         if up { "up" } else { "down" },
+                        injected
+                            .tx_ns
+                            .map_or(f64::NAN, |tx| tx.saturating_sub(t0) as f64 / 1e3),
                         rx as f64 / 1e3,
                         read as f64 / 1e3
                     ),
@@ -323,8 +344,10 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     Phase {
         name,
         hist,
+        hist_start,
         hist_read,
         no_rx,
+        no_tx,
         unpaired,
         unsolicited,
         note,
@@ -665,11 +688,14 @@ fn main() {
 
     // --- report ---
     let mut md = String::new();
+    const HEAD: &str =
+        "| implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
+         |---|---|---|---|---|---|---|---|---|\n";
     md.push_str(
-        "To the order's arrival at the CLOB's socket (kernel receive time):\n\n\
-         | implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "Wire to wire: the frame's kernel transmit at the simulator's socket → the order's \
+         kernel receive at the CLOB's socket:\n\n",
     );
+    md.push_str(HEAD);
     let row = |p: &Phase, h: &Histogram<u64>| {
         format!(
             "| {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -693,18 +719,26 @@ fn main() {
         md.push_str(&row(p, &p.hist));
     }
     md.push_str(
-        "\nTo the CLOB's thread having read the whole request (adds that thread's wake-up on the \
-         simulator's CPU):\n\n\
-         | implementation | samples | unpaired | unsolicited | p50 | p90 | p99 | p99.9 | max |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "\nFrom the simulator's write start (before it seals the frame and calls `write`) to the \
+         kernel receive at the CLOB:\n\n",
     );
+    md.push_str(HEAD);
+    for p in &phases {
+        md.push_str(&row(p, &p.hist_start));
+    }
+    md.push_str(
+        "\nFrom the simulator's write start to the CLOB's thread having read the whole request \
+         (adds that thread's wake-up on the simulator's CPU):\n\n",
+    );
+    md.push_str(HEAD);
     for p in &phases {
         md.push_str(&row(p, &p.hist_read));
     }
-    for p in phases.iter().filter(|p| p.no_rx > 0) {
+    for p in phases.iter().filter(|p| p.no_rx > 0 || p.no_tx > 0) {
         md.push_str(&format!(
-            "\n{}: {} samples without a kernel receive time (their read time stands in)\n",
-            p.name, p.no_rx
+            "\n{}: {} samples without a kernel receive time (their read time stands in for the \
+             second and third tables), {} without both kernel times (not in the first)\n",
+            p.name, p.no_rx, p.no_tx
         ));
     }
     if let [a, b] = &phases[..] {
@@ -730,7 +764,7 @@ fn main() {
     // Smoke run: the engine answered injected jumps with orders.
     let ours = &phases[0];
     assert!(
-        !ours.hist.is_empty(),
+        !ours.hist_start.is_empty(),
         "sattebaaz answered no injected jump ({} unpaired)",
         ours.unpaired
     );

@@ -101,7 +101,17 @@ fn injected_trade_frozen_prices_and_order_arrivals() {
         }
     }
     let read_at = read_at.expect("the injected trade arrived");
-    assert!(written <= read_at, "written {written} after read {read_at}");
+    assert!(
+        written.start_ns <= read_at,
+        "written {written:?} after read {read_at}"
+    );
+    let tx = written.tx_ns.expect("a kernel transmit time on loopback");
+    // Transmitted after the write began (the clock conversion errs by well under 50 µs) and
+    // before the client read it.
+    assert!(
+        tx + 50_000 >= written.start_ns && tx <= read_at + 50_000,
+        "{written:?} read {read_at}"
+    );
     sim.freeze_prices(false);
 
     // The CLOB's arrival log: off by default, then only order posts.

@@ -20,7 +20,21 @@ use std::sync::Mutex;
 pub struct WriteReceipt {
     pending: AtomicUsize,
     last_written_ns: AtomicU64,
+    last_tx_ns: AtomicU64,
+    /// Connections that wrote the frame without a kernel transmit time.
+    tx_missing: AtomicUsize,
     queued: AtomicUsize,
+}
+
+/// When an injected frame went out ([`super::Simulator::inject_spot_trade`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Injected {
+    /// [`crate::clock::mono_ns`] taken by the (last) connection thread just before it sealed
+    /// the frame into a TLS record and wrote it.
+    pub start_ns: u64,
+    /// When the kernel handed the frame's last byte to the (loopback) device, on the same
+    /// clock (`sim::tx_stamp`); `None` when a connection got no transmit stamp.
+    pub tx_ns: Option<u64>,
 }
 
 impl WriteReceipt {
@@ -44,8 +58,17 @@ impl WriteReceipt {
     /// A connection wrote the frame to its socket, starting at `ns` (the time taken just before
     /// the TLS record is made and the write syscall; or it dropped the frame: the frame then
     /// counts as delivered at that time, and the connection is gone).
-    pub(crate) fn written(&self, ns: u64) {
+    /// `tx_ns`: when the kernel transmitted the frame's last byte, if it said.
+    pub(crate) fn written(&self, ns: u64, tx_ns: Option<u64>) {
         self.last_written_ns.fetch_max(ns, Ordering::SeqCst);
+        match tx_ns {
+            Some(t) => {
+                self.last_tx_ns.fetch_max(t, Ordering::SeqCst);
+            }
+            None => {
+                self.tx_missing.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         self.pending.fetch_sub(1, Ordering::SeqCst);
     }
 
@@ -61,6 +84,16 @@ impl WriteReceipt {
             return None;
         }
         Some(self.last_written_ns.load(Ordering::SeqCst))
+    }
+
+    /// The latest kernel transmit time over the connections, once every connection has written
+    /// the frame with one; `None` otherwise.
+    pub fn tx_ns(&self) -> Option<u64> {
+        self.written_ns()?;
+        if self.tx_missing.load(Ordering::SeqCst) != 0 {
+            return None;
+        }
+        Some(self.last_tx_ns.load(Ordering::SeqCst))
     }
 }
 
@@ -269,10 +302,20 @@ mod tests {
         assert_eq!(r.written_ns(), None, "queued to nobody");
         r.queued_once();
         r.queued_once();
-        r.written(50);
+        r.written(50, Some(58));
         assert_eq!(r.written_ns(), None);
-        r.written(40);
+        assert_eq!(r.tx_ns(), None, "one connection still pending");
+        r.written(40, Some(47));
         assert_eq!(r.written_ns(), Some(50));
+        assert_eq!(r.tx_ns(), Some(58));
         assert_eq!(r.connections(), 2);
+        // One connection without a transmit stamp: no transmit time for the frame.
+        let r = WriteReceipt::new();
+        r.queued_once();
+        r.queued_once();
+        r.written(50, Some(58));
+        r.written(40, None);
+        assert_eq!(r.written_ns(), Some(50));
+        assert_eq!(r.tx_ns(), None);
     }
 }

@@ -20,6 +20,7 @@ pub mod klines;
 pub mod polymarket;
 pub mod price;
 pub mod rx_stamp;
+pub mod tx_stamp;
 pub mod ws_server;
 
 use std::path::{Path, PathBuf};
@@ -396,9 +397,9 @@ impl Simulator {
 
     /// Publish one spot `trade` frame of `asset` at `price_e8` (1e-8 USD) for `qty_e8` to every
     /// connection subscribed to `<symbol>@trade` now, and wait (up to `timeout`, yielding the
-    /// CPU) until each has written it to its socket. Returns [`crate::clock::mono_ns`] taken by
-    /// the (last) connection thread just before it encrypted and wrote the frame, `None` for an
-    /// unknown asset, no subscriber, or a connection that did not write in time.
+    /// CPU) until each has written it to its socket. Returns when that happened (see
+    /// [`bench_hooks::Injected`]), `None` for an unknown asset, no subscriber, or a connection
+    /// that did not write in time.
     pub fn inject_spot_trade(
         &self,
         asset: &str,
@@ -406,7 +407,7 @@ impl Simulator {
         qty_e8: i64,
         buyer_is_maker: bool,
         timeout: Duration,
-    ) -> Option<u64> {
+    ) -> Option<bench_hooks::Injected> {
         let spec = self.hooks.specs.iter().find(|s| s.asset == asset)?;
         let id = self.hooks.next_trade_id.fetch_add(1, Ordering::Relaxed);
         let frame = binance::spot_trade_frame(
@@ -426,8 +427,11 @@ impl Simulator {
         }
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(ns) = receipt.written_ns() {
-                return Some(ns);
+            if let Some(start_ns) = receipt.written_ns() {
+                return Some(bench_hooks::Injected {
+                    start_ns,
+                    tx_ns: receipt.tx_ns(),
+                });
             }
             if Instant::now() > deadline {
                 return None;

@@ -13,6 +13,7 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -516,7 +517,7 @@ fn pump(
                     Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
                     Err(e) => {
                         if let Some(r) = &p.receipt {
-                            r.written(crate::clock::mono_ns());
+                            r.written(crate::clock::mono_ns(), None);
                         }
                         return Err(io::Error::other(e.to_string()));
                     }
@@ -524,14 +525,16 @@ fn pump(
                 if let Some(r) = &p.receipt {
                     // An injected frame goes out now. Its time is taken just before the TLS
                     // record is made and written, so a thread switch after the write cannot put
-                    // it after the peer's reaction.
+                    // it after the peer's reaction; the kernel's transmit time of its last byte
+                    // comes with it.
+                    let fd = ws.get_ref().sock.as_raw_fd();
                     let start_ns = crate::clock::mono_ns();
-                    let flushed = flush_all(ws);
-                    r.written(start_ns);
+                    let (flushed, tx_ns) = super::tx_stamp::tx_stamped(fd, || flush_all(ws));
+                    r.written(start_ns, tx_ns);
                     flushed?;
                 }
             } else if let Some(r) = &p.receipt {
-                r.written(crate::clock::mono_ns());
+                r.written(crate::clock::mono_ns(), None);
             }
             next = rx.try_recv().ok();
         }
