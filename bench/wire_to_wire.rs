@@ -605,6 +605,10 @@ fn main() {
                 "engine's own stages (feeds):\n{}",
                 s.hot.histograms.summary_table()
             );
+            eprintln!(
+                "send-path warming (writes, failed): {:?}",
+                s.hot.send_warming
+            );
             if let Some(t) = s.hot.trading.as_ref() {
                 eprintln!(
                     "engine's own stages (trading):\n{}",

@@ -135,6 +135,10 @@ pub struct PollConfig {
     pub blocking_timeout_us: u32,
     /// Capacity of the `mio::Events` buffer (readiness events per poll).
     pub events_capacity: u32,
+    /// A trading hot thread in busy mode writes through a local TCP pair this often to keep the
+    /// kernel's send path in cache for the next order, microseconds (0 = off, else
+    /// 100..=1_000_000; see `net::warm`).
+    pub warm_send_interval_us: u32,
 }
 
 /// `[queues]`: capacities (powers of two) of the SPSC rings between the threads.

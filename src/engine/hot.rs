@@ -86,6 +86,8 @@ pub struct HotSetup {
     pub warm_history: Vec<AssetHistory>,
     /// Raw-frame recorder's hot half, when recording (`crate::record`).
     pub record_tap: Option<crate::record::FrameTap>,
+    /// Keeps the kernel's send path warm for orders (busy trading runs, `net::warm`).
+    pub send_warmer: Option<crate::net::warm::SendPathWarmer>,
 }
 
 /// Discovery commands applied per timer tick at most (bounds one tick's work).
@@ -120,6 +122,9 @@ pub struct HotReport {
     /// Warm-up candles seeded into the spot candle histories, and histories refused.
     pub warm_candles_seeded: u64,
     pub warm_histories_refused: u64,
+    /// Send-path warming (`net::warm`): ticks written and read back, and whether the pair
+    /// failed (warming then stopped); `None` when warming was off.
+    pub send_warming: Option<(u64, bool)>,
 }
 
 /// Label of the Polymarket market-channel connection.
@@ -150,6 +155,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         trading,
         warm_history,
         record_tap,
+        send_warmer,
     } = setup;
     let result = run_loop(
         feeds,
@@ -157,6 +163,7 @@ pub fn run(setup: HotSetup) -> Result<HotReport, HotError> {
         record_tap,
         trading,
         warm_history,
+        send_warmer,
         ws_options,
         poll_mode,
         events_capacity,
@@ -180,6 +187,7 @@ fn run_loop(
     mut record_tap: Option<crate::record::FrameTap>,
     trading: Option<TradingSetup>,
     warm_history: Vec<AssetHistory>,
+    mut send_warmer: Option<crate::net::warm::SendPathWarmer>,
     ws_options: WsOptions,
     poll_mode: PollMode,
     events_capacity: usize,
@@ -386,6 +394,9 @@ fn run_loop(
             if let Some(t) = trading.as_mut() {
                 t.on_timer(t_ready);
             }
+            if let Some(w) = send_warmer.as_mut() {
+                w.tick(t_ready);
+            }
             stats.open_connections = open;
             for _ in 0..COMMANDS_PER_TICK {
                 match from_risk.try_pop() {
@@ -479,6 +490,7 @@ fn run_loop(
         trading: trading.map(HotTrading::into_report),
         warm_candles_seeded,
         warm_histories_refused,
+        send_warming: send_warmer.map(|w| (w.writes, w.failed)),
     })
 }
 

@@ -191,6 +191,27 @@ fn poll_mode(cfg: &Config, over: Option<ConfigPollMode>) -> PollMode {
     }
 }
 
+/// The hot thread's send-path warmer (`net::warm`): a trading run that busy polls, with
+/// `poll.warm_send_interval_us` not 0. A pair that cannot be set up leaves warming off, said
+/// once at start-up (an optimisation, never a reason not to run).
+fn send_warmer(
+    cfg: &Config,
+    trading: bool,
+    mode: PollMode,
+) -> Option<crate::net::warm::SendPathWarmer> {
+    let us = cfg.poll.warm_send_interval_us;
+    if !trading || us == 0 || !matches!(mode, PollMode::Busy) {
+        return None;
+    }
+    match crate::net::warm::SendPathWarmer::new(u64::from(us) * 1_000) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("send-path warming off: local TCP pair not set up: {e}");
+            None
+        }
+    }
+}
+
 /// RTDS wants a text `PING` every 5 s (its docs and SDK), whatever the market channel uses.
 const RTDS_PING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -687,10 +708,12 @@ pub fn run_trading(
     } else {
         (None, None)
     };
+    let hot_poll_mode = poll_mode(cfg, opts.poll_mode);
+    let send_warmer = send_warmer(cfg, trading.is_some(), hot_poll_mode);
     let hot_setup = HotSetup {
         feeds,
         ws_options: ws_options(cfg)?,
-        poll_mode: poll_mode(cfg, opts.poll_mode),
+        poll_mode: hot_poll_mode,
         events_capacity: cfg.poll.events_capacity as usize,
         assets,
         stats_interval_ns: (interval.as_nanos() as u64 / 4).max(1_000_000),
@@ -702,6 +725,7 @@ pub fn run_trading(
         trading,
         warm_history,
         record_tap,
+        send_warmer,
     };
     let risk_setup = RiskSetup {
         mlockall: cfg.threads.mlockall,

@@ -12,4 +12,5 @@ pub mod tcp;
 pub mod tls;
 pub mod tls_record;
 pub mod transport;
+pub mod warm;
 pub mod ws;
