@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command: every criterion bench in bench/ with a short measurement
-# time, then the wire-to-wire bench against the conventional tokio bot (built here from
+# time, the cold vs warmed order write (send_warm), then the wire-to-wire bench against the conventional tokio bot (built here from
 # bench/conventional/, its signing checked against the shared vectors first). Appends a dated
 # results section (machine, rustc, load, the command, the tables) to docs/BENCHMARKS.md.
 #
@@ -33,6 +33,9 @@ for b in $BENCHES; do
   cargo bench --bench "$b" -- --warm-up-time "$WARMUP_S" --measurement-time "$MEASURE_S" \
     2>&1 | tee "$out/$b.log"
 done
+
+echo "== order write after busy polling, cold vs warmed (send_warm)"
+cargo bench --bench send_warm -- --samples "$SAMPLES" 2>&1 | tee "$out/send_warm.log"
 
 echo "== wire to wire (${SAMPLES} samples per implementation)"
 cargo bench --bench wire_to_wire -- --samples "$SAMPLES" --markdown-out "$out/w2w.md" \
@@ -75,10 +78,10 @@ mem=$(awk '/MemTotal/ { printf("%.0f GiB", $2 / 1048576) }' /proc/meminfo)
   echo
   echo "### Wire to wire — \`cargo bench --bench wire_to_wire -- --samples ${SAMPLES}\`"
   echo
-  echo "From the injected Binance spot \`trade\` frame written to the implementation's TLS socket"
-  echo "by the simulator to the last byte of the \`POST /order\` it caused read by the simulated"
-  echo "CLOB (both ends timed with the same monotonic clock in the simulator's threads, CPU 0;"
-  echo "the measured implementation alone on CPU 1). See bench/wire_to_wire.rs and the"
+  echo "Main table: from the kernel's transmit of the injected Binance spot \`trade\` frame at the"
+  echo "simulator's socket to the kernel's receive of the \`POST /order\` it caused at the simulated"
+  echo "CLOB's socket (both software timestamps, moved onto the monotonic clock; the simulator on"
+  echo "CPU 0, the measured implementation alone on CPU 1). See bench/wire_to_wire.rs and the"
   echo "\"Wire to wire\" section above."
   echo
   if [ -s "$out/w2w.md" ]; then cat "$out/w2w.md"; else echo "(no result: see the run's output)"; fi
@@ -89,6 +92,10 @@ mem=$(awk '/MemTotal/ { printf("%.0f GiB", $2 / 1048576) }' /proc/meminfo)
     echo
     grep -E '^\|' "$out/w2w_blocking.md"
   fi
+  echo
+  echo "### One order write after busy polling — \`cargo bench --bench send_warm -- --samples ${SAMPLES}\`"
+  echo
+  grep -E '^\|' "$out/send_warm.log" || echo "(no result: see the run's output)"
   echo
   echo "### Criterion benches (warm-up ${WARMUP_S} s, measurement ${MEASURE_S} s; median and its interval)"
   echo
