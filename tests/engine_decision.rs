@@ -255,17 +255,7 @@ fn a_tick_from_signals_to_signed_order_bytes_allocates_nothing_after_warm_up() {
                     continue;
                 };
                 let order = built.order;
-                attribution.insert(
-                    Attribution {
-                        order_id: order.order_id,
-                        strategy: intent.strategy,
-                        reason: intent.reason,
-                        market: intent.market,
-                        outcome: intent.outcome,
-                        sent_ns: 0,
-                    },
-                    |_| false,
-                );
+                attribution.insert(Attribution::of_intent(order.order_id, intent), |_| false);
                 signed += 1;
                 if intent.group == 0 {
                     let template = factory.template(m, intent.outcome).unwrap();

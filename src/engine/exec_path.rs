@@ -50,6 +50,20 @@ pub struct Attribution {
     pub sent_ns: u64,
 }
 
+impl Attribution {
+    /// The row of `order_id`, made for `intent` and not sent yet.
+    pub fn of_intent(order_id: OrderId, intent: &OrderIntent) -> Self {
+        Attribution {
+            order_id,
+            strategy: intent.strategy,
+            reason: intent.reason,
+            market: intent.market,
+            outcome: intent.outcome,
+            sent_ns: 0,
+        }
+    }
+}
+
 /// A fixed ring of the most recent orders' attributions: the oldest row of an order that has
 /// ended is overwritten first (a late trade status of an ended order may still need its row);
 /// the row of an order still open is kept, so its fills and its close always reach the

@@ -969,17 +969,9 @@ impl HotTrading {
             k.signed += 1;
             let order = built.order;
             let token = built.token;
-            attribution.insert(
-                Attribution {
-                    order_id: order.order_id,
-                    strategy: intent.strategy,
-                    reason: intent.reason,
-                    market: intent.market,
-                    outcome: intent.outcome,
-                    sent_ns: 0,
-                },
-                |id| tracker.get(id).is_some_and(|r| r.state.is_open()),
-            );
+            attribution.insert(Attribution::of_intent(order.order_id, intent), |id| {
+                tracker.get(id).is_some_and(|r| r.state.is_open())
+            });
             match outlet {
                 HotOutlet::Shadow => {
                     let ev = HotEvent::WouldOrder(WouldBeOrder {

@@ -61,42 +61,64 @@ impl Read for RxStampedSocket {
         if !self.stamping {
             return self.sock.read(buf);
         }
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // Room for one SCM_TIMESTAMPNS message (a timespec) with its header, 8-aligned.
-        let mut control = [0u64; 8];
-        // SAFETY: msghdr is plain data; zeroed is a valid empty header.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        // SAFETY: `msg` points at `iov` (over `buf`) and `control`, both alive for the call.
-        let n = unsafe { libc::recvmsg(self.sock.as_raw_fd(), &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        self.last_rx_mono_ns = None;
-        // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
-        // msg_controllen; the timespec is read unaligned.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
-                    let ts: libc::timespec =
-                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
-                    let rx_wall = (ts.tv_sec as i128) * 1_000_000_000 + ts.tv_nsec as i128;
-                    let offset =
-                        i128::from(crate::clock::wall_ns()) - i128::from(crate::clock::mono_ns());
-                    self.last_rx_mono_ns = u64::try_from(rx_wall - offset).ok();
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
+        let mut stamp = None;
+        let n = recv_stamped(self.sock.as_raw_fd(), buf, 0, |level, kind, wall_ns| {
+            if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                stamp = Some(wall_ns);
             }
-        }
-        Ok(n as usize)
+        })?;
+        self.last_rx_mono_ns = stamp.and_then(wall_to_mono);
+        Ok(n)
     }
+}
+
+/// One `recvmsg` on `fd` into `buf` with `flags`; calls `on_stamp(level, type, wall ns)` for
+/// every control message, reading the `timespec` at its start (the first one of
+/// `SCM_TIMESTAMPING`'s three). Shared by the receive stamps here and `sim::tx_stamp`'s error
+/// queue reads.
+pub(crate) fn recv_stamped(
+    fd: std::os::fd::RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+    mut on_stamp: impl FnMut(libc::c_int, libc::c_int, i128),
+) -> io::Result<usize> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for SCM_TIMESTAMPING (three timespecs) and an extended error, 8-aligned.
+    let mut control = [0u64; 32];
+    // SAFETY: msghdr is plain data; zeroed is a valid empty header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: `msg` points at `iov` (over `buf`) and `control`, both alive for the call.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
+    // msg_controllen; the timespec is read unaligned.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            let ts: libc::timespec =
+                std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+            let wall = (ts.tv_sec as i128) * 1_000_000_000 + ts.tv_nsec as i128;
+            on_stamp((*c).cmsg_level, (*c).cmsg_type, wall);
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok(n as usize)
+}
+
+/// A kernel `CLOCK_REALTIME` stamp moved onto [`crate::clock::mono_ns`]'s clock with the offset
+/// between the two clocks read now.
+pub(crate) fn wall_to_mono(wall_ns: i128) -> Option<u64> {
+    let offset = i128::from(crate::clock::wall_ns()) - i128::from(crate::clock::mono_ns());
+    u64::try_from(wall_ns - offset).ok()
 }
 
 impl Write for RxStampedSocket {

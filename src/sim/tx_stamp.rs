@@ -48,43 +48,20 @@ fn set_tx_stamping(fd: RawFd, on: bool) -> bool {
 /// transmit stamp among them (wall clock, ns), if any.
 fn drain_error_queue(fd: RawFd) -> Option<i128> {
     let mut latest: Option<i128> = None;
-    loop {
-        let mut data = [0u8; 64];
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        // Room for SCM_TIMESTAMPING (three timespecs) and the extended error, 8-aligned.
-        let mut control = [0u64; 32];
-        // SAFETY: msghdr is plain data; zeroed is a valid empty header.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        // SAFETY: `msg` points at `iov` (over `data`) and `control`, both alive for the call.
-        let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
-        if n < 0 {
-            return latest;
-        }
-        // SAFETY: the CMSG macros walk the control buffer the kernel filled, within
-        // msg_controllen; the timespecs are read unaligned.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == SO_TIMESTAMPING {
-                    // struct scm_timestamping { struct timespec ts[3]; }: [0] is software.
-                    let ts: libc::timespec =
-                        std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
-                    let wall = (ts.tv_sec as i128) * 1_000_000_000 + ts.tv_nsec as i128;
-                    if wall > 0 {
-                        latest = Some(latest.map_or(wall, |l| l.max(wall)));
-                    }
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
+    let mut data = [0u8; 64];
+    while super::rx_stamp::recv_stamped(
+        fd,
+        &mut data,
+        libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        |level, kind, wall| {
+            if level == libc::SOL_SOCKET && kind == SO_TIMESTAMPING && wall > 0 {
+                latest = Some(latest.map_or(wall, |l| l.max(wall)));
             }
-        }
-    }
+        },
+    )
+    .is_ok()
+    {}
+    latest
 }
 
 /// Run `write` (which sends on the TCP socket `fd`) with software transmit stamps on; its result
@@ -114,11 +91,7 @@ pub fn tx_stamped<T>(
         }
         std::thread::yield_now();
     };
-    let mono = wall.and_then(|w| {
-        let offset = i128::from(crate::clock::wall_ns()) - i128::from(crate::clock::mono_ns());
-        u64::try_from(w - offset).ok()
-    });
-    (result, mono)
+    (result, wall.and_then(super::rx_stamp::wall_to_mono))
 }
 
 #[cfg(test)]
