@@ -589,6 +589,34 @@ fn server_config(
 }
 
 /// Read from the client until `WouldBlock`, appending to `into`. Err on anything else but data.
+/// Go on writing `payload[accepted..]` through `client` while `peer` reads, until the peer has
+/// as many bytes as the payload and the client's outgoing buffer is empty (`stuck` if that takes
+/// longer than `GIVE_UP_AFTER`); what the peer received.
+fn finish_blocked_write(
+    client: &mut Stream,
+    peer: &mut Peer,
+    payload: &[u8],
+    mut accepted: usize,
+    stuck: &str,
+) -> Vec<u8> {
+    let mut received = Vec::with_capacity(payload.len());
+    let started = Instant::now();
+    let mut drained = false;
+    while received.len() < payload.len() || !drained {
+        assert!(started.elapsed() < GIVE_UP_AFTER, "{stuck}");
+        peer.read_plain(&mut received).unwrap();
+        drained = client.flush_pending().unwrap();
+        while accepted < payload.len() {
+            match client.write(&payload[accepted..]) {
+                Ok(n) => accepted += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+    received
+}
+
 fn drain_client(client: &mut Stream, into: &mut Vec<u8>) -> io::Result<usize> {
     let mut buf = [0u8; 4096];
     let mut got = 0;
@@ -819,24 +847,13 @@ fn a_write_larger_than_the_buffers_reports_would_block_then_completes_in_order()
     assert!(!client.flush_pending().unwrap());
     assert!(blocked_at >= OUTGOING_CAPACITY / 2);
 
-    let mut received = Vec::with_capacity(payload.len());
-    let started = Instant::now();
-    let mut drained = false;
-    while received.len() < payload.len() || !drained {
-        assert!(
-            started.elapsed() < GIVE_UP_AFTER,
-            "large write did not complete"
-        );
-        peer.read_plain(&mut received).unwrap();
-        drained = client.flush_pending().unwrap();
-        while accepted < payload.len() {
-            match client.write(&payload[accepted..]) {
-                Ok(n) => accepted += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => panic!("{e}"),
-            }
-        }
-    }
+    let received = finish_blocked_write(
+        &mut client,
+        &mut peer,
+        &payload,
+        accepted,
+        "large write did not complete",
+    );
     assert_eq!(received.len(), payload.len());
     assert!(received == payload, "bytes arrived out of order or changed");
 }
@@ -1105,21 +1122,13 @@ fn a_key_update_requested_while_the_client_is_blocked_on_writes_keeps_every_byte
     drain_client(&mut client, &mut got).unwrap();
     assert_eq!(got, b"after the update");
     // Everything sealed before and after the client's own key update reaches the server.
-    let mut received = Vec::with_capacity(payload.len());
-    let started = Instant::now();
-    let mut drained = false;
-    while received.len() < payload.len() || !drained {
-        assert!(started.elapsed() < GIVE_UP_AFTER, "writes did not complete");
-        peer.read_plain(&mut received).unwrap();
-        drained = client.flush_pending().unwrap();
-        while accepted < payload.len() {
-            match client.write(&payload[accepted..]) {
-                Ok(n) => accepted += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => panic!("{e}"),
-            }
-        }
-    }
+    let received = finish_blocked_write(
+        &mut client,
+        &mut peer,
+        &payload,
+        accepted,
+        "writes did not complete",
+    );
     assert!(
         received == payload,
         "bytes lost or reordered across the key update"

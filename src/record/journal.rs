@@ -156,7 +156,19 @@ struct Writer<'a> {
     overflow: bool,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// A writer over `buf` that has written an entry's header: its tag and sequence number.
+    fn entry(buf: &'a mut [u8], tag: u8, seq: u64) -> Writer<'a> {
+        let mut w = Writer {
+            buf,
+            at: 0,
+            overflow: false,
+        };
+        w.u8(tag);
+        w.u64(seq);
+        w
+    }
+
     fn bytes(&mut self, b: &[u8]) {
         match self.buf.get_mut(self.at..self.at + b.len()) {
             Some(dst) if !self.overflow => {
@@ -474,26 +486,13 @@ impl JournaledDecider {
     fn emit(&mut self, tag: u8, body: impl FnOnce(&mut Writer<'_>)) {
         let seq = self.seq;
         self.seq += 1;
-        let mut w = Writer {
-            buf: &mut self.buf[..],
-            at: 0,
-            overflow: false,
-        };
-        w.u8(tag);
-        w.u64(seq);
+        let mut w = Writer::entry(&mut self.buf[..], tag, seq);
         body(&mut w);
         let (len, overflow) = (w.at, w.overflow);
         let now = crate::clock::mono_ns();
         if overflow {
             self.lost += 1;
-            let mut w = Writer {
-                buf: &mut self.buf[..],
-                at: 0,
-                overflow: false,
-            };
-            w.u8(TAG_LOST);
-            w.u64(seq);
-            let n = w.at;
+            let n = Writer::entry(&mut self.buf[..], TAG_LOST, seq).at;
             self.tap.frame(JOURNAL_CONN, now, &self.buf[..n]);
         } else {
             self.tap.frame(JOURNAL_CONN, now, &self.buf[..len]);
@@ -659,13 +658,7 @@ mod tests {
 
     fn encode(tag: u8, seq: u64, body: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
         let mut buf = [0u8; ENTRY_MAX];
-        let mut w = Writer {
-            buf: &mut buf,
-            at: 0,
-            overflow: false,
-        };
-        w.u8(tag);
-        w.u64(seq);
+        let mut w = Writer::entry(&mut buf, tag, seq);
         body(&mut w);
         assert!(!w.overflow);
         let n = w.at;
