@@ -23,7 +23,7 @@
 //! the engine stopped. The simulator's threads stay on CPU 0.
 //!
 //! `cargo bench --bench wire_to_wire -- [--samples N] [--jump-bps B] [--interval-ms M]
-//! [--window-secs S] [--engine-poll busy|blocking] [--conventional PATH|none]
+//! [--window-secs S] [--engine-poll busy|blocking] [--warm-order-us U] [--conventional PATH|none]
 //! [--markdown-out FILE]`. Under `cargo test --benches` (no `--bench` argument) it runs a few
 //! samples on 30 s windows, and the conventional half only if its binary was already built.
 //! `W2W_DEBUG=1` prints every order read by the CLOB and the engine's trading report.
@@ -69,6 +69,8 @@ struct Args {
     window_secs: u64,
     /// Engine poll mode: `busy` (default when there are two CPUs or more) or `blocking`.
     engine_poll: Option<PollMode>,
+    /// `poll.warm_order_interval_us` for the engine (default: the shipped value).
+    warm_order_us: Option<u32>,
 }
 
 fn parse_args() -> Args {
@@ -105,6 +107,10 @@ fn parse_args() -> Args {
             Some(other) => panic!("--engine-poll {other}: busy or blocking"),
             None => None,
         },
+        warm_order_us: value("--warm-order-us").map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("--warm-order-us {v}: microseconds"))
+        }),
     }
 }
 
@@ -354,11 +360,19 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
     }
 }
 
-fn bench_config(run_dir: PathBuf, poll: PollMode, window_secs: u64) -> Config {
+fn bench_config(
+    run_dir: PathBuf,
+    poll: PollMode,
+    window_secs: u64,
+    warm_order_us: Option<u32>,
+) -> Config {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
     let mut cfg = Config::load(path).expect("shipped config loads");
     cfg.engine.run_dir = run_dir;
     cfg.poll.mode = poll;
+    if let Some(us) = warm_order_us {
+        cfg.poll.warm_order_interval_us = us;
+    }
     cfg.telemetry.print_summary = false;
     cfg.sim.window_secs_override = window_secs as u32;
     // One market type: BTC "5m", its windows `window_secs` long.
@@ -511,7 +525,7 @@ fn main() {
     };
     let run_dir = std::env::temp_dir().join(format!("sattebaaz-w2w-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&run_dir);
-    let cfg = bench_config(run_dir.clone(), poll, args.window_secs);
+    let cfg = bench_config(run_dir.clone(), poll, args.window_secs, args.warm_order_us);
 
     let poly = PolySimOptions {
         markets: vec![MarketSpec {
@@ -610,6 +624,7 @@ fn main() {
                 s.hot.send_warming
             );
             if let Some(t) = s.hot.trading.as_ref() {
+                eprintln!("order-path warming passes: {}", t.order_path_warms);
                 eprintln!(
                     "engine's own stages (trading):\n{}",
                     t.histograms.summary_table()

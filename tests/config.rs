@@ -299,6 +299,7 @@ fn all_out_of_range_values_are_reported_together() {
         set(table, "poll.blocking_timeout_us", 0);
         set(table, "poll.events_capacity", 1);
         set(table, "poll.warm_send_interval_us", 50);
+        set(table, "poll.warm_order_interval_us", 2_000_000);
         set(table, "queues.hot_to_risk", 1000);
         set(table, "queues.risk_to_hot", 1 << 23);
         set(table, "net.connect_timeout_ms", 0);
@@ -315,6 +316,7 @@ fn all_out_of_range_values_are_reported_together() {
         "poll.blocking_timeout_us",
         "poll.events_capacity",
         "poll.warm_send_interval_us",
+        "poll.warm_order_interval_us",
         "queues.hot_to_risk",
         "queues.risk_to_hot",
         "net.connect_timeout_ms",

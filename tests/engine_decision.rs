@@ -345,6 +345,57 @@ fn a_tick_from_signals_to_signed_order_bytes_allocates_nothing_after_warm_up() {
 }
 
 #[test]
+fn the_warming_order_is_hashed_like_a_real_one_but_spends_no_salt_nonce_or_signature() {
+    let (mut factory, _producer) = factory(4, 16);
+    assert!(
+        factory.warm_order(1_700_000_000_000).is_none(),
+        "no market yet"
+    );
+    let m = MarketIdx(1);
+    factory
+        .assign(m, &record(1_700_000_000, 1_700_000_300))
+        .unwrap();
+    let nonces = factory.nonces_available();
+    let now_ms = 1_700_000_100_000;
+    let (template, warm) = factory.warm_order(now_ms).unwrap();
+    assert_eq!(
+        template.token_id(),
+        factory.template(m, Outcome::Up).unwrap().token_id()
+    );
+    let template = template.clone();
+    assert_eq!(factory.nonces_available(), nonces, "no nonce was used");
+    assert_eq!(warm.vars.timestamp_ms, now_ms);
+    assert_eq!(warm.vars.side, 0);
+    // The same variables signed for real hash to the same order id...
+    let signer = EoaSigner::from_bytes(&KEY).unwrap();
+    let real = template.sign(&signer, warm.vars, 0).unwrap();
+    assert_eq!(
+        (warm.struct_hash, warm.order_id),
+        (real.struct_hash, real.order_id)
+    );
+    // ...but the warming order's signature is not ours.
+    let sig = warm.signature.inner().unwrap();
+    assert!(recover_address(&warm.order_id, &sig).map_or(true, |a| a != factory.address()));
+    // Warming twice gives the same salt: the counter real orders use did not move.
+    let (_, again) = factory.warm_order(now_ms).unwrap();
+    assert_eq!(again.vars.salt, warm.vars.salt);
+    let intent = OrderIntent {
+        strategy: StrategyId::Lag,
+        reason: Reason::LagEdge,
+        market: m,
+        outcome: Outcome::Up,
+        side: Side::Buy,
+        price_micro: 450_000,
+        size_micro: 5_000_000,
+        tif: TimeInForce::Fak,
+        post_only: false,
+        group: 0,
+    };
+    let built = factory.build(&intent, now_ms).unwrap();
+    assert_eq!(built.order.vars.salt, warm.vars.salt + 1);
+}
+
+#[test]
 fn untracked_markets_do_not_decide_and_bad_intents_are_typed_errors() {
     let cfg = Config::shipped().unwrap();
     let params = SignalParams::from_config(&cfg.signals, Asset::Btc);

@@ -721,6 +721,47 @@ fn documented_rejections_arrive_typed() {
 }
 
 #[test]
+fn warming_the_order_path_sends_nothing_and_leaves_the_client_as_it_was() {
+    let t = template();
+    let order = sign(&t, 31);
+    let ack = ack_json(&order.order_id);
+    let server = Server::start(move |_, _| ok(&ack));
+    let mut h = Harness::new(server.addr, fast_config(), 1, 2_000_000_000);
+    let unsigned = t.hashed_unsigned(order.vars, 0);
+    let (client_before, pool_before) = (*h.client.counters(), *h.client.pool().counters());
+    let (allocs, warmed) = count_allocations(|| {
+        (0..200)
+            .filter(|_| h.client.warm_order_path(&t, &unsigned, &opts(false)))
+            .count()
+    });
+    assert_eq!(warmed, 200, "an idle connection is there to warm");
+    assert_eq!(allocs, 0, "warming allocated");
+    for _ in 0..20 {
+        h.step();
+    }
+    assert!(server.requests().is_empty(), "warming sent a request");
+    assert!(h.seen.is_empty(), "{:?}", h.seen);
+    assert_eq!(*h.client.counters(), client_before);
+    assert_eq!(*h.client.pool().counters(), pool_before);
+    assert!(h.client.is_quiet());
+
+    // The order that follows goes out as usual; while it is in flight there is no idle
+    // connection and warming leaves the busy one alone.
+    h.client
+        .submit(&t, &order, &opts(false), mono_ns())
+        .unwrap();
+    assert!(!h.client.warm_order_path(&t, &unsigned, &opts(false)));
+    h.run_until("ack", |h| !h.seen.is_empty());
+    assert_eq!(h.seen, vec![Seen::Ack(order.order_id, true)]);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_l2(&reqs[0]);
+    let v: serde_json::Value = serde_json::from_slice(&reqs[0].body).unwrap();
+    assert_eq!(v["order"]["salt"].as_u64(), Some(31));
+    assert_eq!(h.client.counters().orders_accepted, 1);
+}
+
+#[test]
 fn warm_submit_and_cancel_allocate_nothing() {
     let t = template();
     let orders: Vec<SignedOrder> = (0..4).map(|i| sign(&t, 200 + i)).collect();

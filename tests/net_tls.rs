@@ -819,6 +819,51 @@ fn reading_records_and_writing_allocate_nothing_after_warm_up() {
 }
 
 #[test]
+fn warm_sealing_sends_nothing_allocates_nothing_and_leaves_the_session_intact() {
+    for (version, suite) in all_suites() {
+        let (mut client, mut peer, _ca) = establish(version, suite);
+        assert_eq!(client.write(b"before").unwrap(), 6);
+        let mut back = Vec::new();
+        peer.read_plain(&mut back).unwrap();
+        assert_eq!(back, b"before");
+
+        let request = pattern(1400, 7);
+        let mut scratch = request.clone();
+        client.warm_seal(&mut scratch);
+        assert!(scratch != request, "{suite:?}: the scratch was not sealed");
+        let (allocs, ()) = count_allocations(|| {
+            for _ in 0..100 {
+                client.warm_seal(&mut scratch);
+            }
+        });
+        assert_eq!(allocs, 0, "{suite:?}: warm sealing allocated");
+        client.flush_pending().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let mut nothing = Vec::new();
+        peer.read_plain(&mut nothing).unwrap();
+        assert!(nothing.is_empty(), "{suite:?}: warming reached the server");
+
+        // The session's sequence numbers were not used: the next record opens at the server.
+        let mut written = 0;
+        while written < request.len() {
+            match client.write(&request[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{suite:?}: write after warming: {e}"),
+            }
+        }
+        while !client.flush_pending().unwrap() {}
+        let mut got = Vec::new();
+        let give_up = Instant::now() + GIVE_UP_AFTER;
+        while got.len() < request.len() {
+            assert!(Instant::now() < give_up, "{suite:?}: request not received");
+            peer.read_plain(&mut got).unwrap();
+        }
+        assert!(got == request, "{suite:?}: bytes differ after warming");
+    }
+}
+
+#[test]
 fn a_write_larger_than_the_buffers_reports_would_block_then_completes_in_order() {
     let (mut client, mut peer, _ca) =
         establish(&rustls::version::TLS13, suites::TLS13_AES_128_GCM_SHA256);

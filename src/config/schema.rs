@@ -139,6 +139,11 @@ pub struct PollConfig {
     /// kernel's send path in cache for the next order, microseconds (0 = off, else
     /// 100..=1_000_000; see `net::warm`).
     pub warm_send_interval_us: u32,
+    /// A trading hot thread in busy mode runs its order path (hashing, body, L2 headers, request
+    /// rendering, TLS sealing with a throwaway key) over an unsigned order this often, sending
+    /// nothing, to keep it in cache for the next order, microseconds (0 = off, else
+    /// 100..=1_000_000; see `HotTrading::warm_order_path`).
+    pub warm_order_interval_us: u32,
 }
 
 /// `[queues]`: capacities (powers of two) of the SPSC rings between the threads.

@@ -18,7 +18,7 @@ use crate::net::dns::Endpoint;
 pub const MAX_CPUS: u32 = 1024;
 /// `poll.blocking_timeout_us`.
 pub const BLOCKING_TIMEOUT_US: RangeInclusive<u32> = 1..=1_000_000;
-/// `poll.warm_send_interval_us` when not 0.
+/// `poll.warm_send_interval_us` and `poll.warm_order_interval_us` when not 0.
 pub const WARM_SEND_INTERVAL_US: RangeInclusive<u32> = 100..=1_000_000;
 /// `poll.events_capacity`.
 pub const EVENTS_CAPACITY: RangeInclusive<u32> = 16..=65_536;
@@ -251,12 +251,13 @@ fn check_poll(config: &Config, checker: &mut Checker) {
         poll.events_capacity,
         EVENTS_CAPACITY,
     );
-    if poll.warm_send_interval_us != 0 {
-        checker.in_range(
-            "poll.warm_send_interval_us",
-            poll.warm_send_interval_us,
-            WARM_SEND_INTERVAL_US,
-        );
+    for (path, us) in [
+        ("poll.warm_send_interval_us", poll.warm_send_interval_us),
+        ("poll.warm_order_interval_us", poll.warm_order_interval_us),
+    ] {
+        if us != 0 {
+            checker.in_range(path, us, WARM_SEND_INTERVAL_US);
+        }
     }
 }
 

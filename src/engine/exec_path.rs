@@ -14,7 +14,7 @@ use crate::book::{MarketIdx, Outcome};
 use crate::discovery::MarketRecord;
 use crate::exec::json::OrderId;
 use crate::exec::signing::address::Address;
-use crate::exec::signing::amounts::{limit_order_amounts, AmountError, TickSize};
+use crate::exec::signing::amounts::{limit_order_amounts, AmountError, Side, TickSize};
 use crate::exec::signing::body::PostOptions;
 use crate::exec::signing::eip712::{Exchange, OrderVariables, CHAIN_ID};
 use crate::exec::signing::nonce_pool::{NonceConsumer, SignPath};
@@ -37,6 +37,9 @@ pub enum BuildError {
     #[error("unsupported tick {0} micro-units")]
     Tick(u32),
 }
+
+/// Size of the warming order ([`OrderFactory::warm_order`]), micro-shares: a typical lot.
+pub const WARM_ORDER_SIZE_MICRO: u64 = 10_000_000;
 
 /// Who made an order (for per-strategy accounting of what comes back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +251,25 @@ impl OrderFactory {
 
     /// Sign `intent` at `now_ms` (the order's timestamp).
     #[inline]
+    /// A hashed but unsigned order for warming the order path between real orders
+    /// ([`OrderTemplate::hashed_unsigned`]: amounts and both hashes computed as for a real
+    /// order, a signature that recovers to no key of ours): the first assigned market's Up
+    /// token, buying [`WARM_ORDER_SIZE_MICRO`] at 0.50. Leaves the salt counter and the nonce
+    /// pool alone; `None` while no market is assigned.
+    pub fn warm_order(&self, now_ms: u64) -> Option<(&OrderTemplate, SignedOrder)> {
+        let slot = self.slots.iter().flatten().next()?;
+        let amounts =
+            limit_order_amounts(Side::Buy, 500_000, WARM_ORDER_SIZE_MICRO, slot.tick).ok()?;
+        let vars = OrderVariables {
+            salt: self.salt,
+            maker_amount: amounts.maker,
+            taker_amount: amounts.taker,
+            side: Side::Buy.as_u8(),
+            timestamp_ms: now_ms,
+        };
+        Some((&slot.up, slot.up.hashed_unsigned(vars, 0)))
+    }
+
     pub fn build(
         &mut self,
         intent: &OrderIntent,

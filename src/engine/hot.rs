@@ -369,6 +369,9 @@ fn run_loop(
             hist.record(Stage::LoopIteration, mono_ns().saturating_sub(t_ready));
         }
 
+        if let Some(t) = trading.as_mut() {
+            t.maybe_warm_order_path(t_ready);
+        }
         if t_ready >= next_timer_ns {
             next_timer_ns = t_ready + TIMER_PERIOD_NS;
             let mut open = 0u16;

@@ -21,8 +21,9 @@ use crate::exec::orders::positions::{taker_fee_micros, taker_fee_units};
 use crate::exec::orders::tracker::Tracker;
 use crate::exec::rest::client::{ClientConfig, RestClient, RestEvent};
 use crate::exec::rest::errors::{error_kind_index, reason_index, ERROR_KINDS};
-use crate::exec::signing::body::{BatchItem, MAX_BATCH};
+use crate::exec::signing::body::{BatchItem, PostOptions, MAX_BATCH};
 use crate::exec::signing::hmac::L2Credentials;
+use crate::exec::signing::order::OrderType;
 use crate::exec::signing::order::SignedOrder;
 use crate::exec::user_channel::{UserAuth, UserChannel, UserChannelEvent};
 use crate::feeds::binance::records::Venue as FeedVenue;
@@ -146,6 +147,8 @@ pub struct TradingSetup {
     /// Order / cancel intents per decision round.
     pub intents_per_round: usize,
     pub cancels_per_round: usize,
+    /// Run [`HotTrading::warm_order_path`] this often from the timer, ns (0 = off).
+    pub warm_order_interval_ns: u64,
 }
 
 /// Why the trading side could not be set up.
@@ -420,6 +423,8 @@ pub struct TradingReport {
     /// it (the candle warm-up working).
     pub signal_sets_started: u64,
     pub signal_sets_warm_at_start: u64,
+    /// Order-path warming passes that ran (0 with warming off or no idle connection).
+    pub order_path_warms: u64,
 }
 
 /// See the module docs.
@@ -455,6 +460,12 @@ pub struct HotTrading {
     local_errors: [u64; ERROR_KINDS],
     /// Each slot's settlement rule (from discovery).
     settlement_rules: Vec<Option<crate::feeds::oracle::windows::SettlementRule>>,
+    /// Order-path warming passes that reached an idle order connection
+    /// ([`warm_order_path`](Self::warm_order_path)).
+    order_path_warms: u64,
+    /// See [`TradingSetup::warm_order_interval_ns`]; when the next pass is due (mono ns).
+    warm_order_interval_ns: u64,
+    next_order_warm_ns: u64,
 }
 
 /// The oracle rule a market's Gamma settlement description names.
@@ -547,6 +558,9 @@ impl HotTrading {
             frame_ns: 0,
             book_ns: 0,
             settlement_rules: vec![None; capacity],
+            order_path_warms: 0,
+            warm_order_interval_ns: setup.warm_order_interval_ns,
+            next_order_warm_ns: 0,
             settlements_published: 0,
             redeems_at_resolution: setup.redeems_at_resolution,
             venue_errors: [0; ERROR_KINDS],
@@ -626,6 +640,43 @@ impl HotTrading {
     }
 
     /// Timer work of the venue connections (deadlines, keep-alives, reconnects).
+    /// Keep the order path in cache between rare orders: hash an unsigned order for the first
+    /// assigned market ([`OrderFactory::warm_order`](super::exec_path::OrderFactory::warm_order))
+    /// and run the client's body, headers, rendering and TLS sealing over it
+    /// ([`RestClient::warm_order_path`](crate::exec::rest::client::RestClient::warm_order_path)),
+    /// sending nothing. Venue outlets only, not once halted; touches no order state (salt,
+    /// nonce pool, outbox, tracker).
+    pub fn warm_order_path(&mut self, now_ms: u64) {
+        if self.halted {
+            return;
+        }
+        let HotOutlet::Venue(v) = &mut self.outlet else {
+            return;
+        };
+        let Some((template, order)) = self.factory.warm_order(now_ms) else {
+            return;
+        };
+        let options = PostOptions {
+            owner: v.owner.as_str(),
+            order_type: OrderType::Fak,
+            post_only: false,
+            defer_exec: false,
+        };
+        if v.client.warm_order_path(template, &order, &options) {
+            self.order_path_warms += 1;
+        }
+    }
+
+    /// Warm the order path when a pass is due ([`TradingSetup::warm_order_interval_ns`]);
+    /// called on every loop turn.
+    #[inline]
+    pub fn maybe_warm_order_path(&mut self, now_ns: u64) {
+        if self.warm_order_interval_ns > 0 && now_ns >= self.next_order_warm_ns {
+            self.next_order_warm_ns = now_ns + self.warm_order_interval_ns;
+            self.warm_order_path(crate::clock::wall_ms());
+        }
+    }
+
     pub fn on_timer(&mut self, now_ns: u64) {
         let Some((v, mut sink)) = self.venue_and_sink() else {
             return;
@@ -1155,6 +1206,7 @@ impl HotTrading {
             },
             signal_sets_started: self.signals.first_updates,
             signal_sets_warm_at_start: self.signals.first_updates_with_regime,
+            order_path_warms: self.order_path_warms,
             tracker: self.tracker,
         }
     }

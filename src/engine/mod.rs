@@ -212,6 +212,15 @@ fn send_warmer(
     }
 }
 
+/// How often a trading hot thread warms its order path (`HotTrading::warm_order_path`), ns:
+/// busy polling with `poll.warm_order_interval_us` not 0, else never (0).
+fn order_warm_interval_ns(cfg: &Config, mode: PollMode) -> u64 {
+    match mode {
+        PollMode::Busy => u64::from(cfg.poll.warm_order_interval_us) * 1_000,
+        PollMode::Blocking { .. } => 0,
+    }
+}
+
 /// RTDS wants a text `PING` every 5 s (its docs and SDK), whatever the market channel uses.
 const RTDS_PING_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -598,6 +607,7 @@ pub fn run_trading(
         .is_some_and(|p| matches!(p.outlet, PlanOutlet::Shadow));
     let journal_shared = plan.as_ref().map(|p| p.shared.clone());
     let mut risk_exec = None;
+    let hot_poll_mode = poll_mode(cfg, opts.poll_mode);
     let (nonces, trading) = match (plan, opts.polymarket.as_ref()) {
         (Some(plan), Some(urls)) => {
             let api_key = match &plan.outlet {
@@ -650,6 +660,7 @@ pub fn run_trading(
                 redeems_at_resolution: plan.redeems_at_resolution,
                 intents_per_round: 32,
                 cancels_per_round: 16,
+                warm_order_interval_ns: order_warm_interval_ns(cfg, hot_poll_mode),
             };
             (Some(producer), Some(setup))
         }
@@ -708,7 +719,6 @@ pub fn run_trading(
     } else {
         (None, None)
     };
-    let hot_poll_mode = poll_mode(cfg, opts.poll_mode);
     let send_warmer = send_warmer(cfg, trading.is_some(), hot_poll_mode);
     let hot_setup = HotSetup {
         feeds,
@@ -796,4 +806,22 @@ pub fn run_trading(
         elapsed: started.elapsed(),
         warmup,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_path_warming_runs_only_when_busy_polling_and_configured() {
+        let mut cfg = Config::shipped().unwrap();
+        cfg.poll.warm_order_interval_us = 250;
+        assert_eq!(order_warm_interval_ns(&cfg, PollMode::Busy), 250_000);
+        let blocking = PollMode::Blocking {
+            timeout: Duration::from_millis(1),
+        };
+        assert_eq!(order_warm_interval_ns(&cfg, blocking), 0);
+        cfg.poll.warm_order_interval_us = 0;
+        assert_eq!(order_warm_interval_ns(&cfg, PollMode::Busy), 0);
+    }
 }

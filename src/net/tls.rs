@@ -1127,6 +1127,15 @@ impl Transport for TlsStream {
         Ok(drained && self.pending_plain.is_empty() && !self.key_update_owed)
     }
 
+    /// Seals `scratch` with the record layer's throwaway key of the session's AEAD
+    /// ([`RecordLayer::warm_seal`]); nothing is sent and no sequence number is used.
+    #[inline]
+    fn warm_seal(&mut self, scratch: &mut [u8]) {
+        if let Phase::Traffic(records) = &self.phase {
+            records.warm_seal(scratch);
+        }
+    }
+
     fn is_handshaking(&self) -> bool {
         matches!(self.phase, Phase::Handshake(_))
     }
@@ -1234,6 +1243,12 @@ impl Transport for MaybeTls {
         match self {
             MaybeTls::Plain(s) => s,
             MaybeTls::Tls(s) => s.socket(),
+        }
+    }
+    #[inline]
+    fn warm_seal(&mut self, scratch: &mut [u8]) {
+        if let MaybeTls::Tls(s) = self {
+            s.warm_seal(scratch);
         }
     }
 }

@@ -17,6 +17,13 @@ pub trait Transport: Read + Write {
     fn is_handshaking(&self) -> bool;
     /// The underlying socket, for registering with mio.
     fn socket(&mut self) -> &mut mio::net::TcpStream;
+    /// Run the transport's per-write work (TLS: sealing) over `scratch` without touching the
+    /// session or the socket, so a thread that writes rarely keeps that code in cache.
+    /// `scratch` is overwritten. Plain transports have nothing to warm.
+    #[inline]
+    fn warm_seal(&mut self, scratch: &mut [u8]) {
+        let _ = scratch;
+    }
 }
 
 impl Transport for mio::net::TcpStream {

@@ -290,6 +290,8 @@ pub struct RestClient<T, C> {
     counters: ClientCounters,
     /// Round trips, all requests and per endpoint (recorded on the owning thread).
     latency: StageHistograms,
+    /// Scratch body for [`warm_order_path`](Self::warm_order_path).
+    warm_body: BodyBuf,
 }
 
 /// Everything the pool callback needs, split off the client so the pool can be borrowed
@@ -340,6 +342,7 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
             server_offset_s: 0,
             counters: ClientCounters::default(),
             latency: StageHistograms::new(),
+            warm_body: BodyBuf::for_single_order(),
         }
     }
 
@@ -431,6 +434,38 @@ impl<T: Transport, C: Connect<T>> RestClient<T, C> {
         slot.state = SlotState::Queued { queued_ns: now_ns };
         self.flush(now_ns);
         Ok(())
+    }
+
+    /// Run every step of [`submit`](Self::submit) after signing over `order` (a hashed,
+    /// unsigned order from `OrderTemplate::hashed_unsigned`) — body into a scratch buffer, L2
+    /// headers, request rendering, TLS sealing with a throwaway key — and send nothing, so an
+    /// engine that orders rarely finds that code and data in cache. Touches no outbox slot, no
+    /// counter and no session state. `false` when nothing was warmed (the body did not
+    /// render, or no connection is idle).
+    pub fn warm_order_path(
+        &mut self,
+        template: &OrderTemplate,
+        order: &SignedOrder,
+        options: &PostOptions<'_>,
+    ) -> bool {
+        let key_order = self.config.key_order;
+        if write_order_body(&mut self.warm_body, template, order, options, key_order).is_err() {
+            return false;
+        }
+        let headers = self.creds.headers(
+            self.timestamp_s(),
+            "POST",
+            PATH_ORDER,
+            self.warm_body.as_bytes(),
+        );
+        let pairs = super::requests::l2_pairs(&headers);
+        let req = Request {
+            method: Method::Post,
+            path: PATH_ORDER.as_bytes(),
+            headers: &pairs,
+            body: self.warm_body.as_bytes(),
+        };
+        self.pool.warm_request(&req)
     }
 
     /// Submit a batch (`POST /orders`), split into requests of at most `max_batch` orders;

@@ -140,6 +140,22 @@ pub fn sign_with_nonce(
     Some(sig)
 }
 
+/// The online step's arithmetic (`s = a·(z + a·z)`, low-s normalisation, encoding) on public
+/// values derived from `digest` alone: the same k256 scalar code as [`sign_with_nonce`], with
+/// no key and no nonce, so a hot thread that signs rarely can keep that code in cache
+/// (`engine::hot_trading`'s order-path warming). The result is meaningless and never a
+/// signature; callers only keep it from being optimised away.
+#[inline(never)]
+pub fn warm_online_arithmetic(digest: &[u8; 32]) -> [u8; 32] {
+    let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*digest));
+    let a = z + Scalar::ONE;
+    let mut s = a * (z + a * z);
+    if bool::from(s.is_high()) {
+        s = -s;
+    }
+    s.to_repr().into()
+}
+
 /// Which path produced a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignPath {

@@ -387,6 +387,27 @@ impl OrderTemplate {
         Ok(self.finish(vars, expiration, struct_hash, order_id, &sig))
     }
 
+    /// The order `vars` make under this template, hashed (struct hash and order id exactly as
+    /// [`sign`](Self::sign) computes them) but **not signed**: its signature field holds
+    /// `r = order id`, `s` = [`warm_online_arithmetic`] of it, which recovers to no key of
+    /// ours, so the venue would refuse it. For keeping the order path's code and data in cache
+    /// between rare orders (hashing, body rendering); never sent.
+    ///
+    /// [`warm_online_arithmetic`]: super::nonce_pool::warm_online_arithmetic
+    #[inline]
+    pub fn hashed_unsigned(&self, vars: OrderVariables, expiration: u64) -> SignedOrder {
+        let struct_hash = self.hasher.struct_hash(&vars);
+        let order_id = self.hasher.digest_from_struct_hash(&struct_hash);
+        let not_a_signature = Signature65 {
+            r: order_id,
+            s: super::nonce_pool::warm_online_arithmetic(
+                &self.signing_digest(&struct_hash, &order_id),
+            ),
+            v: 27,
+        };
+        self.finish(vars, expiration, struct_hash, order_id, &not_a_signature)
+    }
+
     /// Sign with a pooled nonce (fallback to deterministic when the pool is empty).
     #[inline]
     pub fn sign_pooled(
@@ -496,5 +517,45 @@ mod tests {
         assert_eq!(TokenId::parse(over), Err(SigningError::TokenId));
         assert_eq!(TokenId::parse("12a"), Err(SigningError::TokenId));
         assert_eq!(TokenId::parse(""), Err(SigningError::TokenId));
+    }
+
+    #[test]
+    fn hashed_unsigned_hashes_like_sign_and_carries_no_valid_signature() {
+        let signer = EoaSigner::from_bytes(&[7u8; 32]).unwrap();
+        for signature_type in [SignatureType::Eoa, SignatureType::Poly1271] {
+            let funder = (signature_type == SignatureType::Poly1271).then_some(Address([9u8; 20]));
+            let template = OrderTemplate::new(
+                Exchange::Standard,
+                super::super::eip712::CHAIN_ID,
+                signer.address(),
+                funder,
+                signature_type,
+                TokenId::parse("123456789").unwrap(),
+                [0u8; 32],
+                [0u8; 32],
+            )
+            .unwrap();
+            let vars = OrderVariables {
+                salt: 42,
+                maker_amount: 5_000_000,
+                taker_amount: 10_000_000,
+                side: 0,
+                timestamp_ms: 1_700_000_000_000,
+            };
+            let signed = template.sign(&signer, vars, 0).unwrap();
+            let warm = template.hashed_unsigned(vars, 0);
+            assert_eq!(warm.struct_hash, signed.struct_hash);
+            assert_eq!(warm.order_id, signed.order_id);
+            assert_eq!(
+                warm.signature.as_bytes().len(),
+                signed.signature.as_bytes().len()
+            );
+            assert_ne!(warm.signature.as_bytes(), signed.signature.as_bytes());
+            // Whatever its 65-byte part recovers to (if anything), it is not our key.
+            let digest = template.signing_digest(&warm.struct_hash, &warm.order_id);
+            let inner = warm.signature.inner().unwrap();
+            let recovered = super::super::signer::recover_address(&digest, &inner);
+            assert!(recovered.map_or(true, |a| a != signer.address()));
+        }
     }
 }

@@ -158,6 +158,19 @@ impl<T: Transport> HttpConn<T> {
         }
     }
 
+    /// An idle connection runs its transport's per-write work over `scratch`
+    /// ([`Transport::warm_seal`]); nothing is written. Returns whether it was idle.
+    #[inline]
+    pub fn warm_seal(&mut self, scratch: &mut [u8]) -> bool {
+        match (self.state, self.transport.as_mut()) {
+            (ConnState::Idle, Some(t)) => {
+                t.warm_seal(scratch);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The socket is (or may be) ready: make all the progress possible without blocking.
     pub fn on_ready(&mut self) -> ConnEvent {
         match self.state {

@@ -192,6 +192,8 @@ pub struct HttpPool<T, C> {
     net: NetCounters,
     /// Connection events kept for the owner to forward to the telemetry thread.
     events: EventRing,
+    /// Scratch for [`warm_request`](Self::warm_request) (`max_request_bytes`).
+    warm_buf: Vec<u8>,
 }
 
 impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
@@ -229,6 +231,7 @@ impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
             template,
             connector,
             registry: registry.try_clone()?,
+            warm_buf: Vec::with_capacity(config.max_request_bytes),
             config,
             next_id: 1,
             counters: HttpCounters::default(),
@@ -286,6 +289,18 @@ impl<T: Transport, C: Connect<T>> HttpPool<T, C> {
         }
         self.counters.count_failure(HttpError::NoIdleConnection);
         Err(HttpError::NoIdleConnection)
+    }
+
+    /// Render `req` into a scratch buffer as [`send_with_timeout`](Self::send_with_timeout) would and
+    /// run the first idle connection's per-write work (TLS sealing) over that, sending nothing:
+    /// keeps the request path in cache on a thread that sends rarely. `false` when the request
+    /// does not render or no connection is idle.
+    pub fn warm_request(&mut self, req: &Request<'_>) -> bool {
+        let scratch = &mut self.warm_buf;
+        if self.template.write(req, scratch).is_err() {
+            return false;
+        }
+        self.conns.iter_mut().any(|c| c.warm_seal(scratch))
     }
 
     /// mio reported `token` ready. Returns `false` when the token is not this pool's.
