@@ -301,8 +301,11 @@ fn measure(sim: &Simulator, args: &Args, spec: PhaseSpec) -> Phase {
                 // Count from the first recorded sample on.
                 unsolicited = 0;
             }
-            let deadline =
-                *warm_deadline.get_or_insert_with(|| Instant::now() + Duration::from_secs(120));
+            // Two whole windows at least: a window that opened before the engine had the
+            // oracle's price at its start gives no fair value, and so no lag trade, until the
+            // next one.
+            let patience = Duration::from_secs(120.max(2 * args.window_secs));
+            let deadline = *warm_deadline.get_or_insert_with(|| Instant::now() + patience);
             if Instant::now() > deadline {
                 eprintln!("wire_to_wire: {name} never answered a jump during warm-up");
                 break;

@@ -12,10 +12,18 @@
 //! exits; `(Ir(N) − Ir(0)) / N` of the main thread is the client's user-space instructions per
 //! batch (the server runs on its own thread). With `BENCH_COUNT_TLS=1` the connection is TLS
 //! (our `TlsStream`, or rustls `StreamOwned` under tungstenite).
+//!
+//! The venue's floor (`WS_RECV_FLOOR=N`): no criterion; for every venue, transport and client,
+//! N batches, each timed from just before the client sends its request to the client holding
+//! all 100 frames, beside the moment the server *started* its last socket `write` of that
+//! batch (a wrapper under the server's TLS and WebSocket layers stamps every write). No client
+//! can hold the last frame before that write began, so `tungstenite's batch / floor` bounds the
+//! speed-up any client can show against tungstenite on this machine and venue.
 
 use std::hint::black_box;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -117,16 +125,61 @@ fn serve<S: Read + Write>(mut ws: WebSocket<S>) {
     }
 }
 
+/// When the server's socket writes started and ended (mono ns), for the venue's floor.
+#[derive(Default)]
+struct WriteStamps {
+    last_start: AtomicU64,
+    last_end: AtomicU64,
+}
+
+/// The server's TCP stream, stamping every `write` (under its TLS and WebSocket layers).
+struct Stamped {
+    inner: TcpStream,
+    stamps: Arc<WriteStamps>,
+}
+
+impl Read for Stamped {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Write for Stamped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.stamps.last_start.store(mono_ns(), Ordering::Release);
+        let r = self.inner.write(buf);
+        self.stamps.last_end.store(mono_ns(), Ordering::Release);
+        r
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// A server for exactly one connection, plain or TLS.
 fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>, mode: VenueMode) -> SocketAddr {
+    spawn_stamped_server(tls, mode).0
+}
+
+/// [`spawn_server`], also returning the server's write stamps.
+fn spawn_stamped_server(
+    tls: Option<Arc<rustls::ServerConfig>>,
+    mode: VenueMode,
+) -> (SocketAddr, Arc<WriteStamps>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let stamps = Arc::new(WriteStamps::default());
+    let server_stamps = Arc::clone(&stamps);
     thread::spawn(move || {
         // The venue side lives on CPU 0, the client under test on CPU 1 (see `bench`).
         let _ = sattebaaz::runtime::pin::pin_current_thread(SERVER_CPU);
         let (stream, _) = listener.accept().expect("accept");
         stream.set_nodelay(true).expect("nodelay");
         let handle = stream.try_clone().expect("clone");
+        let stream = Stamped {
+            inner: stream,
+            stamps: server_stamps,
+        };
         let busy = mode == VenueMode::Busy;
         match tls {
             None => {
@@ -151,7 +204,7 @@ fn spawn_server(tls: Option<Arc<rustls::ServerConfig>>, mode: VenueMode) -> Sock
             }
         }
     });
-    addr
+    (addr, stamps)
 }
 
 fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
@@ -301,12 +354,150 @@ fn count_batches(n: u64) {
     assert_eq!(total as u64, n * (BATCH * FRAME) as u64);
 }
 
+/// One floor sample: (client's batch, server's last write started, that write returned), all
+/// from just before the request was sent, ns.
+fn floor_sample(stamps: &WriteStamps, batch: impl FnOnce() -> usize) -> (u64, u64, u64) {
+    let t0 = mono_ns();
+    black_box(batch());
+    let done = mono_ns();
+    // The last write began before the last frame arrived; its end may still be on its way.
+    let start = stamps.last_start.load(Ordering::Acquire);
+    let mut end = stamps.last_end.load(Ordering::Acquire);
+    while end < start {
+        std::hint::spin_loop();
+        end = stamps.last_end.load(Ordering::Acquire);
+    }
+    (done - t0, start.saturating_sub(t0), end.saturating_sub(t0))
+}
+
+/// The venue's floor mode (see the module docs): `n` batches per venue, transport and client.
+fn floors(n: usize) {
+    let pin = sattebaaz::runtime::pin::pin_current_thread(CLIENT_CPU);
+    eprintln!("ws_recv floors: client thread {pin}, {n} batches per row");
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2] as f64 / 1e3
+    };
+    println!(
+        "| venue | transport | client | batch p50 | server's last write began (floor) p50 | \
+         that write returned p50 | tungstenite p50 / floor p50 | tungstenite p50 / returned p50 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (mode, venue) in [
+        (VenueMode::Blocking, "tungstenite"),
+        (VenueMode::Busy, "busy"),
+    ] {
+        for tls in [false, true] {
+            let (server_config, client_config) = tls_pair();
+            let mut rows = Vec::new();
+            // Ours, busy polling.
+            let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
+            let (mut batch, mut floor, mut returned) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            if tls {
+                let mut ours = Busy::open(
+                    MaybeTlsConnector {
+                        addr,
+                        tls: Some((client_config.clone(), "localhost".to_string())),
+                    },
+                    &format!("wss://localhost:{}/", addr.port()),
+                    Some(Duration::ZERO),
+                );
+                for i in 0..n + n / 10 {
+                    let (b, f, r) = floor_sample(&stamps, || ours.batch());
+                    if i >= n / 10 {
+                        batch.push(b);
+                        floor.push(f);
+                        returned.push(r);
+                    }
+                }
+            } else {
+                let mut ours = Busy::open(
+                    TcpConnector { addr },
+                    &format!("ws://{addr}/"),
+                    Some(Duration::ZERO),
+                );
+                for i in 0..n + n / 10 {
+                    let (b, f, r) = floor_sample(&stamps, || ours.batch());
+                    if i >= n / 10 {
+                        batch.push(b);
+                        floor.push(f);
+                        returned.push(r);
+                    }
+                }
+            }
+            rows.push((
+                "sattebaaz, busy poll",
+                median(&mut batch),
+                median(&mut floor),
+                median(&mut returned),
+            ));
+            // Tungstenite, blocking.
+            let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
+            let stream = TcpStream::connect(addr).expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut batch, mut floor, mut returned) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            if tls {
+                let name = ServerName::try_from("localhost").expect("name");
+                let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
+                let stream = rustls::StreamOwned::new(conn, stream);
+                let (mut theirs, _) =
+                    tungstenite::client(format!("wss://localhost:{}/", addr.port()), stream)
+                        .expect("handshake");
+                for i in 0..n + n / 10 {
+                    let (b, f, r) = floor_sample(&stamps, || blocking_batch(&mut theirs));
+                    if i >= n / 10 {
+                        batch.push(b);
+                        floor.push(f);
+                        returned.push(r);
+                    }
+                }
+            } else {
+                let (mut theirs, _) =
+                    tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
+                for i in 0..n + n / 10 {
+                    let (b, f, r) = floor_sample(&stamps, || blocking_batch(&mut theirs));
+                    if i >= n / 10 {
+                        batch.push(b);
+                        floor.push(f);
+                        returned.push(r);
+                    }
+                }
+            }
+            rows.push((
+                "tungstenite, blocking",
+                median(&mut batch),
+                median(&mut floor),
+                median(&mut returned),
+            ));
+            let theirs = rows[1].1;
+            for (client, b, f, r) in rows {
+                println!(
+                    "| {venue} | {} | {client} | {b:.1} µs | {f:.1} µs | {r:.1} µs | {:.2}× | \
+                     {:.2}× |",
+                    if tls { "TLS" } else { "plain" },
+                    theirs / f,
+                    theirs / r
+                );
+            }
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     if let Some(n) = std::env::var("BENCH_COUNT_ITERS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
         count_batches(n);
+        std::process::exit(0);
+    }
+    if let Some(n) = std::env::var("WS_RECV_FLOOR")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        floors(n.max(10));
         std::process::exit(0);
     }
     // Both clients run pinned to their own CPU, the servers to the other one: the deployment
