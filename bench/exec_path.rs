@@ -2,7 +2,9 @@
 //! integer amounts, EIP-712 digest, pooled-nonce signature, JSON body, L2 HMAC headers, HTTP
 //! rendering into the pre-sized request buffer (the same `RequestTemplate::write` the pool
 //! uses) and the socket write. A drain thread on the other end busy-polls, reads and discards. Criterion
-//! reports the mean; an hdrhistogram run prints p50/p99/p99.9 per call.
+//! reports the mean; an hdrhistogram run prints p50/p99/p99.9 per call, for the whole path, for
+//! the path without the write, and for the write alone of an already rendered request (the
+//! floor under the whole path on this machine).
 //!
 //! The same path is also measured over TLS: the request goes through the engine's non-blocking
 //! `TlsStream` (sealed in place into its outgoing buffer, then written) to a rustls server

@@ -4,6 +4,10 @@
 //!   trip divided by 2, i.e. one hop.
 //! * `spsc/throughput/*`: a producer streams `u64`s as fast as the ring accepts them (retrying on
 //!   full), the consumer pops singly or in batches of 256.
+//! * `spsc/atomic_floor_hop`: the same ping-pong with no queue at all: two cache-line-aligned
+//!   `AtomicU64`s, one written by each side and spun on by the other, so each hop moves one
+//!   line from one CPU to the other. This is the hardware's cost of a hop between these two
+//!   CPUs, which no queue can beat.
 //! * After criterion, 1,000,000 individually timed round trips are recorded (RTT / 2) into the
 //!   `SpscHop` latency histogram and its p50/p90/p99/p99.9/max printed, together with the cost of
 //!   the clock reads included in each sample.
@@ -106,6 +110,50 @@ fn hop_latency(c: &mut Criterion) {
     drop(echo);
 }
 
+/// One cache line holding one counter.
+#[repr(align(128))]
+struct Line(std::sync::atomic::AtomicU64);
+
+/// `spsc/atomic_floor_hop` (see the module docs).
+fn atomic_floor(c: &mut Criterion) {
+    let lines = Arc::new([Line(Default::default()), Line(Default::default())]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (peer_lines, peer_stop) = (Arc::clone(&lines), Arc::clone(&stop));
+    let peer = thread::spawn(move || {
+        let _ = pin_current_thread(PEER_CPU);
+        // Answer every ping (line 0) by writing the same value to line 1.
+        let mut seen = 0u64;
+        while !peer_stop.load(Ordering::Relaxed) {
+            let v = peer_lines[0].0.load(Ordering::Acquire);
+            if v != seen {
+                seen = v;
+                peer_lines[1].0.store(v, Ordering::Release);
+            } else {
+                spin_loop();
+            }
+        }
+    });
+    let mut group = c.benchmark_group("spsc");
+    group.measurement_time(Duration::from_secs(5));
+    let mut next = 0u64;
+    group.bench_function("atomic_floor_hop", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                next += 1;
+                lines[0].0.store(next, Ordering::Release);
+                while lines[1].0.load(Ordering::Acquire) != next {
+                    spin_loop();
+                }
+            }
+            start.elapsed() / 2
+        })
+    });
+    group.finish();
+    stop.store(true, Ordering::Relaxed);
+    let _ = peer.join();
+}
+
 fn stream(iters: u64, batch_pop: bool) -> Duration {
     const PER_ITER: u64 = 10_000;
     let total = iters * PER_ITER;
@@ -202,7 +250,7 @@ fn hop_percentiles() {
     );
 }
 
-criterion_group!(benches, hop_latency, throughput);
+criterion_group!(benches, hop_latency, atomic_floor, throughput);
 
 fn main() {
     pin("bench main thread", MAIN_CPU);

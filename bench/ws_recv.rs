@@ -392,8 +392,11 @@ fn floors(n: usize) {
             let mut rows = Vec::new();
             // Ours, busy polling.
             let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
-            let (mut batch, mut floor, mut returned) =
-                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            let (mut batch, mut floor, mut returned) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
             if tls {
                 let mut ours = Busy::open(
                     MaybeTlsConnector {
@@ -436,8 +439,11 @@ fn floors(n: usize) {
             let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
             let stream = TcpStream::connect(addr).expect("connect");
             stream.set_nodelay(true).expect("nodelay");
-            let (mut batch, mut floor, mut returned) =
-                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            let (mut batch, mut floor, mut returned) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
             if tls {
                 let name = ServerName::try_from("localhost").expect("name");
                 let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
