@@ -237,6 +237,22 @@ struct Busy<C: Connector> {
     timeout: Option<Duration>,
 }
 
+/// Our client over TLS to the bench server at `addr` (see [`Busy::open`]).
+fn busy_tls(
+    addr: SocketAddr,
+    client_config: &Arc<rustls::ClientConfig>,
+    timeout: Option<Duration>,
+) -> Busy<MaybeTlsConnector> {
+    Busy::open(
+        MaybeTlsConnector {
+            addr,
+            tls: Some((Arc::clone(client_config), "localhost".to_string())),
+        },
+        &format!("wss://localhost:{}/", addr.port()),
+        timeout,
+    )
+}
+
 impl<C: Connector> Busy<C> {
     fn open(connector: C, url: &str, timeout: Option<Duration>) -> Self {
         let poll = Poll::new().expect("poll");
@@ -292,6 +308,21 @@ impl<C: Connector> Busy<C> {
     }
 }
 
+/// A blocking tungstenite client over rustls on `stream` (connected to the bench server at
+/// `addr`), handshakes done.
+fn tungstenite_tls(
+    addr: SocketAddr,
+    stream: TcpStream,
+    client_config: &Arc<rustls::ClientConfig>,
+) -> WebSocket<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let name = ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(Arc::clone(client_config), name).expect("tls");
+    let stream = rustls::StreamOwned::new(conn, stream);
+    tungstenite::client(format!("wss://localhost:{}/", addr.port()), stream)
+        .expect("handshake")
+        .0
+}
+
 /// One batch for a blocking tungstenite client.
 fn blocking_batch<S: Read + Write>(ws: &mut WebSocket<S>) -> usize {
     ws.send(Message::Binary(Bytes::from_static(&REQUEST)))
@@ -317,12 +348,7 @@ fn count_batches(n: u64) {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
         if tls {
-            let name = ServerName::try_from("localhost").expect("name");
-            let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
-            let stream = rustls::StreamOwned::new(conn, stream);
-            let (mut theirs, _) =
-                tungstenite::client(format!("wss://localhost:{}/", addr.port()), stream)
-                    .expect("handshake");
+            let mut theirs = tungstenite_tls(addr, stream, &client_config);
             for _ in 0..n {
                 total += blocking_batch(&mut theirs);
             }
@@ -334,14 +360,7 @@ fn count_batches(n: u64) {
             }
         }
     } else if tls {
-        let mut ours = Busy::open(
-            MaybeTlsConnector {
-                addr,
-                tls: Some((client_config, "localhost".to_string())),
-            },
-            &format!("wss://localhost:{}/", addr.port()),
-            None,
-        );
+        let mut ours = busy_tls(addr, &client_config, None);
         for _ in 0..n {
             total += ours.batch();
         }
@@ -370,14 +389,33 @@ fn floor_sample(stamps: &WriteStamps, batch: impl FnOnce() -> usize) -> (u64, u6
     (done - t0, start.saturating_sub(t0), end.saturating_sub(t0))
 }
 
+/// `n` floor samples after `n / 10` unrecorded ones: medians of (batch, server's last write
+/// began, that write returned), µs.
+fn floor_row(n: usize, stamps: &WriteStamps, mut batch: impl FnMut() -> usize) -> (f64, f64, f64) {
+    let mut cols = [
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    ];
+    for i in 0..n + n / 10 {
+        let (b, f, r) = floor_sample(stamps, &mut batch);
+        if i >= n / 10 {
+            cols[0].push(b);
+            cols[1].push(f);
+            cols[2].push(r);
+        }
+    }
+    let [b, f, r] = cols.map(|mut v| {
+        v.sort_unstable();
+        v[v.len() / 2] as f64 / 1e3
+    });
+    (b, f, r)
+}
+
 /// The venue's floor mode (see the module docs): `n` batches per venue, transport and client.
 fn floors(n: usize) {
     let pin = sattebaaz::runtime::pin::pin_current_thread(CLIENT_CPU);
     eprintln!("ws_recv floors: client thread {pin}, {n} batches per row");
-    let median = |v: &mut Vec<u64>| {
-        v.sort_unstable();
-        v[v.len() / 2] as f64 / 1e3
-    };
     println!(
         "| venue | transport | client | batch p50 | server's last write began (floor) p50 | \
          that write returned p50 | tungstenite p50 / floor p50 | tungstenite p50 / returned p50 |"
@@ -389,96 +427,37 @@ fn floors(n: usize) {
     ] {
         for tls in [false, true] {
             let (server_config, client_config) = tls_pair();
-            let mut rows = Vec::new();
             // Ours, busy polling.
             let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
-            let (mut batch, mut floor, mut returned) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            if tls {
-                let mut ours = Busy::open(
-                    MaybeTlsConnector {
-                        addr,
-                        tls: Some((client_config.clone(), "localhost".to_string())),
-                    },
-                    &format!("wss://localhost:{}/", addr.port()),
-                    Some(Duration::ZERO),
-                );
-                for i in 0..n + n / 10 {
-                    let (b, f, r) = floor_sample(&stamps, || ours.batch());
-                    if i >= n / 10 {
-                        batch.push(b);
-                        floor.push(f);
-                        returned.push(r);
-                    }
-                }
+            let ours_row = if tls {
+                let mut ours = busy_tls(addr, &client_config, Some(Duration::ZERO));
+                floor_row(n, &stamps, || ours.batch())
             } else {
                 let mut ours = Busy::open(
                     TcpConnector { addr },
                     &format!("ws://{addr}/"),
                     Some(Duration::ZERO),
                 );
-                for i in 0..n + n / 10 {
-                    let (b, f, r) = floor_sample(&stamps, || ours.batch());
-                    if i >= n / 10 {
-                        batch.push(b);
-                        floor.push(f);
-                        returned.push(r);
-                    }
-                }
-            }
-            rows.push((
-                "sattebaaz, busy poll",
-                median(&mut batch),
-                median(&mut floor),
-                median(&mut returned),
-            ));
+                floor_row(n, &stamps, || ours.batch())
+            };
             // Tungstenite, blocking.
             let (addr, stamps) = spawn_stamped_server(tls.then(|| server_config.clone()), mode);
             let stream = TcpStream::connect(addr).expect("connect");
             stream.set_nodelay(true).expect("nodelay");
-            let (mut batch, mut floor, mut returned) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            if tls {
-                let name = ServerName::try_from("localhost").expect("name");
-                let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
-                let stream = rustls::StreamOwned::new(conn, stream);
-                let (mut theirs, _) =
-                    tungstenite::client(format!("wss://localhost:{}/", addr.port()), stream)
-                        .expect("handshake");
-                for i in 0..n + n / 10 {
-                    let (b, f, r) = floor_sample(&stamps, || blocking_batch(&mut theirs));
-                    if i >= n / 10 {
-                        batch.push(b);
-                        floor.push(f);
-                        returned.push(r);
-                    }
-                }
+            let theirs_row = if tls {
+                let mut theirs = tungstenite_tls(addr, stream, &client_config);
+                floor_row(n, &stamps, || blocking_batch(&mut theirs))
             } else {
                 let (mut theirs, _) =
                     tungstenite::client(format!("ws://{addr}/"), stream).expect("handshake");
-                for i in 0..n + n / 10 {
-                    let (b, f, r) = floor_sample(&stamps, || blocking_batch(&mut theirs));
-                    if i >= n / 10 {
-                        batch.push(b);
-                        floor.push(f);
-                        returned.push(r);
-                    }
-                }
-            }
-            rows.push((
-                "tungstenite, blocking",
-                median(&mut batch),
-                median(&mut floor),
-                median(&mut returned),
-            ));
-            let theirs = rows[1].1;
-            for (client, b, f, r) in rows {
+                floor_row(n, &stamps, || blocking_batch(&mut theirs))
+            };
+            let rows = [
+                ("sattebaaz, busy poll", ours_row),
+                ("tungstenite, blocking", theirs_row),
+            ];
+            let theirs = theirs_row.0;
+            for (client, (b, f, r)) in rows {
                 println!(
                     "| {venue} | {} | {client} | {b:.1} µs | {f:.1} µs | {r:.1} µs | {:.2}× | \
                      {:.2}× |",
@@ -548,25 +527,14 @@ fn bench(c: &mut Criterion) {
         // TLS.
         let (server_config, client_config) = tls_pair();
         let addr = spawn_server(Some(server_config.clone()), mode);
-        let mut ours = Busy::open(
-            MaybeTlsConnector {
-                addr,
-                tls: Some((client_config.clone(), "localhost".to_string())),
-            },
-            &format!("wss://localhost:{}/", addr.port()),
-            Some(Duration::ZERO),
-        );
+        let mut ours = busy_tls(addr, &client_config, Some(Duration::ZERO));
         group.bench_function("tls/ours_mio_busy_poll", |b| b.iter(|| ours.batch()));
         drop(ours);
 
         let addr = spawn_server(Some(server_config), mode);
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).expect("nodelay");
-        let name = ServerName::try_from("localhost").expect("name");
-        let conn = rustls::ClientConnection::new(client_config, name).expect("tls");
-        let tls = rustls::StreamOwned::new(conn, stream);
-        let (mut theirs, _) = tungstenite::client(format!("wss://localhost:{}/", addr.port()), tls)
-            .expect("handshake");
+        let mut theirs = tungstenite_tls(addr, stream, &client_config);
         group.bench_function("tls/tungstenite_blocking", |b| {
             b.iter(|| blocking_batch(&mut theirs))
         });
