@@ -147,7 +147,7 @@ pub struct TradingSetup {
     /// Order / cancel intents per decision round.
     pub intents_per_round: usize,
     pub cancels_per_round: usize,
-    /// Run [`HotTrading::warm_order_path`] this often from the timer, ns (0 = off).
+    /// Run [`HotTrading::warm_order_path`] this often from the hot loop, ns (0 = off).
     pub warm_order_interval_ns: u64,
 }
 
@@ -639,7 +639,6 @@ impl HotTrading {
         }
     }
 
-    /// Timer work of the venue connections (deadlines, keep-alives, reconnects).
     /// Keep the order path in cache between rare orders: hash an unsigned order for the first
     /// assigned market ([`OrderFactory::warm_order`](super::exec_path::OrderFactory::warm_order))
     /// and run the client's body, headers, rendering and TLS sealing over it
@@ -677,6 +676,7 @@ impl HotTrading {
         }
     }
 
+    /// Timer work of the venue connections (deadlines, keep-alives, reconnects).
     pub fn on_timer(&mut self, now_ns: u64) {
         let Some((v, mut sink)) = self.venue_and_sink() else {
             return;
