@@ -463,9 +463,8 @@ pub struct HotTrading {
     /// Order-path warming passes that reached an idle order connection
     /// ([`warm_order_path`](Self::warm_order_path)).
     order_path_warms: u64,
-    /// See [`TradingSetup::warm_order_interval_ns`]; when the next pass is due (mono ns).
-    warm_order_interval_ns: u64,
-    next_order_warm_ns: u64,
+    /// When the next pass is due ([`TradingSetup::warm_order_interval_ns`]; `None` = off).
+    order_warm: Option<crate::clock::Cadence>,
 }
 
 /// The oracle rule a market's Gamma settlement description names.
@@ -559,8 +558,8 @@ impl HotTrading {
             book_ns: 0,
             settlement_rules: vec![None; capacity],
             order_path_warms: 0,
-            warm_order_interval_ns: setup.warm_order_interval_ns,
-            next_order_warm_ns: 0,
+            order_warm: (setup.warm_order_interval_ns > 0)
+                .then(|| crate::clock::Cadence::every(setup.warm_order_interval_ns)),
             settlements_published: 0,
             redeems_at_resolution: setup.redeems_at_resolution,
             venue_errors: [0; ERROR_KINDS],
@@ -670,8 +669,7 @@ impl HotTrading {
     /// called on every loop turn.
     #[inline]
     pub fn maybe_warm_order_path(&mut self, now_ns: u64) {
-        if self.warm_order_interval_ns > 0 && now_ns >= self.next_order_warm_ns {
-            self.next_order_warm_ns = now_ns + self.warm_order_interval_ns;
+        if self.order_warm.as_mut().is_some_and(|c| c.due(now_ns)) {
             self.warm_order_path(crate::clock::wall_ms());
         }
     }

@@ -24,8 +24,7 @@ const WARM_BYTES: usize = 1024;
 pub struct SendPathWarmer {
     tx: TcpStream,
     rx: TcpStream,
-    interval_ns: u64,
-    next_ns: u64,
+    cadence: crate::clock::Cadence,
     out: [u8; WARM_BYTES],
     sink: [u8; WARM_BYTES],
     /// Ticks that wrote and read back.
@@ -47,8 +46,7 @@ impl SendPathWarmer {
         Ok(SendPathWarmer {
             tx,
             rx,
-            interval_ns: interval_ns.max(1),
-            next_ns: 0,
+            cadence: crate::clock::Cadence::every(interval_ns),
             out: [b'w'; WARM_BYTES],
             sink: [0; WARM_BYTES],
             writes: 0,
@@ -59,10 +57,9 @@ impl SendPathWarmer {
     /// Write and read back once if the interval has passed at `now_ns`.
     #[inline]
     pub fn tick(&mut self, now_ns: u64) {
-        if self.failed || now_ns < self.next_ns {
+        if self.failed || !self.cadence.due(now_ns) {
             return;
         }
-        self.next_ns = now_ns.saturating_add(self.interval_ns);
         match self.write_and_drain() {
             Ok(()) => self.writes += 1,
             Err(_) => self.failed = true,
