@@ -684,8 +684,8 @@ fn finish(
         let c = &p.counters;
         println!(
             "polymarket: {} markets announced, {} resolved, {} retired, {} tracked at the end; \
-             {} market-channel + {} RTDS messages; {} snapshots, {} level updates, {} resyncs, \
-             {} stale marks; {} subscribe frames ({} initial), {} unsubscribes, {} send failures",
+             {} market-channel + {} RTDS messages; {} snapshots, {} level updates, {} resyncs \
+             ({} markets' snapshots overdue), {} stale marks; {} subscribe frames ({} initial), {} unsubscribes, {} send failures",
             c.new_markets,
             c.resolved,
             c.retired,
@@ -695,6 +695,7 @@ fn finish(
             p.books.snapshots,
             p.books.level_updates,
             c.resyncs,
+            c.overdue_snapshots,
             p.books.stale_marks,
             c.dynamic_subscriptions + c.initial_subscriptions,
             c.initial_subscriptions,

@@ -400,6 +400,7 @@ fn market_bookkeeping_allocates_nothing_after_warm_up() {
             max_markets: 4,
             assets: vec![Asset::Btc],
             oracle_max_age_ms: 5_000,
+            snapshot_timeout: Duration::from_secs(1),
         },
         poll.registry(),
         0,
@@ -455,4 +456,176 @@ fn market_bookkeeping_allocates_nothing_after_warm_up() {
     assert!(feeds.books().token(up.as_bytes()).is_some());
     assert!(feeds.books().token(down.as_bytes()).is_some());
     assert_eq!(feeds.counters.add_failures, 0);
+}
+
+/// A venue that swallows the answer to the initial subscription: the books stay awaiting a
+/// snapshot (the price changes that do arrive are ignored) until `snapshot_timeout` after the
+/// ask, then each waiting book is unsubscribed and subscribed again, and the answers fill them.
+#[test]
+fn a_snapshot_the_venue_never_sent_is_asked_for_again_after_the_timeout() {
+    use sattebaaz::discovery::DiscoveryMsg;
+    use sattebaaz::engine::poly::{PolyFeeds, PolySetup};
+    use sattebaaz::feeds::binance::records::Asset;
+    use sattebaaz::net::ws::{MaybeTlsConnector, WsOptions};
+    use tungstenite::Message;
+
+    const UP: &str =
+        "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+    const DOWN: &str =
+        "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+    let market = format!("0xc0{}01", "00".repeat(30));
+    let book = move |asset: &str, market: &str| {
+        format!(
+            r#"{{"event_type":"book","asset_id":"{asset}","market":"{market}","bids":[{{"price":"0.48","size":"50"}}],"asks":[{{"price":"0.50","size":"40"}}],"timestamp":"{}","hash":"h"}}"#,
+            sattebaaz::clock::wall_ms()
+        )
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let timeout = Duration::from_millis(300);
+    let venue = std::thread::spawn(move || {
+        let (sock, _) = listener.accept().expect("accept");
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .expect("read timeout");
+        let mut ws = tungstenite::accept(sock).expect("handshake");
+        let mut seen: Vec<(Duration, String)> = Vec::new();
+        let started = std::time::Instant::now();
+        let mut answered = 0;
+        while answered < 2 && started.elapsed() < Duration::from_secs(10) {
+            match ws.read() {
+                Ok(Message::Text(t)) => {
+                    let v: serde_json::Value = serde_json::from_str(t.as_str()).expect("json");
+                    seen.push((started.elapsed(), t.as_str().to_string()));
+                    // The initial frame's answer is lost; dynamic subscriptions are answered.
+                    if v["operation"] == "subscribe" {
+                        for a in v["assets_ids"].as_array().expect("ids") {
+                            let frame = format!("[{}]", book(a.as_str().expect("id"), &market));
+                            ws.send(Message::text(frame)).expect("send book");
+                            answered += 1;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    // Meanwhile the level changes flow (and are ignored by waiting books).
+                    let change = format!(
+                        r#"{{"market":"{market}","price_changes":[{{"asset_id":"{UP}","price":"0.47","size":"5","side":"BUY","hash":"h","best_bid":"0.48","best_ask":"0.50"}}],"timestamp":"{}","event_type":"price_change"}}"#,
+                        sattebaaz::clock::wall_ms()
+                    );
+                    ws.send(Message::text(change)).expect("send change");
+                }
+                Err(e) => panic!("venue read: {e}"),
+            }
+        }
+        // Keep the socket open while the engine applies the answers.
+        std::thread::sleep(Duration::from_millis(300));
+        seen
+    });
+
+    let mut poll = mio::Poll::new().expect("poll");
+    let to_venue = MaybeTlsConnector { addr, tls: None };
+    let mut feeds = PolyFeeds::new(
+        PolySetup {
+            market_url: format!("ws://{addr}/ws/market"),
+            market_connector: to_venue.clone(),
+            rtds_url: format!("ws://{addr}/"),
+            // RTDS goes nowhere: only the market channel matters here.
+            rtds_connector: MaybeTlsConnector {
+                addr: "127.0.0.1:9".parse().expect("addr"),
+                tls: None,
+            },
+            ws_options: WsOptions::default(),
+            rtds_ws_options: WsOptions::default(),
+            max_markets: 2,
+            assets: vec![Asset::Btc],
+            oracle_max_age_ms: 5_000,
+            snapshot_timeout: timeout,
+        },
+        poll.registry(),
+        0,
+        1,
+    )
+    .expect("clients built");
+    let start_s = sattebaaz::clock::wall_ms() / 1000 - 10;
+    feeds.on_discovery(
+        DiscoveryMsg::NewMarket(record(1, start_s, UP, DOWN)),
+        sattebaaz::clock::mono_ns(),
+    );
+    feeds.start(sattebaaz::clock::mono_ns());
+    let mut events = mio::Events::with_capacity(16);
+    let began = std::time::Instant::now();
+    let filled = |feeds: &PolyFeeds| {
+        let mut filled = false;
+        feeds.views(
+            sattebaaz::clock::wall_ms(),
+            sattebaaz::clock::mono_ns(),
+            |_| 0,
+            |v| {
+                filled = !v.awaiting_snapshot && v.up_bid.is_some() && v.down_ask.is_some();
+            },
+        );
+        filled
+    };
+    while !filled(&feeds) && began.elapsed() < Duration::from_secs(10) {
+        poll.poll(&mut events, Some(Duration::from_millis(5)))
+            .expect("poll");
+        let market_ready = events.iter().any(|e| e.token() == mio::Token(0));
+        let now_ns = sattebaaz::clock::mono_ns();
+        if market_ready {
+            let _ = feeds.on_market_ready(now_ns);
+        }
+        feeds.on_timer(now_ns);
+    }
+    let seen = venue.join().expect("venue");
+    assert!(
+        filled(&feeds),
+        "books filled after the second ask: {:?}",
+        feeds.counters
+    );
+    assert_eq!(feeds.counters.initial_subscriptions, 1);
+    assert_eq!(feeds.counters.overdue_snapshots, 1, "{:?}", feeds.counters);
+    assert_eq!(feeds.counters.resyncs, 2);
+    assert!(feeds.books().counters().ignored_while_awaiting >= 1);
+    // What the venue read: the initial frame, then for each book an unsubscribe and a
+    // subscribe, no earlier than the timeout after the initial frame.
+    let ops: Vec<(String, String)> = seen
+        .iter()
+        .map(|(_, t)| {
+            let v: serde_json::Value = serde_json::from_str(t).expect("json");
+            let op = v["operation"]
+                .as_str()
+                .or(v["type"].as_str())
+                .expect("op")
+                .to_string();
+            let ids = v["assets_ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .map(|a| a.as_str().expect("id"))
+                .collect::<Vec<_>>()
+                .join(",");
+            (op, ids)
+        })
+        .collect();
+    let both = format!("{UP},{DOWN}");
+    let expected = [
+        ("market", both.as_str()),
+        ("unsubscribe", UP),
+        ("subscribe", UP),
+        ("unsubscribe", DOWN),
+        ("subscribe", DOWN),
+    ];
+    assert_eq!(
+        ops.iter()
+            .map(|(o, i)| (o.as_str(), i.as_str()))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert!(
+        seen[1].0 >= seen[0].0 + timeout,
+        "asked again too early: {seen:?}"
+    );
 }

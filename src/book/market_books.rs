@@ -43,6 +43,8 @@ pub enum ResyncReason {
     Regrid,
     /// An update for the book could not be applied (bad number, off-grid price, ...).
     BadUpdate,
+    /// The snapshot a subscription asked for did not come in time.
+    SnapshotOverdue,
 }
 
 /// Counters of book consistency events (monotonic).

@@ -194,7 +194,8 @@ pub struct WebsocketConfig {
     /// Interval of WebSocket ping frames we send, milliseconds.
     pub ws_ping_interval_ms: u32,
     /// A connection with no inbound data for this long is declared dead and reconnected,
-    /// milliseconds (> both ping intervals).
+    /// milliseconds (> both ping intervals). Also the deadline of a Polymarket book's snapshot
+    /// after its subscription: a book still waiting is asked for again.
     pub silence_timeout_ms: u32,
 }
 

@@ -575,6 +575,9 @@ pub fn run_trading(
                     },
                 ),
                 oracle_max_age_ms: u64::from(cfg.oracle.max_age_ms),
+                snapshot_timeout: Duration::from_millis(u64::from(
+                    cfg.net.websocket.silence_timeout_ms,
+                )),
             };
             (
                 Some(poly),

@@ -6,7 +6,9 @@
 //! token (the venue answers with fresh `book` snapshots); a market discovered while the socket
 //! is open is added with a dynamic `subscribe`; a retired one is `unsubscribe`d; a book the
 //! parser or the book set flags for resync is unsubscribed and subscribed again. While the
-//! market channel is down every live book is marked awaiting a snapshot. RTDS is subscribed to
+//! market channel is down every live book is marked awaiting a snapshot. A book of an
+//! unresolved market still awaiting its snapshot `snapshot_timeout` after it was asked for
+//! (the venue swallowed the subscription's answer) is asked again the same way, counted. RTDS is subscribed to
 //! both oracle topics for the configured assets on every open.
 //!
 //! Invariants: after construction nothing here allocates or blocks (ids are converted into
@@ -19,6 +21,7 @@ use super::market_view::{
     default_annual_vol, fair_p_up, feed_asset, phase_at, Phase, DECIMAL_ID_MAX,
 };
 use super::messages::MarketView;
+use crate::book::ResyncReason;
 use crate::book::{MarketBooks, MarketIdx as BookMarketIdx, TokenIdx};
 use crate::discovery::{DiscoveryMsg, MarketRecord};
 use crate::feeds::binance::records::Asset;
@@ -51,6 +54,9 @@ pub struct PolySetup {
     pub assets: Vec<Asset>,
     /// Oracle observations older than this are flagged stale.
     pub oracle_max_age_ms: u64,
+    /// A book still awaiting the snapshot its subscription asked for after this long is
+    /// unsubscribed and subscribed again.
+    pub snapshot_timeout: std::time::Duration,
 }
 
 /// Counters of the Polymarket side (monotonic).
@@ -69,6 +75,9 @@ pub struct PolyCounters {
     pub unsubscriptions: u64,
     /// Tokens resubscribed because a resync was requested.
     pub resyncs: u64,
+    /// Markets whose books were still awaiting a snapshot `snapshot_timeout` after asking
+    /// (each such book is then resynced).
+    pub overdue_snapshots: u64,
     /// Frames that could not be written or sent.
     pub send_failures: u64,
     /// RTDS frames the oracle monitor rejected.
@@ -85,6 +94,9 @@ struct Tracked {
     record: MarketRecord,
     resolved: bool,
     snapshots: u32,
+    /// When this market's books were last asked for (mono ns; 0: not asked on this
+    /// connection yet).
+    asked_ns: u64,
 }
 
 /// Counts snapshots per market slot and follows venue resolutions.
@@ -120,6 +132,7 @@ pub struct PolyFeeds {
     frame: Vec<u8>,
     assets: Vec<Asset>,
     oracle_max_age_ms: u64,
+    snapshot_timeout_ns: u64,
     market_was_open: bool,
     /// The initial subscription frame went out on the current market-channel connection.
     initial_sent: bool,
@@ -175,6 +188,8 @@ impl PolyFeeds {
             frame: vec![0u8; slots * 2 * (DECIMAL_ID_MAX + 3) + 1024],
             assets: setup.assets,
             oracle_max_age_ms: setup.oracle_max_age_ms,
+            snapshot_timeout_ns: u64::try_from(setup.snapshot_timeout.as_nanos())
+                .unwrap_or(u64::MAX),
             market_was_open: false,
             initial_sent: false,
             market_hist: StageHistograms::new(),
@@ -307,6 +322,9 @@ impl PolyFeeds {
         if self.rtds_ws.take_just_opened() {
             self.subscribe_rtds(now_ns);
         }
+        if market_open && self.initial_sent {
+            self.chase_overdue_snapshots(now_ns);
+        }
         u16::from(market_open) + u16::from(self.rtds_ws.state() == WsState::Open)
     }
 
@@ -317,6 +335,39 @@ impl PolyFeeds {
                 self.books.begin_snapshot(up, None);
                 self.books.begin_snapshot(down, None);
             }
+        }
+    }
+
+    /// Ask again for the books of every unresolved market still awaiting a snapshot
+    /// `snapshot_timeout` after they were asked for.
+    fn chase_overdue_snapshots(&mut self, now_ns: u64) {
+        let PolyFeeds {
+            books,
+            tracked,
+            counters,
+            snapshot_timeout_ns,
+            ..
+        } = self;
+        for (m, slot) in tracked.iter_mut().enumerate() {
+            let Some(t) = slot else { continue };
+            if t.resolved || now_ns.saturating_sub(t.asked_ns) < *snapshot_timeout_ns {
+                continue;
+            }
+            let (up, down) = MarketBooks::tokens_of(BookMarketIdx(m as u16));
+            let mut overdue = false;
+            for token in [up, down] {
+                if books.book(token).is_some_and(|b| b.is_awaiting_snapshot()) {
+                    books.request_resync(token, ResyncReason::SnapshotOverdue);
+                    overdue = true;
+                }
+            }
+            if overdue {
+                counters.overdue_snapshots += 1;
+                t.asked_ns = now_ns;
+            }
+        }
+        if self.books.any_resync_pending() {
+            self.resync(now_ns);
         }
     }
 
@@ -347,6 +398,9 @@ impl PolyFeeds {
                 Ok(()) => {
                     counters.initial_subscriptions += 1;
                     *initial_sent = true;
+                    for t in tracked.iter_mut().flatten() {
+                        t.asked_ns = now_ns;
+                    }
                 }
                 Err(_) => counters.send_failures += 1,
             },
@@ -417,6 +471,9 @@ impl PolyFeeds {
             for t in [up, down] {
                 if self.books.resync_pending(t) {
                     self.counters.resyncs += 1;
+                    if let Some(Some(tr)) = self.tracked.get_mut(m) {
+                        tr.asked_ns = now_ns;
+                    }
                     self.books.begin_snapshot(t, None);
                     self.send_dynamic(now_ns, SubscriptionOp::Unsubscribe, [t, t], 1);
                     self.send_dynamic(now_ns, SubscriptionOp::Subscribe, [t, t], 1);
@@ -467,6 +524,7 @@ impl PolyFeeds {
                         record,
                         resolved: false,
                         snapshots: 0,
+                        asked_ns: now_ns,
                     });
                 }
                 let (u, d) = MarketBooks::tokens_of(m);
