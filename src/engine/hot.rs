@@ -303,6 +303,7 @@ fn run_loop(
                     continue;
                 }
                 let FeedConn { ws, parser, .. } = conn;
+                let mut moved_assets = 0u8;
                 let delivered = ws.poll_read(t_ready, |payload, _is_text| {
                     if let Some(tap) = tap.as_mut() {
                         tap.frame(i as u16, t_ready, payload);
@@ -313,6 +314,9 @@ fn run_loop(
                             let decode = t_decoded.saturating_sub(t_ready);
                             hist.record(Stage::SocketToDecode, decode);
                             state.apply(&rec);
+                            if let Some(asset) = rec.asset() {
+                                moved_assets |= 1u8 << asset as u8;
+                            }
                             let apply = mono_ns().saturating_sub(t_decoded);
                             hist.record(Stage::DecodeToBook, apply);
                             if let Some(h) = conn_hist.get_mut(i) {
@@ -327,7 +331,7 @@ fn run_loop(
                     stats.messages += n as u64;
                     if n > 0 {
                         if let Some(t) = trading.as_mut() {
-                            t.mark_dirty(t_ready);
+                            t.mark_assets_moved(t_ready, moved_assets);
                         }
                     }
                 }

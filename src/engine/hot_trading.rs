@@ -1,5 +1,6 @@
 //! The trading side of the hot loop: after market data changed, every tracked market's
-//! signals are updated and the [`Decider`] asked; each order intent becomes a signed order
+//! signals are updated and the [`Decider`] asked (the markets of the Binance assets that moved
+//! first, see [`round_slots`]); each order intent becomes a signed order
 //! ([`OrderFactory`]) and goes to the run mode's outlet. In shadow mode the outlet is the
 //! hot → risk ring: the signed order is described in a [`WouldBeOrder`] that the risk thread
 //! logs (the hot thread never formats text); nothing is sent to the venue.
@@ -12,7 +13,7 @@ use super::exec_path::{
     is_immediate, post_options, Attribution, AttributionTable, BuildError, OrderFactory,
 };
 use super::messages::{HotEvent, WouldBeCancel, WouldBeOrder};
-use super::trading::{Decider, DeciderFill, MarketSignals, TickHealth};
+use super::trading::{round_slots, Decider, DeciderFill, MarketSignals, TickHealth};
 use crate::book::{MarketBooks, MarketIdx};
 use crate::discovery::MarketRecord;
 use crate::exec::events::{parse_side, OrderEvent, TradeEvent};
@@ -447,6 +448,9 @@ pub struct HotTrading {
     hist: StageHistograms,
     /// Market data changed since the last round.
     dirty: bool,
+    /// Binance assets (bit = `Asset as u8`) whose price moved since the last round: their
+    /// markets are decided first.
+    moved_assets: u8,
     /// Socket-readable time of the round's first frame, and when its update was applied.
     frame_ns: u64,
     book_ns: u64,
@@ -554,6 +558,7 @@ impl HotTrading {
             outlet_drops: 0,
             hist: StageHistograms::new(),
             dirty: false,
+            moved_assets: 0,
             frame_ns: 0,
             book_ns: 0,
             settlement_rules: vec![None; capacity],
@@ -713,6 +718,16 @@ impl HotTrading {
             self.frame_ns = frame_ns;
             self.book_ns = crate::clock::mono_ns();
         }
+    }
+
+    /// Binance frames about `assets` (bit = `Asset as u8`) changed the state: as
+    /// [`HotTrading::mark_dirty`], and the next round decides those assets' markets before
+    /// the others (the market whose input just moved gets the first claim and the first
+    /// order out).
+    #[inline]
+    pub fn mark_assets_moved(&mut self, frame_ns: u64, assets: u8) {
+        self.moved_assets |= assets;
+        self.mark_dirty(frame_ns);
     }
 
     /// Discovery put `record` into book slot `market`.
@@ -881,8 +896,12 @@ impl HotTrading {
         if !std::mem::take(&mut self.dirty) {
             return;
         }
-        for i in 0..self.signals.capacity() {
+        let moved = std::mem::take(&mut self.moved_assets);
+        for (first, i) in round_slots(self.signals.capacity()) {
             let market = MarketIdx(i as u16);
+            if self.signals.first_pass(market, moved) != Some(first) {
+                continue;
+            }
             let Some(asset) = self.signals.asset_of(market) else {
                 continue;
             };

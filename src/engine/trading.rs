@@ -195,6 +195,17 @@ pub struct MarketSignals {
     pub first_updates_with_regime: u64,
 }
 
+/// The visit order of a decision round over `capacity` slots: `(first_pass, slot)` for every
+/// slot in the first pass, then again in the second, each in slot order. A round decides slot
+/// `i` at the step whose `first_pass` equals [`MarketSignals::first_pass`] of `i`, so every
+/// tracked slot once: the markets of the assets that just moved before the others (their
+/// order goes out first and has the first claim on capital).
+pub fn round_slots(capacity: usize) -> impl Iterator<Item = (bool, usize)> {
+    [true, false]
+        .into_iter()
+        .flat_map(move |first| (0..capacity).map(move |i| (first, i)))
+}
+
 impl MarketSignals {
     /// Tables for `capacity` market slots; `params` seeds every set (replaced per asset on
     /// assignment).
@@ -304,6 +315,16 @@ impl MarketSignals {
         self.slots
             .get(usize::from(market.0))
             .and_then(|s| s.map(|s| s.asset))
+    }
+
+    /// The pass of a decision round that decides the tracked slot `market`: `Some(true)` (the
+    /// first) when its Binance asset is among `moved_assets` (bit = feed `Asset as u8`),
+    /// `Some(false)` otherwise, `None` when the slot is not tracked. See [`round_slots`].
+    pub fn first_pass(&self, market: MarketIdx, moved_assets: u8) -> Option<bool> {
+        self.asset_of(market).map(|a| {
+            let feed = crate::engine::market_view::feed_asset(a);
+            moved_assets & (1u8 << feed as u8) != 0
+        })
     }
 
     /// Tracked slots (index order), for a walk over every market of an asset.
@@ -426,4 +447,48 @@ pub struct WatchOnly;
 
 impl Decider for WatchOnly {
     fn decide(&mut self, _ctx: &DecisionInputs<'_>, _out: &mut IntentBuf) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn assign(signals: &mut MarketSignals, slot: u16, asset: Asset, cfg: &Config) {
+        let params = SignalParams::from_config(&cfg.signals, asset);
+        let inputs = MarketInputs {
+            end_ms: 300_000,
+            price_to_beat_e18: None,
+            fee_rate_ppm: None,
+        };
+        assert!(signals.assign(MarketIdx(slot), params, Window::Min5, 0, inputs));
+    }
+
+    /// The slots a round decides, in order, when `moved` assets moved.
+    fn visited(signals: &MarketSignals, moved: u8) -> Vec<u16> {
+        round_slots(signals.capacity())
+            .filter(|&(first, i)| signals.first_pass(MarketIdx(i as u16), moved) == Some(first))
+            .map(|(_, i)| i as u16)
+            .collect()
+    }
+
+    #[test]
+    fn a_round_decides_the_moved_assets_markets_first_and_every_market_once() {
+        let cfg = Config::shipped().expect("shipped config");
+        let btc = 1u8 << crate::feeds::binance::records::Asset::Btc as u8;
+        let eth = 1u8 << crate::feeds::binance::records::Asset::Eth as u8;
+        let mut signals =
+            MarketSignals::new(5, SignalParams::from_config(&cfg.signals, Asset::Btc));
+        assign(&mut signals, 0, Asset::Eth, &cfg);
+        assign(&mut signals, 1, Asset::Btc, &cfg);
+        assign(&mut signals, 3, Asset::Sol, &cfg);
+        assign(&mut signals, 4, Asset::Btc, &cfg);
+        // Slot 2 is not tracked: never visited.
+        assert_eq!(visited(&signals, 0), [0, 1, 3, 4]);
+        assert_eq!(visited(&signals, btc), [1, 4, 0, 3]);
+        assert_eq!(visited(&signals, eth), [0, 1, 3, 4]);
+        assert_eq!(visited(&signals, btc | eth), [0, 1, 4, 3]);
+        signals.release(MarketIdx(1));
+        assert_eq!(visited(&signals, btc), [4, 0, 3]);
+    }
 }

@@ -25,7 +25,9 @@ use crate::discovery::gamma::Settlement;
 use crate::discovery::{DiscoveryMsg, MarketRecord};
 use crate::engine::brain::TradingBrain;
 use crate::engine::market_view::{add_record_books, feed_asset, write_decimal_id, DECIMAL_ID_MAX};
-use crate::engine::trading::{Decider, DeciderFigures, DeciderFill, MarketSignals, TickHealth};
+use crate::engine::trading::{
+    round_slots, Decider, DeciderFigures, DeciderFill, MarketSignals, TickHealth,
+};
 use crate::exec::json::OrderId;
 use crate::exec::orders::positions::{notional_micros, Positions};
 use crate::exec::orders::settlement::FeeParams;
@@ -298,6 +300,8 @@ impl ReplayEngine {
         self.now_ns = at;
         self.input.events += 1;
         let now_ms = at / 1_000_000;
+        // Binance assets the event moved (bit = `Asset as u8`): decided first, as live.
+        let mut moved_assets = 0u8;
         let dirty = match ev.payload {
             Payload::Binance(venue, frame) => {
                 self.input.binance_frames += 1;
@@ -305,6 +309,9 @@ impl ReplayEngine {
                 match self.parsers[i.min(1)].parse(&frame, at) {
                     Ok(rec) => {
                         self.binance.apply(&rec);
+                        if let Some(asset) = rec.asset() {
+                            moved_assets |= 1u8 << asset as u8;
+                        }
                         true
                     }
                     Err(_) => {
@@ -376,7 +383,7 @@ impl ReplayEngine {
         };
         // In check mode the journal says when the run decided.
         if dirty && self.check.is_none() {
-            self.decide_round();
+            self.decide_round(moved_assets);
         }
         if at >= self.next_sample_ns {
             self.sample(at);
@@ -710,12 +717,16 @@ impl ReplayEngine {
         ));
     }
 
-    /// One decision round over every tracked market (the hot loop's `run_round`).
-    fn decide_round(&mut self) {
+    /// One decision round over every tracked market (the hot loop's `run_round`, in the same
+    /// order: the markets of `moved_assets` first).
+    fn decide_round(&mut self, moved_assets: u8) {
         let now_ns = self.now_ns;
         let now_ms = now_ns / 1_000_000;
-        for i in 0..self.signals.capacity() {
+        for (first, i) in round_slots(self.signals.capacity()) {
             let market = MarketIdx(i as u16);
+            if self.signals.first_pass(market, moved_assets) != Some(first) {
+                continue;
+            }
             let Some(asset) = self.signals.asset_of(market) else {
                 continue;
             };

@@ -279,6 +279,22 @@ pub enum Record {
     Control(Control),
 }
 
+impl Record {
+    /// The asset a record is about (`None`: control frames, an unnamed depth snapshot).
+    pub const fn asset(&self) -> Option<Asset> {
+        match self {
+            Record::Trade(r) => Some(r.asset),
+            Record::AggTrade(r) => Some(r.asset),
+            Record::BookTicker(r) => Some(r.asset),
+            Record::MarkPrice(r) => Some(r.asset),
+            Record::Liquidation(r) => Some(r.asset),
+            Record::DepthDiff(r) => Some(r.asset),
+            Record::DepthSnapshot(r) => r.asset,
+            Record::Control(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
