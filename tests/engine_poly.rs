@@ -482,7 +482,7 @@ fn a_snapshot_the_venue_never_sent_is_asked_for_again_after_the_timeout() {
     };
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(500);
     let venue = std::thread::spawn(move || {
         let (sock, _) = listener.accept().expect("accept");
         sock.set_read_timeout(Some(Duration::from_millis(20)))
@@ -586,8 +586,11 @@ fn a_snapshot_the_venue_never_sent_is_asked_for_again_after_the_timeout() {
         feeds.counters
     );
     assert_eq!(feeds.counters.initial_subscriptions, 1);
-    assert_eq!(feeds.counters.overdue_snapshots, 1, "{:?}", feeds.counters);
-    assert_eq!(feeds.counters.resyncs, 2);
+    // One chase asks for both books (a second one only if the answers took a whole timeout to
+    // arrive, as on a starved machine).
+    let chases = feeds.counters.overdue_snapshots;
+    assert!(chases >= 1, "{:?}", feeds.counters);
+    assert_eq!(feeds.counters.resyncs, 2 * chases, "{:?}", feeds.counters);
     assert!(feeds.books().counters().ignored_while_awaiting >= 1);
     // What the venue read: the initial frame, then for each book an unsubscribe and a
     // subscribe, no earlier than the timeout after the initial frame.
