@@ -685,7 +685,8 @@ fn finish(
         println!(
             "polymarket: {} markets announced, {} resolved, {} retired, {} tracked at the end; \
              {} market-channel + {} RTDS messages; {} snapshots, {} level updates, {} resyncs \
-             ({} markets' snapshots overdue), {} stale marks; {} subscribe frames ({} initial), {} unsubscribes, {} send failures",
+             ({} markets' snapshots overdue), {} stale marks; {} subscribe frames ({} initial), \
+             {} unsubscribes, {} send failures",
             c.new_markets,
             c.resolved,
             c.retired,

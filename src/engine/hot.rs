@@ -314,9 +314,7 @@ fn run_loop(
                             let decode = t_decoded.saturating_sub(t_ready);
                             hist.record(Stage::SocketToDecode, decode);
                             state.apply(&rec);
-                            if let Some(asset) = rec.asset() {
-                                moved_assets |= 1u8 << asset as u8;
-                            }
+                            moved_assets |= rec.asset_bit();
                             let apply = mono_ns().saturating_sub(t_decoded);
                             hist.record(Stage::DecodeToBook, apply);
                             if let Some(h) = conn_hist.get_mut(i) {

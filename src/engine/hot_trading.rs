@@ -448,7 +448,7 @@ pub struct HotTrading {
     hist: StageHistograms,
     /// Market data changed since the last round.
     dirty: bool,
-    /// Binance assets (bit = `Asset as u8`) whose price moved since the last round: their
+    /// Binance assets (an `Asset::bit` mask) whose price moved since the last round: their
     /// markets are decided first.
     moved_assets: u8,
     /// Socket-readable time of the round's first frame, and when its update was applied.
@@ -720,7 +720,7 @@ impl HotTrading {
         }
     }
 
-    /// Binance frames about `assets` (bit = `Asset as u8`) changed the state: as
+    /// Binance frames about `assets` (an `Asset::bit` mask) changed the state: as
     /// [`HotTrading::mark_dirty`], and the next round decides those assets' markets before
     /// the others (the market whose input just moved gets the first claim and the first
     /// order out).

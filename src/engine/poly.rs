@@ -8,8 +8,8 @@
 //! parser or the book set flags for resync is unsubscribed and subscribed again. While the
 //! market channel is down every live book is marked awaiting a snapshot. A book of an
 //! unresolved market still awaiting its snapshot `snapshot_timeout` after it was asked for
-//! (the venue swallowed the subscription's answer) is asked again the same way, counted. RTDS is subscribed to
-//! both oracle topics for the configured assets on every open.
+//! (the venue swallowed the subscription's answer) is asked again the same way, counted. RTDS
+//! is subscribed to both oracle topics for the configured assets on every open.
 //!
 //! Invariants: after construction nothing here allocates or blocks (ids are converted into
 //! stack buffers, frames are written into a pre-sized buffer); venue input never panics (parse
@@ -21,8 +21,7 @@ use super::market_view::{
     default_annual_vol, fair_p_up, feed_asset, phase_at, Phase, DECIMAL_ID_MAX,
 };
 use super::messages::MarketView;
-use crate::book::ResyncReason;
-use crate::book::{MarketBooks, MarketIdx as BookMarketIdx, TokenIdx};
+use crate::book::{MarketBooks, MarketIdx as BookMarketIdx, ResyncReason, TokenIdx};
 use crate::discovery::{DiscoveryMsg, MarketRecord};
 use crate::feeds::binance::records::Asset;
 use crate::feeds::oracle::{rtds, OracleMonitor, OracleTopic, SubAction};
@@ -339,7 +338,7 @@ impl PolyFeeds {
     }
 
     /// Ask again for the books of every unresolved market still awaiting a snapshot
-    /// `snapshot_timeout` after they were asked for.
+    /// `snapshot_timeout` after they were asked for (the resync re-stamps `asked_ns`).
     fn chase_overdue_snapshots(&mut self, now_ns: u64) {
         let PolyFeeds {
             books,
@@ -363,7 +362,6 @@ impl PolyFeeds {
             }
             if overdue {
                 counters.overdue_snapshots += 1;
-                t.asked_ns = now_ns;
             }
         }
         if self.books.any_resync_pending() {

@@ -318,13 +318,11 @@ impl MarketSignals {
     }
 
     /// The pass of a decision round that decides the tracked slot `market`: `Some(true)` (the
-    /// first) when its Binance asset is among `moved_assets` (bit = feed `Asset as u8`),
+    /// first) when its Binance asset is among `moved_assets` (an `Asset::bit` mask),
     /// `Some(false)` otherwise, `None` when the slot is not tracked. See [`round_slots`].
     pub fn first_pass(&self, market: MarketIdx, moved_assets: u8) -> Option<bool> {
-        self.asset_of(market).map(|a| {
-            let feed = crate::engine::market_view::feed_asset(a);
-            moved_assets & (1u8 << feed as u8) != 0
-        })
+        self.asset_of(market)
+            .map(|a| moved_assets & crate::engine::market_view::feed_asset(a).bit() != 0)
     }
 
     /// Tracked slots (index order), for a walk over every market of an asset.
@@ -475,8 +473,8 @@ mod tests {
     #[test]
     fn a_round_decides_the_moved_assets_markets_first_and_every_market_once() {
         let cfg = Config::shipped().expect("shipped config");
-        let btc = 1u8 << crate::feeds::binance::records::Asset::Btc as u8;
-        let eth = 1u8 << crate::feeds::binance::records::Asset::Eth as u8;
+        let btc = crate::feeds::binance::records::Asset::Btc.bit();
+        let eth = crate::feeds::binance::records::Asset::Eth.bit();
         let mut signals =
             MarketSignals::new(5, SignalParams::from_config(&cfg.signals, Asset::Btc));
         assign(&mut signals, 0, Asset::Eth, &cfg);

@@ -300,7 +300,7 @@ impl ReplayEngine {
         self.now_ns = at;
         self.input.events += 1;
         let now_ms = at / 1_000_000;
-        // Binance assets the event moved (bit = `Asset as u8`): decided first, as live.
+        // Binance assets the event moved (`Asset::bit` mask): decided first, as live.
         let mut moved_assets = 0u8;
         let dirty = match ev.payload {
             Payload::Binance(venue, frame) => {
@@ -309,9 +309,7 @@ impl ReplayEngine {
                 match self.parsers[i.min(1)].parse(&frame, at) {
                     Ok(rec) => {
                         self.binance.apply(&rec);
-                        if let Some(asset) = rec.asset() {
-                            moved_assets |= 1u8 << asset as u8;
-                        }
+                        moved_assets |= rec.asset_bit();
                         true
                     }
                     Err(_) => {

@@ -24,6 +24,12 @@ pub enum Asset {
 }
 
 impl Asset {
+    /// This asset's bit in a set of assets kept as a `u8` mask.
+    #[inline]
+    pub const fn bit(self) -> u8 {
+        1u8 << self as u8
+    }
+
     /// Number of assets (size of per-asset arrays).
     pub const COUNT: usize = 4;
     /// Every asset, in index order.
@@ -291,6 +297,15 @@ impl Record {
             Record::DepthDiff(r) => Some(r.asset),
             Record::DepthSnapshot(r) => r.asset,
             Record::Control(_) => None,
+        }
+    }
+
+    /// [`Record::asset`] as a mask bit ([`Asset::bit`]; 0 when the record names no asset).
+    #[inline]
+    pub const fn asset_bit(&self) -> u8 {
+        match self.asset() {
+            Some(a) => a.bit(),
+            None => 0,
         }
     }
 }
